@@ -1,0 +1,1 @@
+//! Typed Knock client.

@@ -1,0 +1,1 @@
+//! The Knock sandbox.

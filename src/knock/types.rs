@@ -1,0 +1,1 @@
+//! Knock wire types.

@@ -1,0 +1,4 @@
+//! Tourgate: self-guided apartment tours for communities on the Knock CRM.
+pub mod domain;
+pub mod knock;
+pub mod metrics;

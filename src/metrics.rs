@@ -1,0 +1,69 @@
+//! Prometheus metrics: one registry per application, rendered at `GET /metrics`.
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// HTTP requests by route template (never the raw path: tokens are capabilities).
+    pub http_requests: IntCounterVec,
+    pub http_latency: HistogramVec,
+    /// Knock calls by endpoint name and outcome (ok, retryable, permanent, contract).
+    pub knock_calls: IntCounterVec,
+    pub knock_latency: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new("tourgate_http_requests_total", "HTTP requests by route template and status"),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let http_latency = HistogramVec::new(
+            HistogramOpts::new("tourgate_http_request_duration_seconds", "HTTP request latency"),
+            &["method", "route"],
+        )
+        .expect("valid metric");
+        let knock_calls = IntCounterVec::new(
+            Opts::new("tourgate_knock_calls_total", "Calls to Knock by endpoint and outcome"),
+            &["endpoint", "outcome"],
+        )
+        .expect("valid metric");
+        let knock_latency = HistogramVec::new(
+            HistogramOpts::new("tourgate_knock_call_duration_seconds", "Latency of calls to Knock")
+                .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            &["endpoint"],
+        )
+        .expect("valid metric");
+        for c in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_latency.clone()),
+            Box::new(knock_calls.clone()),
+            Box::new(knock_latency.clone()),
+        ] {
+            registry.register(c).expect("metric registered once");
+        }
+        Self { registry, http_requests, http_latency, knock_calls, knock_latency }
+    }
+
+    /// Registers a collector owned by another module (outbox depth, ...).
+    pub fn register(&self, c: Box<dyn prometheus::core::Collector>) {
+        // A double registration is a programming error caught by the tests.
+        self.registry.register(c).expect("metric registered once");
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding of metrics");
+        String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
