@@ -1,4 +1,11 @@
 //! Tourgate: self-guided apartment tours for communities on the Knock CRM.
+pub mod booking;
+pub mod calendar;
+pub mod config;
 pub mod domain;
 pub mod knock;
 pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,176 @@
+//! A booking as Tourgate holds it, and the states it moves through (SPEC.md "States").
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::Rng;
+
+use crate::domain::{Bedrooms, BookingToken, Email, PersonName, Phone, SourceTitle};
+
+/// The booking's public reference: given to access providers and shown on the booking page.
+/// Not a capability (the token is); random so that it says nothing about volume.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BookingId(String);
+
+impl BookingId {
+    const ALPHABET: &'static [u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+    pub fn generate() -> Self {
+        let mut rng = rand::rngs::OsRng;
+        let tail: String = (0..16)
+            .map(|_| Self::ALPHABET[rng.gen_range(0..Self::ALPHABET.len())] as char)
+            .collect();
+        Self(format!("tg_{tail}"))
+    }
+
+    /// Accepts only the shape `generate` makes, so that junk never reaches a query.
+    pub fn parse(s: &str) -> Option<Self> {
+        let tail = s.strip_prefix("tg_")?;
+        (tail.len() == 16 && tail.bytes().all(|b| Self::ALPHABET.contains(&b)))
+            .then(|| Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for BookingId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingState {
+    Requesting,
+    Confirmed,
+    InProgress,
+    Completed,
+    NoShow,
+    Cancelled,
+    Failed,
+}
+
+impl BookingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requesting => "requesting",
+            Self::Confirmed => "confirmed",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
+            Self::NoShow => "no_show",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Requesting,
+            Self::Confirmed,
+            Self::InProgress,
+            Self::Completed,
+            Self::NoShow,
+            Self::Cancelled,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Requesting => "Being confirmed",
+            Self::Confirmed => "Confirmed",
+            Self::InProgress => "In progress",
+            Self::Completed => "Completed",
+            Self::NoShow => "Missed",
+            Self::Cancelled => "Cancelled",
+            Self::Failed => "Not booked",
+        }
+    }
+}
+
+/// The renter's details as parsed from the form: nothing here is a raw string from outside.
+#[derive(Debug, Clone)]
+pub struct Renter {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
+    pub phone: Phone,
+    pub sms_consent: bool,
+    pub move_date: Option<NaiveDate>,
+    pub bedrooms: Option<Bedrooms>,
+    pub message: Option<String>,
+}
+
+/// What is written when the form is accepted, before Knock is called.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub id: BookingId,
+    pub token: BookingToken,
+    pub idempotency_key: String,
+    pub community_slug: String,
+    pub renter: Renter,
+    pub source_title: SourceTitle,
+    pub slot_start: DateTime<Utc>,
+    /// The start exactly as Knock offered it (with its offset): sent back verbatim.
+    pub slot_start_knock: String,
+    pub slot_end: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored booking. Renter fields are kept as stored text: they were parsed on the way in.
+#[derive(Debug, Clone)]
+pub struct Booking {
+    pub id: BookingId,
+    pub token: String,
+    pub community_slug: String,
+    pub state: BookingState,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub sms_consent: bool,
+    pub move_date: Option<NaiveDate>,
+    pub bedrooms: Option<Bedrooms>,
+    pub message: Option<String>,
+    pub source_title: String,
+    pub slot_start: DateTime<Utc>,
+    pub slot_start_knock: String,
+    pub slot_end: DateTime<Utc>,
+    pub knock_prospect_id: Option<String>,
+    pub knock_appointment_id: Option<String>,
+    pub failure: Option<String>,
+    pub knock_attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BookingEvent {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_and_junk_does_not() {
+        let id = BookingId::generate();
+        assert_eq!(BookingId::parse(id.as_str()), Some(id));
+        assert!(BookingId::parse("tg_' or 1=1 --").is_none());
+        assert!(BookingId::parse("1").is_none());
+    }
+
+    #[test]
+    fn states_round_trip_through_text() {
+        for s in ["requesting", "confirmed", "in_progress", "completed", "no_show", "cancelled", "failed"] {
+            assert_eq!(BookingState::parse(s).unwrap().as_str(), s);
+        }
+        assert!(BookingState::parse("lost").is_none());
+    }
+}

@@ -1,0 +1,180 @@
+//! The communities file (SPEC.md "Communities file"): what Tourgate serves and how each
+//! community maps to Knock.
+use std::path::Path;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::domain::SourceTitle;
+
+#[derive(Debug, Clone)]
+pub struct Community {
+    pub slug: String,
+    pub knock_community_id: String,
+    pub name: String,
+    pub timezone: Tz,
+    pub address: String,
+    pub tour_minutes: u32,
+    pub default_source_title: SourceTitle,
+    pub units: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Communities(Vec<Community>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommunityError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShape {
+    #[serde(default)]
+    community: Vec<RawCommunity>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommunity {
+    slug: String,
+    knock_community_id: String,
+    name: String,
+    timezone: String,
+    address: String,
+    tour_minutes: u32,
+    default_source_title: String,
+    #[serde(default)]
+    units: Vec<String>,
+}
+
+impl Communities {
+    pub fn load(path: &Path) -> Result<Self, CommunityError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| CommunityError::Read { path: p.clone(), source })?;
+        Self::parse(&text).map_err(|message| CommunityError::Invalid { path: p, message })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: FileShape = toml::from_str(text).map_err(|e| e.to_string())?;
+        if file.community.is_empty() {
+            return Err("no [[community]] entries".into());
+        }
+        let mut out: Vec<Community> = Vec::new();
+        for raw in file.community {
+            let c = raw.validate()?;
+            if out.iter().any(|o| o.slug == c.slug) {
+                return Err(format!("slug `{}` appears twice", c.slug));
+            }
+            out.push(c);
+        }
+        Ok(Self(out))
+    }
+
+    /// The demo community served when nothing is configured: Knock's stage test community.
+    pub fn demo() -> Self {
+        Self::parse(
+            r#"[[community]]
+slug = "maple-court"
+knock_community_id = "b9XQN6eMvvrr07zg"
+name = "Maple Court Apartments"
+timezone = "America/Los_Angeles"
+address = "100 Maple St, Seattle, WA 98101"
+tour_minutes = 30
+default_source_title = "Self-Guided Tour Vendor"
+units = ["101", "102", "2B"]
+"#,
+        )
+        .expect("the demo community is valid")
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&Community> {
+        self.0.iter().find(|c| c.slug == slug)
+    }
+
+    pub fn all(&self) -> &[Community] {
+        &self.0
+    }
+}
+
+impl RawCommunity {
+    fn validate(self) -> Result<Community, String> {
+        let slug_ok = !self.slug.is_empty()
+            && self.slug.len() <= 64
+            && self
+                .slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !slug_ok {
+            return Err(format!(
+                "slug `{}` must be 1-64 characters of a-z, 0-9 and -",
+                self.slug
+            ));
+        }
+        let at = |m: &str| format!("community `{}`: {m}", self.slug);
+        if self.knock_community_id.trim().is_empty()
+            || !self.knock_community_id.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(at("knock_community_id must be Knock's alphanumeric community id"));
+        }
+        if self.name.trim().is_empty() || self.address.trim().is_empty() {
+            return Err(at("name and address must not be empty"));
+        }
+        let timezone: Tz = self
+            .timezone
+            .parse()
+            .map_err(|_| at(&format!("timezone `{}` is not an IANA zone name", self.timezone)))?;
+        if !(10..=240).contains(&self.tour_minutes) {
+            return Err(at("tour_minutes must be between 10 and 240"));
+        }
+        let default_source_title = SourceTitle::parse(&self.default_source_title)
+            .map_err(|e| at(&format!("default_source_title: {e}")))?;
+        Ok(Community {
+            slug: self.slug,
+            knock_community_id: self.knock_community_id,
+            name: self.name,
+            timezone,
+            address: self.address,
+            tour_minutes: self.tour_minutes,
+            default_source_title,
+            units: self.units,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_example_parses() {
+        let c = Communities::parse(
+            r#"[[community]]
+slug = "maple-court"
+knock_community_id = "b9XQN6eMvvrr07zg"
+name = "Maple Court Apartments"
+timezone = "America/Los_Angeles"
+address = "100 Maple St, Seattle, WA"
+tour_minutes = 30
+default_source_title = "Self-Guided Tour Vendor"
+units = ["101", "102", "2B"]
+"#,
+        )
+        .unwrap();
+        let m = c.get("maple-court").unwrap();
+        assert_eq!(m.timezone, chrono_tz::America::Los_Angeles);
+        assert_eq!(m.units.len(), 3);
+    }
+
+    #[test]
+    fn a_bad_zone_or_slug_is_named() {
+        let e = Communities::parse("[[community]]\nslug=\"A B\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n").unwrap_err();
+        assert!(e.contains("slug"), "{e}");
+        let e = Communities::parse("[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"Mars/Base\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n").unwrap_err();
+        assert!(e.contains("Mars/Base"), "{e}");
+    }
+}

@@ -1,0 +1,314 @@
+//! Settings from the environment (and an optional `tourgate.toml` with the same keys),
+//! validated once at start: a bad value stops the process with one line naming the variable.
+mod communities;
+mod secret;
+
+pub use communities::{Communities, Community, CommunityError};
+pub use secret::Secret;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+use url::Url;
+
+/// A configuration problem, always naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct KnockSettings {
+    /// `None` means demo mode: the sandbox is served in-process and reached over HTTP.
+    pub base_url: Option<Url>,
+    pub api_key: Secret,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    pub database: DatabaseUrl,
+    pub knock: KnockSettings,
+    pub smtp_url: Option<Secret>,
+    pub communities: Communities,
+    pub access_webhook_secret: Secret,
+    pub secret_key: Secret,
+    pub log_format: LogFormat,
+    /// Background workers in this process (booking completion, later the outbox).
+    pub workers: bool,
+    /// Directory for the SQLite file and mail when no URL says otherwise.
+    pub data_dir: PathBuf,
+}
+
+impl Settings {
+    /// True when Knock is the in-process sandbox: no real Knock, no real secrets needed.
+    pub fn demo(&self) -> bool {
+        self.knock.base_url.is_none()
+    }
+
+    /// Reads the process environment and `./tourgate.toml` (or `TOURGATE_CONFIG`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let file = match env.get("TOURGATE_CONFIG") {
+            Some(p) => Some(read_toml("TOURGATE_CONFIG", Path::new(p))?),
+            None if Path::new("tourgate.toml").exists() => {
+                Some(read_toml("TOURGATE_CONFIG", Path::new("tourgate.toml"))?)
+            }
+            None => None,
+        };
+        Self::from_sources(&Source { env, file: file.unwrap_or_default() })
+    }
+
+    pub fn from_sources(src: &Source) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = match src.get("TOURGATE_LISTEN") {
+            Some(v) => v.parse().map_err(|_| {
+                bad("TOURGATE_LISTEN", format!("`{v}` is not an address like 127.0.0.1:8080"))
+            })?,
+            None => "127.0.0.1:8080".parse().expect("valid default"),
+        };
+        let public_url = match src.get("TOURGATE_PUBLIC_URL") {
+            Some(v) => parse_http_url("TOURGATE_PUBLIC_URL", &v)?,
+            None => parse_http_url("TOURGATE_PUBLIC_URL", &format!("http://{listen}"))?,
+        };
+        let data_dir = PathBuf::from(src.get("TOURGATE_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database = match src.get("DATABASE_URL") {
+            Some(v) if v.starts_with("postgres://") || v.starts_with("postgresql://") => {
+                DatabaseUrl::Postgres(Secret::new(v))
+            }
+            Some(v) if v.starts_with("sqlite:") => DatabaseUrl::Sqlite(v),
+            Some(_) => return Err(bad("DATABASE_URL", "must start with sqlite: or postgres://")),
+            None => DatabaseUrl::Sqlite(format!(
+                "sqlite://{}",
+                data_dir.join("tourgate.db").to_string_lossy()
+            )),
+        };
+        let base_url = src
+            .get("KNOCK_BASE_URL")
+            .map(|v| parse_http_url("KNOCK_BASE_URL", &v))
+            .transpose()?;
+        let demo = base_url.is_none();
+        let api_key = match src.get("KNOCK_API_KEY") {
+            Some(v) if v.trim().is_empty() => return Err(bad("KNOCK_API_KEY", "is empty")),
+            Some(v) => Secret::new(v),
+            None if demo => Secret::new(crate::knock::STAGE_APPOINTMENT_KEY.to_string()),
+            None => return Err(bad("KNOCK_API_KEY", "is required when KNOCK_BASE_URL is set")),
+        };
+        let knock = KnockSettings {
+            base_url,
+            api_key,
+            connect_timeout: seconds(src, "KNOCK_CONNECT_TIMEOUT_SECS", 3.0)?,
+            timeout: seconds(src, "KNOCK_TIMEOUT_SECS", 10.0)?,
+        };
+        let smtp_url = match src.get("SMTP_URL") {
+            Some(v) if v.starts_with("smtp://") || v.starts_with("smtps://") => {
+                Some(Secret::new(v))
+            }
+            Some(_) => return Err(bad("SMTP_URL", "must start with smtp:// or smtps://")),
+            None => None,
+        };
+        let communities = match src.get("TOURGATE_COMMUNITIES") {
+            Some(p) => Communities::load(Path::new(&p))
+                .map_err(|e| bad("TOURGATE_COMMUNITIES", e.to_string()))?,
+            None if Path::new("communities.toml").exists() => {
+                Communities::load(Path::new("communities.toml"))
+                    .map_err(|e| bad("TOURGATE_COMMUNITIES", e.to_string()))?
+            }
+            None if demo => Communities::demo(),
+            None => {
+                return Err(bad(
+                    "TOURGATE_COMMUNITIES",
+                    "no communities file: set it or put communities.toml in the working directory",
+                ))
+            }
+        };
+        let access_webhook_secret = match src.get("ACCESS_WEBHOOK_SECRET") {
+            Some(v) => {
+                check_whsec(&v).map_err(|p| bad("ACCESS_WEBHOOK_SECRET", p))?;
+                Secret::new(v)
+            }
+            None if demo => Secret::new(format!(
+                "whsec_{}",
+                base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>())
+            )),
+            None => return Err(bad("ACCESS_WEBHOOK_SECRET", "is required outside demo mode")),
+        };
+        let secret_key = match src.get("TOURGATE_SECRET_KEY") {
+            Some(v) if v.len() < 32 => {
+                return Err(bad("TOURGATE_SECRET_KEY", "must be at least 32 characters"))
+            }
+            Some(v) => Secret::new(v),
+            None if demo => Secret::new(
+                base64::engine::general_purpose::STANDARD.encode(random_bytes::<64>()),
+            ),
+            None => return Err(bad("TOURGATE_SECRET_KEY", "is required outside demo mode")),
+        };
+        let log_format = match src.get("TOURGATE_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(v) => return Err(bad("TOURGATE_LOG_FORMAT", format!("`{v}` is not text or json"))),
+        };
+        let workers = match src.get("TOURGATE_WORKERS").as_deref() {
+            None | Some("on") | Some("true") | Some("1") => true,
+            Some("off") | Some("false") | Some("0") => false,
+            Some(v) => return Err(bad("TOURGATE_WORKERS", format!("`{v}` is not on or off"))),
+        };
+        Ok(Settings {
+            listen,
+            public_url,
+            database,
+            knock,
+            smtp_url,
+            communities,
+            access_webhook_secret,
+            secret_key,
+            log_format,
+            workers,
+            data_dir,
+        })
+    }
+}
+
+/// Where settings come from: the environment first, then the file.
+#[derive(Debug, Default, Clone)]
+pub struct Source {
+    pub env: HashMap<String, String>,
+    pub file: HashMap<String, String>,
+}
+
+impl Source {
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.env
+            .get(key)
+            .or_else(|| self.file.get(key))
+            .or_else(|| self.file.get(&key.to_ascii_lowercase()))
+            .cloned()
+    }
+}
+
+fn read_toml(var: &'static str, path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(var, format!("cannot read {}: {e}", path.display())))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| bad(var, format!("{}: {e}", path.display())))?;
+    table
+        .into_iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => Ok((k, s)),
+            toml::Value::Integer(i) => Ok((k, i.to_string())),
+            toml::Value::Float(f) => Ok((k, f.to_string())),
+            toml::Value::Boolean(b) => Ok((k, b.to_string())),
+            _ => Err(bad(var, format!("{}: `{k}` must be a string or number", path.display()))),
+        })
+        .collect()
+}
+
+fn parse_http_url(var: &'static str, v: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(v).map_err(|e| bad(var, format!("`{v}` is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad(var, format!("`{v}` must be an http:// or https:// URL")));
+    }
+    Ok(url)
+}
+
+fn seconds(src: &Source, var: &'static str, default: f64) -> Result<Duration, ConfigError> {
+    match src.get(var) {
+        None => Ok(Duration::from_secs_f64(default)),
+        Some(v) => match v.parse::<f64>() {
+            Ok(s) if s > 0.0 && s <= 300.0 => Ok(Duration::from_secs_f64(s)),
+            _ => Err(bad(var, format!("`{v}` is not a number of seconds between 0 and 300"))),
+        },
+    }
+}
+
+/// Standard Webhooks secrets are `whsec_` followed by base64 of the key bytes.
+fn check_whsec(v: &str) -> Result<(), String> {
+    let b64 = v.strip_prefix("whsec_").ok_or("must start with whsec_")?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| "the part after whsec_ is not base64".to_string())?;
+    if key.len() < 16 {
+        return Err("the key is shorter than 16 bytes".into());
+    }
+    Ok(())
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(pairs: &[(&str, &str)]) -> Source {
+        Source {
+            env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            file: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn no_configuration_at_all_is_demo_mode() {
+        let s = Settings::from_sources(&src(&[])).unwrap();
+        assert!(s.demo());
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(matches!(s.database, DatabaseUrl::Sqlite(ref u) if u.ends_with("data/tourgate.db")));
+        assert!(!s.communities.all().is_empty());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let e = Settings::from_sources(&src(&[("TOURGATE_LISTEN", "nowhere")])).unwrap_err();
+        assert_eq!(e.var, "TOURGATE_LISTEN");
+        let e = Settings::from_sources(&src(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert_eq!(e.var, "DATABASE_URL");
+        let e = Settings::from_sources(&src(&[("ACCESS_WEBHOOK_SECRET", "plain")])).unwrap_err();
+        assert_eq!(e.var, "ACCESS_WEBHOOK_SECRET");
+        assert!(e.to_string().starts_with("ACCESS_WEBHOOK_SECRET: "));
+    }
+
+    #[test]
+    fn production_requires_its_secrets() {
+        let e = Settings::from_sources(&src(&[("KNOCK_BASE_URL", "https://knock.example")]))
+            .unwrap_err();
+        assert_eq!(e.var, "KNOCK_API_KEY");
+    }
+
+    #[test]
+    fn the_file_fills_in_what_the_environment_does_not_set() {
+        let mut s = src(&[("TOURGATE_LISTEN", "127.0.0.1:9000")]);
+        s.file.insert("TOURGATE_LISTEN".into(), "127.0.0.1:1".into());
+        s.file.insert("tourgate_public_url".into(), "https://tours.example".into());
+        let settings = Settings::from_sources(&s).unwrap();
+        assert_eq!(settings.listen.port(), 9000);
+        assert_eq!(settings.public_url.as_str(), "https://tours.example/");
+    }
+}

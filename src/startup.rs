@@ -1,0 +1,134 @@
+//! Builds the application from settings: database, Knock (real or the in-process sandbox),
+//! the HTTP server and the background workers.
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+use url::Url;
+
+use crate::booking::{run_booking_worker, BookingService};
+use crate::config::{Communities, Settings};
+use crate::knock::sandbox::{Sandbox, SandboxCommunity, SandboxConfig};
+use crate::knock::{KnockClient, KnockClientConfig};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::telemetry::RouteSpan;
+use crate::web::{self, AppState};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub bookings: BookingService,
+    /// The in-process Knock sandbox in demo mode.
+    pub sandbox: Option<(Sandbox, Url)>,
+    stop_workers: CancellationToken,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one; read it back with `port()`), migrates the
+    /// database and wires everything. Nothing is served until `run_until_stopped`.
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
+        let store = Store::connect(&settings.database).await.context("DATABASE_URL: cannot open the database")?;
+        store.migrate().await.context("database migration failed")?;
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("TOURGATE_LISTEN: cannot bind {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        if settings.public_url.port() == Some(0) {
+            let _ = settings.public_url.set_port(Some(port));
+        }
+
+        let sandbox = match &settings.knock.base_url {
+            Some(_) => None,
+            None => Some(start_sandbox(&settings.communities)?),
+        };
+        let base_url = match (&settings.knock.base_url, &sandbox) {
+            (Some(url), _) => url.clone(),
+            (None, Some((_, url))) => url.clone(),
+            (None, None) => unreachable!("demo mode always starts the sandbox"),
+        };
+        let knock = KnockClient::new(
+            KnockClientConfig {
+                base_url,
+                api_key: settings.knock.api_key.as_secret_string(),
+                connect_timeout: settings.knock.connect_timeout,
+                timeout: settings.knock.timeout,
+            },
+            metrics.clone(),
+        )
+        .context("KNOCK_BASE_URL: cannot build the Knock client")?;
+        let bookings = BookingService::new(store.clone(), knock);
+
+        let settings = Arc::new(settings);
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            store: store.clone(),
+            bookings: bookings.clone(),
+            metrics,
+        });
+        let session_settings = settings.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(web::session(&session_settings))
+                .wrap(web::security_headers())
+                .wrap(from_fn(web::observe))
+                .wrap(TracingLogger::<RouteSpan>::new())
+                .app_data(state.clone())
+                .app_data(web::form_config())
+                .configure(web::routes)
+        })
+        .listen(listener)?
+        .run();
+
+        let stop_workers = CancellationToken::new();
+        if settings.workers {
+            tokio::spawn(run_booking_worker(
+                bookings.clone(),
+                settings.communities.clone(),
+                stop_workers.clone(),
+            ));
+        }
+        Ok(Self { port, server, settings, store, bookings, sandbox, stop_workers })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.stop_workers.cancel();
+        result
+    }
+}
+
+/// The Knock sandbox on its own loopback port, reached by the real client over HTTP.
+fn start_sandbox(communities: &Communities) -> anyhow::Result<(Sandbox, Url)> {
+    let sandbox = Sandbox::new(sandbox_config(communities, true));
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind the Knock sandbox")?;
+    let url = Url::parse(&format!("http://{}", listener.local_addr()?))?;
+    let server = sandbox.start(listener)?;
+    tokio::spawn(server);
+    Ok((sandbox, url))
+}
+
+/// Each configured community exists in the sandbox, with its zone, tour length and units.
+pub fn sandbox_config(communities: &Communities, html_view: bool) -> SandboxConfig {
+    SandboxConfig {
+        communities: communities
+            .all()
+            .iter()
+            .map(|c| SandboxCommunity::new(c.knock_community_id.clone(), c.name.clone(), c.timezone, c.tour_minutes, c.units.clone()))
+            .collect(),
+        html_view,
+        ..SandboxConfig::default()
+    }
+}

@@ -1,0 +1,28 @@
+//! SQLite specifics: pragmas chosen on purpose.
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        // WAL: readers never block the writer; NORMAL is durable across process crashes in WAL.
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    if let Some(dir) = options.get_filename().parent() {
+        if !memory && !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        }
+    }
+    SqlitePoolOptions::new()
+        // An in-memory database exists once per connection: keep exactly one.
+        .max_connections(if memory { 1 } else { 8 })
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}

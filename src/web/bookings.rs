@@ -1,0 +1,86 @@
+//! The renter's booking page and calendar file, reached by the booking's capability token.
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+
+use super::error::WebError;
+use super::AppState;
+use crate::booking::slots::{describe, describe_time};
+use crate::booking::{Booking, BookingState};
+use crate::calendar::{self, CalendarEvent, CalendarMethod};
+use crate::config::Community;
+use crate::domain::BookingToken;
+
+#[derive(Template)]
+#[template(path = "booking.html")]
+struct BookingPage<'a> {
+    community: &'a Community,
+    booking: &'a Booking,
+    when: String,
+    ends: String,
+}
+
+async fn load<'a>(state: &'a AppState, token: &str) -> Result<(Booking, &'a Community), WebError> {
+    // Junk never reaches the database; unknown and malformed look the same.
+    let token = BookingToken::parse(token).map_err(|_| WebError::NotFound)?;
+    let booking = state.store.booking_by_token(token.as_str()).await?.ok_or(WebError::NotFound)?;
+    let community = state
+        .settings
+        .communities
+        .get(&booking.community_slug)
+        .ok_or(WebError::NotFound)?;
+    Ok((booking, community))
+}
+
+pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let (booking, c) = load(&state, &path).await?;
+    let page = BookingPage {
+        community: c,
+        when: describe(booking.slot_start, c.timezone),
+        ends: describe_time(booking.slot_end, c.timezone),
+        booking: &booking,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::html())
+        // The page changes as Knock answers; never serve a stale state from a cache.
+        .insert_header(("Cache-Control", "no-store"))
+        .body(page.render()?))
+}
+
+pub async fn calendar_ics(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let (booking, c) = load(&state, &path).await?;
+    let cancelled = matches!(booking.state, BookingState::Cancelled | BookingState::Failed);
+    let url = state
+        .settings
+        .public_url
+        .join(&format!("bookings/{}", booking.token))
+        .map(|u| u.to_string())
+        .ok();
+    let uid = format!("{}@tourgate", booking.id);
+    let summary = format!("Self-guided tour: {}", c.name);
+    let description = format!(
+        "Your self-guided tour of {} ({} minutes). Your door code appears on your booking page shortly before the tour. Booking reference {}.",
+        c.name, c.tour_minutes, booking.id
+    );
+    let ics = calendar::render(&CalendarEvent {
+        uid: &uid,
+        sequence: 0,
+        method: if cancelled { CalendarMethod::Cancel } else { CalendarMethod::Publish },
+        start: booking.slot_start,
+        end: booking.slot_end,
+        timezone: c.timezone,
+        summary: &summary,
+        location: &c.address,
+        description: &description,
+        url: url.as_deref(),
+        organizer_email: None,
+        attendee_email: None,
+        stamp: booking.updated_at.min(Utc::now()),
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"tour.ics\""))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(ics))
+}

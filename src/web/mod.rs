@@ -1,0 +1,111 @@
+//! HTTP: routes by audience, the middleware every response passes through, shared state.
+mod booking_form;
+mod bookings;
+mod csrf;
+pub mod error;
+mod ops;
+mod tours;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_session::config::CookieContentSecurity;
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::{web, HttpResponse};
+
+use crate::booking::BookingService;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use error::WebError;
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub bookings: BookingService,
+    pub metrics: Metrics,
+}
+
+const STYLESHEET: &str = include_str!("../../static/style.css");
+
+/// Every route of the public application.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(ops::routes)
+        .route("/static/style.css", web::get().to(stylesheet))
+        .route("/tours/{community}", web::get().to(tours::landing))
+        .route("/tours/{community}", web::post().to(tours::book))
+        .route("/bookings/{token}", web::get().to(bookings::show))
+        .route("/bookings/{token}/calendar.ics", web::get().to(bookings::calendar_ics))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, WebError> {
+    Err(WebError::NotFound)
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+/// Forms are small; anything that is not a form gets a plain 400 page.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default().limit(16 * 1024).error_handler(|err, _| {
+        WebError::BadRequest(format!("The form could not be read ({err}). Go back and try again.")).into()
+    })
+}
+
+pub fn session(settings: &Settings) -> SessionMiddleware<CookieSessionStore> {
+    let key = Key::derive_from(settings.secret_key.expose().as_bytes());
+    SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_name("tg_session".into())
+        .cookie_secure(settings.public_url.scheme() == "https")
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_content_security(CookieContentSecurity::Private)
+        .build()
+}
+
+/// Security headers on every answer. No inline script anywhere, so the CSP forbids it.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             base-uri 'none'; frame-ancestors 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        // Booking URLs are capabilities: never leak them to another site.
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+}
+
+/// Counts requests by route template and status (never the raw path: tokens are capabilities).
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let res = next.call(req).await?;
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let status = res.status();
+    if let Some(m) = metrics {
+        m.http_requests.with_label_values(&[&method, &route, status.as_str()]).inc();
+        m.http_latency.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
+    }
+    if status.is_server_error() {
+        tracing::error!(%route, status = status.as_u16(), "request failed");
+    } else {
+        tracing::info!(%route, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    }
+    Ok(res)
+}

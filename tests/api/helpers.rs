@@ -1,0 +1,256 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::LOCATION;
+use scraper::{Html, Selector};
+use tourgate::config::{Settings, Source};
+use tourgate::knock::sandbox::Sandbox;
+use tourgate::startup::Application;
+use tourgate::store::Store;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Expands one async test body into a SQLite test and a PostgreSQL test.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                ($body)($crate::helpers::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                if std::env::var("TEST_POSTGRES_URL").is_err() {
+                    eprintln!("TEST_POSTGRES_URL unset: PostgreSQL variant not run");
+                    return;
+                }
+                ($body)($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+pub const COMMUNITIES: &str = r#"
+[[community]]
+slug = "maple-court"
+knock_community_id = "mapleCourt000001"
+name = "Maple Court Apartments"
+timezone = "America/New_York"
+address = "100 Maple St, Brooklyn, NY 11201"
+tour_minutes = 30
+default_source_title = "Self-Guided Tour Vendor"
+units = ["101", "102", "2B"]
+
+[[community]]
+slug = "lotus-residency"
+knock_community_id = "lotusResidency01"
+name = "Lotus Residency"
+timezone = "Asia/Kolkata"
+address = "12 MG Road, Bengaluru"
+tour_minutes = 45
+default_source_title = "Self-Guided Tour Vendor"
+units = ["A1"]
+"#;
+
+pub struct TestApp {
+    pub base: String,
+    pub app_store: Store,
+    pub sandbox: Sandbox,
+    pub settings: std::sync::Arc<Settings>,
+    pub bookings: tourgate::booking::BookingService,
+    pub client: reqwest::Client,
+    _db: TestDb,
+}
+
+/// A database of its own for one test, dropped afterwards.
+struct TestDb {
+    postgres: Option<(String, String)>,
+    sqlite_path: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs outside async context: a short-lived runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c).await;
+                    }
+                });
+            })
+            .join();
+        }
+        if let Some(p) = self.sqlite_path.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+            }
+        }
+    }
+}
+
+pub fn random_name() -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().gen();
+    format!("{n:016x}")
+}
+
+async fn test_db(backend: Backend) -> (String, TestDb) {
+    match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("tourgate-test-{}.db", random_name()));
+            (format!("sqlite://{}", path.display()), TestDb { postgres: None, sqlite_path: Some(path) })
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let admin = std::env::var("TEST_POSTGRES_URL").expect("TEST_POSTGRES_URL");
+            let name = format!("tg_test_{}", random_name());
+            let mut c = sqlx::PgConnection::connect(&admin).await.expect("TEST_POSTGRES_URL is reachable");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut c).await.expect("create test database");
+            let mut url = url::Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
+            url.set_path(&name);
+            (url.to_string(), TestDb { postgres: Some((admin, name)), sqlite_path: None })
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let (database_url, db) = test_db(backend).await;
+    let communities = std::env::temp_dir().join(format!("tourgate-communities-{}.toml", random_name()));
+    std::fs::write(&communities, COMMUNITIES).unwrap();
+    let mut env: HashMap<String, String> = [
+        ("TOURGATE_LISTEN", "127.0.0.1:0"),
+        ("TOURGATE_WORKERS", "off"),
+        ("KNOCK_TIMEOUT_SECS", "2"),
+        ("KNOCK_CONNECT_TIMEOUT_SECS", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.insert("DATABASE_URL".into(), database_url);
+    env.insert("TOURGATE_COMMUNITIES".into(), communities.display().to_string());
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let settings = Settings::from_sources(&Source { env, file: HashMap::new() }).expect("test settings are valid");
+    let app = Application::build(settings).await.expect("the app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (sandbox, _) = app.sandbox.clone().expect("tests run against the in-process sandbox");
+    let t = TestApp {
+        base,
+        app_store: app.store.clone(),
+        sandbox,
+        settings: app.settings.clone(),
+        bookings: app.bookings.clone(),
+        client: client(),
+        _db: db,
+    };
+    tokio::spawn(app.run_until_stopped());
+    t
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A form as the page offers it: hidden fields and the `start` radio values.
+#[derive(Debug, Clone)]
+pub struct OfferedForm {
+    pub action: String,
+    pub hidden: HashMap<String, String>,
+    pub starts: Vec<String>,
+}
+
+pub fn offered_form(html: &str) -> OfferedForm {
+    let doc = Html::parse_document(html);
+    let form = doc.select(&Selector::parse("form[method=post]").unwrap()).next().expect("a POST form");
+    let mut hidden = HashMap::new();
+    for i in form.select(&Selector::parse("input[type=hidden]").unwrap()) {
+        hidden.insert(i.attr("name").unwrap().to_string(), i.attr("value").unwrap_or("").to_string());
+    }
+    let starts = form
+        .select(&Selector::parse("input[type=radio][name=start]").unwrap())
+        .map(|i| i.attr("value").unwrap().to_string())
+        .collect();
+    OfferedForm { action: form.attr("action").unwrap_or("").to_string(), hidden, starts }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> (u16, String) {
+        let r = client.get(self.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    pub async fn landing(&self, client: &reqwest::Client, path: &str) -> OfferedForm {
+        let (status, html) = self.get(client, path).await;
+        assert_eq!(status, 200, "{html}");
+        offered_form(&html)
+    }
+
+    /// Posts a form as a browser on our page would (same-origin headers).
+    pub async fn post_form(&self, client: &reqwest::Client, path: &str, fields: &[(String, String)]) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .header("Origin", &self.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The renter's fields with the page's hidden ones and the chosen start.
+    pub fn fill(form: &OfferedForm, start: &str, overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = form.hidden.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut mine: Vec<(&str, &str)> = vec![
+            ("first_name", "Grace"),
+            ("last_name", "Hopper"),
+            ("email", "grace@example.com"),
+            ("phone", "(206) 555-0155"),
+            ("start", start),
+            ("bedrooms", "1_BEDROOM"),
+            ("message", ""),
+            ("move_date", ""),
+        ];
+        for (k, v) in overrides {
+            mine.retain(|(mk, _)| mk != k);
+            mine.push((k, v));
+        }
+        fields.extend(mine.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        fields
+    }
+
+    /// Books the first offered slot (or `start`) and returns the booking page path.
+    pub async fn book(&self, client: &reqwest::Client, landing_path: &str, start: Option<&str>) -> String {
+        let form = self.landing(client, landing_path).await;
+        let start = start.map(str::to_string).unwrap_or_else(|| form.starts[0].clone());
+        let r = self.post_form(client, &form.action, &Self::fill(&form, &start, &[])).await;
+        assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
+        r.headers()[LOCATION].to_str().unwrap().to_string()
+    }
+
+    /// Drives the booking worker as if `at` had come.
+    pub async fn run_worker_at(&self, at: DateTime<Utc>) -> usize {
+        self.bookings.finish_pending(&self.settings.communities, at).await.unwrap()
+    }
+}

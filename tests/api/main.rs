@@ -1,0 +1,6 @@
+//! Behaviour through the front door: the real app on port 0, the in-process Knock sandbox
+//! reached over HTTP, SQLite always and PostgreSQL when TEST_POSTGRES_URL is set.
+mod helpers;
+
+mod booking;
+mod ops;
