@@ -202,7 +202,7 @@ impl KnockClient {
 
     /// `POST /visit` (API.md §7). Not idempotent on Knock's side.
     pub async fn post_visit(&self, req: &VisitRequest) -> Result<VisitId, KnockError> {
-        const EP: &str = "visit_create";
+        const EP: &str = "visit";
         let body = encode(EP, req)?;
         let url = self.url(&["visit"]);
         self.call(EP, Method::POST, url, Some(body), |r: VisitCreated| {
@@ -217,7 +217,7 @@ impl KnockClient {
         prospect: &ProspectId,
         req: &EmailLog,
     ) -> Result<CommunicationId, KnockError> {
-        const EP: &str = "email_log";
+        const EP: &str = "prospect_email";
         let body = encode(EP, req)?;
         let url = self.url(&["prospect", prospect.as_str(), "email"]);
         self.call(EP, Method::POST, url, Some(body), |r: EmailLogged| {

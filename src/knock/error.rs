@@ -242,7 +242,7 @@ mod tests {
     fn retry_after_is_carried_on_a_retryable_error() {
         let wait = Some(Duration::from_secs(7));
         let err = classify_status(
-            "visit_create",
+            "visit",
             429,
             wait,
             br#"{"message":"Too Many Requests"}"#,
@@ -306,14 +306,14 @@ mod tests {
     #[test]
     fn display_names_endpoint_status_and_message() {
         let err = classify_status(
-            "visit_create",
+            "visit",
             400,
             None,
             br#"{"errorMessage":"visitTime: in the future"}"#,
         );
         assert_eq!(
             err.to_string(),
-            "Knock visit_create: refused with HTTP 400: visitTime: in the future"
+            "Knock visit: refused with HTTP 400: visitTime: in the future"
         );
     }
 }
