@@ -5,8 +5,8 @@ pub mod error;
 pub mod sandbox;
 pub mod types;
 
-
-
+pub use client::{KnockClient, KnockClientConfig};
+pub use error::KnockError;
 
 /// Knock's two documented stage test keys (API.md §1); the sandbox accepts both everywhere.
 pub const STAGE_PROSPECT_KEY: &str = "syndication-prospect-TEST-KEY";
