@@ -1,4 +1,5 @@
 //! Tourgate: self-guided apartment tours for communities on the Knock CRM.
+pub mod calendar;
 pub mod domain;
 pub mod knock;
 pub mod metrics;
