@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 const MAX_CHARS: usize = 80;
 
-/// A first or last name: trimmed, inner whitespace collapsed to single spaces, 1..=80 chars.
+/// A first or last name: trimmed, inner whitespace collapsed to single spaces, 1..=80 chars,
+/// with at least one letter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PersonName(String);
@@ -30,7 +31,8 @@ impl PersonName {
             return Err(PersonNameError::ForbiddenCharacter);
         }
         let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
-        if collapsed.is_empty() {
+        // "." or "-" typed to get past a required field is not a name Knock should keep.
+        if !collapsed.chars().any(char::is_alphabetic) {
             return Err(PersonNameError::Empty);
         }
         if collapsed.chars().count() > MAX_CHARS {
@@ -93,6 +95,18 @@ mod tests {
     fn empty_and_blank_names_are_refused() {
         assert_eq!(PersonName::parse(""), Err(PersonNameError::Empty));
         assert_eq!(PersonName::parse(" \t\n "), Err(PersonNameError::Empty));
+    }
+
+    #[test]
+    fn a_name_without_any_letter_is_refused() {
+        for bad in [".", "-", "123", "\u{200B}", "?? !!"] {
+            assert_eq!(
+                PersonName::parse(bad),
+                Err(PersonNameError::Empty),
+                "{bad:?}"
+            );
+        }
+        assert!(PersonName::parse("Ø").is_ok());
     }
 
     #[test]
