@@ -209,14 +209,15 @@ fn prospect_request(community: &Community, b: &Booking) -> ProspectRequest {
     ProspectRequest {
         community_id: community.knock_community_id.clone(),
         source_title: b.source_title.clone(),
-        first_name: Some(b.first_name.clone()),
-        last_name: Some(b.last_name.clone()),
+        first_name: b.first_name.clone(),
+        last_name: b.last_name.clone(),
         email: Some(b.email.clone()),
         phone: Some(knock_phone(&b.phone)),
         move_date: b.move_date,
         bedrooms: b.bedrooms.map(|x| vec![x]),
         message: b.message.clone(),
         sms_consent: Some(b.sms_consent),
+        sms_consent_disclaimer: b.sms_consent.then(|| SMS_CONSENT_TEXT.to_string()),
         ..Default::default()
     }
 }
@@ -234,7 +235,7 @@ fn appointment_request(community: &Community, b: &Booking) -> AppointmentRequest
         sms_consent: b.sms_consent,
         sms_consent_disclaimer: b.sms_consent.then(|| SMS_CONSENT_TEXT.to_string()),
         profile: Profile {
-            first_name: Some(b.first_name.clone()),
+            first_name: b.first_name.clone(),
             last_name: b.last_name.clone(),
             email: Some(b.email.clone()),
             phone: Some(knock_phone(&b.phone)),

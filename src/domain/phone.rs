@@ -1,0 +1,187 @@
+use std::fmt;
+
+use phonenumber::{country, Mode};
+use serde::{Deserialize, Serialize};
+
+/// Longer than any number a person types with its punctuation; keeps the parser's work bounded.
+const MAX_INPUT_CHARS: usize = 40;
+
+/// A valid phone number, stored in E.164 (`+12065550155`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("Enter your phone number.")]
+    Empty,
+    #[error(
+        "Enter a phone number like (206) 555-0155, or with its country code like +44 20 7946 0958."
+    )]
+    Invalid,
+}
+
+impl Phone {
+    /// Numbers without a country code are read as US numbers.
+    pub fn parse(input: &str) -> Result<Self, PhoneError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        // The parser turns letters into keypad digits ("1-800-FLOWERS") and reads "ext."
+        // suffixes; a renter's own number has neither, so letters are more likely a typo.
+        let plausible = trimmed.chars().count() <= MAX_INPUT_CHARS
+            && trimmed
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ' ' || "+()-./".contains(c));
+        if !plausible {
+            return Err(PhoneError::Invalid);
+        }
+        let number =
+            phonenumber::parse(Some(country::Id::US), trimmed).map_err(|_| PhoneError::Invalid)?;
+        if !number.is_valid() || number.extension().is_some() {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(Self(number.format().mode(Mode::E164).to_string()))
+    }
+
+    pub fn as_e164(&self) -> &str {
+        &self.0
+    }
+
+    /// The number as Knock's examples send it: ten digits for North American numbers
+    /// ("2065550155"), otherwise the E.164 digits without the '+'.
+    pub fn knock_digits(&self) -> &str {
+        let digits = self.0.strip_prefix('+').unwrap_or(&self.0);
+        match digits.strip_prefix('1') {
+            Some(national) => national,
+            None => digits,
+        }
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Phone {
+    type Error = PhoneError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(phone: Phone) -> Self {
+        phone.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn e164(input: &str) -> String {
+        match Phone::parse(input) {
+            Ok(phone) => phone.as_e164().to_owned(),
+            Err(e) => panic!("{input:?} should parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn us_numbers_in_common_formats_are_stored_as_e164() {
+        for input in [
+            "(206) 555-0155",
+            "206-555-0155",
+            "206.555.0155",
+            "2065550155",
+            "1 206 555 0155",
+            "+1 (206) 555-0155",
+            " 206 555 0155 ",
+        ] {
+            assert_eq!(e164(input), "+12065550155", "{input:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_with_a_country_code_keep_their_country() {
+        assert_eq!(e164("+44 20 7946 0958"), "+442079460958");
+        assert_eq!(e164("+49 30 123456"), "+4930123456");
+        assert_eq!(e164("011 44 20 7946 0958"), "+442079460958");
+    }
+
+    #[test]
+    fn knock_digits_are_ten_digits_for_north_american_numbers() {
+        let phone = Phone::parse("(206) 555-0155").expect("valid");
+        assert_eq!(phone.knock_digits(), "2065550155");
+    }
+
+    #[test]
+    fn knock_digits_keep_the_country_code_elsewhere() {
+        let phone = Phone::parse("+44 20 7946 0958").expect("valid");
+        assert_eq!(phone.knock_digits(), "442079460958");
+    }
+
+    #[test]
+    fn empty_input_asks_for_a_number() {
+        assert_eq!(Phone::parse(""), Err(PhoneError::Empty));
+        assert_eq!(Phone::parse("  "), Err(PhoneError::Empty));
+    }
+
+    #[test]
+    fn letters_extensions_and_impossible_numbers_are_refused() {
+        for bad in [
+            "206 555 CALL",
+            "1-800-FLOWERS",
+            "call me",
+            "(206) 555-0155 ext. 12",
+            "206-555-0155#12",
+            "555-0155",
+            "911",
+            "+1 555 555 5555",
+            "000-000-0000",
+            "+",
+            "+1 (",
+            "((",
+            "tel:+1-206-555-0155",
+            "206 555 0155 206 555 0155 206 555 0155 2",
+        ] {
+            assert_eq!(Phone::parse(bad), Err(PhoneError::Invalid), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn serde_round_trips_through_e164() {
+        let phone = Phone::parse("(206) 555-0155").expect("valid");
+        let json = serde_json::to_string(&phone).expect("serialize");
+        assert_eq!(json, "\"+12065550155\"");
+        let back: Phone = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, phone);
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_gives_a_phone_or_an_error_never_a_panic(input in "[0-9 +()./-]{0,40}") {
+            if let Ok(phone) = Phone::parse(&input) {
+                prop_assert!(phone.as_e164().starts_with('+'));
+                prop_assert!(phone.knock_digits().chars().all(|c| c.is_ascii_digit()));
+                // E.164 is a fixed point: parsing it again gives the same number.
+                prop_assert_eq!(Phone::parse(phone.as_e164()), Ok(phone.clone()));
+            }
+        }
+
+        #[test]
+        fn every_valid_us_number_keeps_its_ten_digits_for_knock(
+            area in 200u32..1000, exchange in 200u32..1000, line in 0u32..10000
+        ) {
+            let input = format!("({area}) {exchange}-{line:04}");
+            if let Ok(phone) = Phone::parse(&input) {
+                prop_assert_eq!(phone.knock_digits(), format!("{area}{exchange}{line:04}"));
+            }
+        }
+    }
+}
