@@ -8,7 +8,11 @@ use tourgate::startup::{sandbox_config, Application};
 use tourgate::store::Store;
 
 #[derive(Parser)]
-#[command(name = "tourgate", version, about = "Self-guided apartment tours for Knock communities")]
+#[command(
+    name = "tourgate",
+    version,
+    about = "Self-guided apartment tours for Knock communities"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,7 +55,10 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::KnockSandbox { listen, communities } => {
+        Command::KnockSandbox {
+            listen,
+            communities,
+        } => {
             tourgate::telemetry::init(LogFormat::Text);
             let communities = match communities {
                 Some(p) => Communities::load(&p)?,
@@ -59,7 +66,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             };
             let sandbox = Sandbox::new(sandbox_config(&communities, true));
             let server = sandbox.start(std::net::TcpListener::bind(listen)?)?;
-            println!("Knock sandbox listening on http://{listen} (state: http://{listen}/_sandbox)");
+            println!(
+                "Knock sandbox listening on http://{listen} (state: http://{listen}/_sandbox)"
+            );
             server.await?;
             Ok(())
         }
@@ -85,7 +94,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
 fn announce(app: &Application) {
     let s = &app.settings;
     let base = s.public_url.as_str().trim_end_matches('/');
-    tracing::info!(port = app.port(), database = app.store.backend(), "tourgate is serving");
+    tracing::info!(
+        port = app.port(),
+        database = app.store.backend(),
+        "tourgate is serving"
+    );
     if let Some((_, sandbox_url)) = &app.sandbox {
         println!("Tourgate demo is running.");
         for c in s.communities.all() {
@@ -94,9 +107,15 @@ fn announce(app: &Application) {
                 c.name, c.slug
             );
         }
-        println!("  Knock sandbox (what Knock received): {}_sandbox", sandbox_url);
+        println!(
+            "  Knock sandbox (what Knock received): {}_sandbox",
+            sandbox_url
+        );
         if std::env::var_os("ACCESS_WEBHOOK_SECRET").is_none() {
-            println!("  Access webhook secret (demo only): {}", s.access_webhook_secret.expose());
+            println!(
+                "  Access webhook secret (demo only): {}",
+                s.access_webhook_secret.expose()
+            );
         }
     }
 }

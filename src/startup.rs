@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web as actix, App, HttpServer};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
@@ -36,7 +36,9 @@ impl Application {
     /// database and wires everything. Nothing is served until `run_until_stopped`.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
-        let store = Store::connect(&settings.database).await.context("DATABASE_URL: cannot open the database")?;
+        let store = Store::connect(&settings.database)
+            .await
+            .context("DATABASE_URL: cannot open the database")?;
         store.migrate().await.context("database migration failed")?;
 
         let listener = TcpListener::bind(settings.listen)
@@ -68,7 +70,7 @@ impl Application {
         let bookings = BookingService::new(store.clone(), knock);
 
         let settings = Arc::new(settings);
-        let state = web::Data::new(AppState {
+        let state = actix::Data::new(AppState {
             settings: settings.clone(),
             store: store.clone(),
             bookings: bookings.clone(),
@@ -96,7 +98,15 @@ impl Application {
                 stop_workers.clone(),
             ));
         }
-        Ok(Self { port, server, settings, store, bookings, sandbox, stop_workers })
+        Ok(Self {
+            port,
+            server,
+            settings,
+            store,
+            bookings,
+            sandbox,
+            stop_workers,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -126,7 +136,15 @@ pub fn sandbox_config(communities: &Communities, html_view: bool) -> SandboxConf
         communities: communities
             .all()
             .iter()
-            .map(|c| SandboxCommunity::new(c.knock_community_id.clone(), c.name.clone(), c.timezone, c.tour_minutes, c.units.clone()))
+            .map(|c| {
+                SandboxCommunity::new(
+                    c.knock_community_id.clone(),
+                    c.name.clone(),
+                    c.timezone,
+                    c.tour_minutes,
+                    c.units.clone(),
+                )
+            })
             .collect(),
         html_view,
         ..SandboxConfig::default()

@@ -168,7 +168,15 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_text() {
-        for s in ["requesting", "confirmed", "in_progress", "completed", "no_show", "cancelled", "failed"] {
+        for s in [
+            "requesting",
+            "confirmed",
+            "in_progress",
+            "completed",
+            "no_show",
+            "cancelled",
+            "failed",
+        ] {
             assert_eq!(BookingState::parse(s).unwrap().as_str(), s);
         }
         assert!(BookingState::parse("lost").is_none());

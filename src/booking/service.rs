@@ -56,7 +56,10 @@ pub enum BookError {
 enum Attempt {
     Confirmed,
     Refused,
-    Retry { after: Option<Duration>, why: String },
+    Retry {
+        after: Option<Duration>,
+        why: String,
+    },
 }
 
 impl BookingService {
@@ -64,10 +67,20 @@ impl BookingService {
         Self { store, knock }
     }
 
-    /// Knock's current self-guided starts for the community.
-    pub async fn available_slots(&self, community: &Community) -> Result<Vec<Slot>, KnockError> {
-        let times = self.knock.available_times(&community.knock_community_id, true).await?;
-        Ok(times.into_iter().map(Slot::from_knock).collect())
+    /// Knock's current self-guided starts for the community, less those our own live bookings
+    /// hold (Knock may not have heard of a request that is still on its way).
+    pub async fn available_slots(&self, community: &Community) -> Result<Vec<Slot>, BookError> {
+        let times = self
+            .knock
+            .available_times(&community.knock_community_id, true)
+            .await
+            .map_err(BookError::KnockUnavailable)?;
+        let held = self.store.held_slots(&community.slug, Utc::now()).await?;
+        Ok(times
+            .into_iter()
+            .map(Slot::from_knock)
+            .filter(|s| !held.contains(&s.utc()))
+            .collect())
     }
 
     pub async fn book(
@@ -79,10 +92,14 @@ impl BookingService {
         idempotency_key: String,
     ) -> Result<BookOutcome, BookError> {
         // A resubmitted form is answered before anything else: its slot is ours already.
-        if let Some(existing) = self.store.booking_by_idempotency_key(&idempotency_key).await? {
+        if let Some(existing) = self
+            .store
+            .booking_by_idempotency_key(&idempotency_key)
+            .await?
+        {
             return Ok(BookOutcome::AlreadySubmitted(existing));
         }
-        let offered = self.available_slots(community).await.map_err(BookError::KnockUnavailable)?;
+        let offered = self.available_slots(community).await?;
         if !offered.iter().any(|s| s.start == slot.start) {
             return Ok(BookOutcome::SlotUnavailable);
         }
@@ -108,13 +125,17 @@ impl BookingService {
         for attempt in 1..=IN_REQUEST_ATTEMPTS {
             let booking = self.reload(&new.id).await?;
             match self.attempt(community, &booking).await? {
-                Attempt::Confirmed => return Ok(BookOutcome::Confirmed(self.reload(&new.id).await?)),
+                Attempt::Confirmed => {
+                    return Ok(BookOutcome::Confirmed(self.reload(&new.id).await?))
+                }
                 Attempt::Refused => return Ok(BookOutcome::Refused(self.reload(&new.id).await?)),
                 Attempt::Retry { after, why } => {
                     tracing::warn!(booking = %new.id, attempt, %why, "Knock did not confirm yet");
                     if attempt < IN_REQUEST_ATTEMPTS {
                         // Short: the renter is waiting. Longer waits belong to the worker.
-                        let pause = after.unwrap_or(Duration::from_millis(300)).min(Duration::from_secs(1));
+                        let pause = after
+                            .unwrap_or(Duration::from_millis(300))
+                            .min(Duration::from_secs(1));
                         tokio::time::sleep(pause).await;
                     }
                     last_retry = Some((after, why));
@@ -122,7 +143,9 @@ impl BookingService {
             }
         }
         let (after, why) = last_retry.unwrap_or((None, String::new()));
-        self.store.schedule_knock_retry(&new.id, Utc::now() + backoff(1, after), &why, Utc::now()).await?;
+        self.store
+            .schedule_knock_retry(&new.id, Utc::now() + backoff(1, after), &why, Utc::now())
+            .await?;
         Ok(BookOutcome::Pending(self.reload(&new.id).await?))
     }
 
@@ -134,22 +157,33 @@ impl BookingService {
         communities: &crate::config::Communities,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let claimed = self.store.claim_due_requests(now, now + chrono::Duration::seconds(30), 20).await?;
+        let claimed = self
+            .store
+            .claim_due_requests(now, now + chrono::Duration::seconds(30), 20)
+            .await?;
         let n = claimed.len();
         for booking in claimed {
             let Some(community) = communities.get(&booking.community_slug) else {
-                self.store.fail_booking(&booking.id, "community no longer configured", Utc::now()).await?;
+                self.store
+                    .fail_booking(&booking.id, "community no longer configured", Utc::now())
+                    .await?;
                 continue;
             };
             if booking.slot_start - GIVE_UP_BEFORE_START <= now {
                 self.store
-                    .fail_booking(&booking.id, "Knock could not be reached before the tour", Utc::now())
+                    .fail_booking(
+                        &booking.id,
+                        "Knock could not be reached before the tour",
+                        Utc::now(),
+                    )
                     .await?;
                 continue;
             }
             if let Attempt::Retry { after, why } = self.attempt(community, &booking).await? {
                 let next = Utc::now() + backoff(booking.knock_attempts + 1, after);
-                self.store.schedule_knock_retry(&booking.id, next, &why, Utc::now()).await?;
+                self.store
+                    .schedule_knock_retry(&booking.id, next, &why, Utc::now())
+                    .await?;
             }
         }
         Ok(n)
@@ -166,18 +200,30 @@ impl BookingService {
     async fn attempt(&self, community: &Community, b: &Booking) -> Result<Attempt, StoreError> {
         let prospect_id = match &b.knock_prospect_id {
             Some(id) => id.clone(),
-            None => match self.knock.create_prospect(&prospect_request(community, b)).await {
+            None => match self
+                .knock
+                .create_prospect(&prospect_request(community, b))
+                .await
+            {
                 Ok(id) => {
-                    self.store.set_prospect_id(&b.id, id.as_str(), Utc::now()).await?;
+                    self.store
+                        .set_prospect_id(&b.id, id.as_str(), Utc::now())
+                        .await?;
                     id.as_str().to_string()
                 }
                 Err(e) => return self.settle_error(b, "creating the prospect", e).await,
             },
         };
         tracing::debug!(booking = %b.id, prospect = %prospect_id, "requesting the appointment");
-        match self.knock.request_appointment(&appointment_request(community, b)).await {
+        match self
+            .knock
+            .request_appointment(&appointment_request(community, b))
+            .await
+        {
             Ok(appointment) => {
-                self.store.confirm_booking(&b.id, appointment.id.as_str(), Utc::now()).await?;
+                self.store
+                    .confirm_booking(&b.id, appointment.id.as_str(), Utc::now())
+                    .await?;
                 tracing::info!(booking = %b.id, appointment = %appointment.id, "Knock confirmed the tour");
                 Ok(Attempt::Confirmed)
             }
@@ -185,12 +231,22 @@ impl BookingService {
         }
     }
 
-    async fn settle_error(&self, b: &Booking, doing: &str, e: KnockError) -> Result<Attempt, StoreError> {
+    async fn settle_error(
+        &self,
+        b: &Booking,
+        doing: &str,
+        e: KnockError,
+    ) -> Result<Attempt, StoreError> {
         if e.is_retryable() || matches!(e, KnockError::Contract { .. }) {
-            return Ok(Attempt::Retry { after: e.retry_after(), why: format!("{doing}: {e}") });
+            return Ok(Attempt::Retry {
+                after: e.retry_after(),
+                why: format!("{doing}: {e}"),
+            });
         }
         tracing::warn!(booking = %b.id, error = %e, "Knock refused the booking");
-        self.store.fail_booking(&b.id, &format!("Knock refused {doing}: {e}"), Utc::now()).await?;
+        self.store
+            .fail_booking(&b.id, &format!("Knock refused {doing}: {e}"), Utc::now())
+            .await?;
         Ok(Attempt::Refused)
     }
 }
@@ -201,7 +257,10 @@ fn backoff(attempt: i32, retry_after: Option<Duration>) -> chrono::Duration {
     use rand::Rng;
     let cap_ms = (1000u64 << attempt.clamp(0, 9) as u32).min(300_000);
     let jittered = rand::thread_rng().gen_range(cap_ms / 2..=cap_ms);
-    let ms = retry_after.map(|d| d.as_millis() as u64).unwrap_or(0).max(jittered);
+    let ms = retry_after
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .max(jittered);
     chrono::Duration::milliseconds(ms as i64)
 }
 
@@ -229,7 +288,10 @@ fn appointment_request(community: &Community, b: &Booking) -> AppointmentRequest
     let end = start + chrono::Duration::minutes(i64::from(community.tour_minutes));
     AppointmentRequest {
         community_id: community.knock_community_id.clone(),
-        requested_times: vec![RequestedTime { start_time: start, end_time: Some(end) }],
+        requested_times: vec![RequestedTime {
+            start_time: start,
+            end_time: Some(end),
+        }],
         tour_type: TourType::SelfGuided,
         source_title: Some(b.source_title.clone()),
         sms_consent: b.sms_consent,

@@ -11,13 +11,19 @@ pub struct Slot {
 
 impl Slot {
     pub fn from_knock(start: DateTime<FixedOffset>) -> Self {
-        Self { value: start.to_rfc3339(), start }
+        Self {
+            value: start.to_rfc3339(),
+            start,
+        }
     }
 
     /// Parses the form's `start`: RFC 3339 with an explicit offset, nothing else.
     pub fn parse(value: &str) -> Option<Self> {
         let start = DateTime::parse_from_rfc3339(value.trim()).ok()?;
-        Some(Self { value: value.trim().to_string(), start })
+        Some(Self {
+            value: value.trim().to_string(),
+            start,
+        })
     }
 
     pub fn utc(&self) -> DateTime<Utc> {
@@ -49,10 +55,17 @@ pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Day> {
         let local = s.start.with_timezone(&tz);
         let date = local.date_naive();
         if days.last().map(|d| d.date) != Some(date) {
-            days.push(Day { date, heading: local.format("%A, %B %-d").to_string(), slots: vec![] });
+            days.push(Day {
+                date,
+                heading: local.format("%A, %B %-d").to_string(),
+                slots: vec![],
+            });
         }
         if let Some(day) = days.last_mut() {
-            day.slots.push(DaySlot { value: s.value.clone(), label: local.format("%-I:%M %p").to_string() });
+            day.slots.push(DaySlot {
+                value: s.value.clone(),
+                label: local.format("%-I:%M %p").to_string(),
+            });
         }
     }
     days
@@ -60,7 +73,9 @@ pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Day> {
 
 /// "Tuesday, November 24, 2026 at 10:30 AM PST" in the community's zone.
 pub fn describe(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%A, %B %-d, %Y at %-I:%M %p %Z").to_string()
+    at.with_timezone(&tz)
+        .format("%A, %B %-d, %Y at %-I:%M %p %Z")
+        .to_string()
 }
 
 pub fn describe_time(at: DateTime<Utc>, tz: Tz) -> String {
@@ -74,10 +89,14 @@ mod tests {
     #[test]
     fn slots_group_by_local_day_across_a_dst_change() {
         let tz: Tz = "America/New_York".parse().unwrap();
-        let slots: Vec<Slot> = ["2026-10-31T09:00:00-04:00", "2026-11-02T09:00:00-05:00", "2026-10-31T23:30:00-04:00"]
-            .iter()
-            .map(|s| Slot::parse(s).unwrap())
-            .collect();
+        let slots: Vec<Slot> = [
+            "2026-10-31T09:00:00-04:00",
+            "2026-11-02T09:00:00-05:00",
+            "2026-10-31T23:30:00-04:00",
+        ]
+        .iter()
+        .map(|s| Slot::parse(s).unwrap())
+        .collect();
         let days = group_by_day(&slots, tz);
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].heading, "Saturday, October 31");
@@ -91,7 +110,10 @@ mod tests {
     fn a_half_hour_offset_zone_is_described_in_its_own_time() {
         let tz: Tz = "Asia/Kolkata".parse().unwrap();
         let at = Slot::parse("2026-11-24T10:30:00+05:30").unwrap().utc();
-        assert_eq!(describe(at, tz), "Tuesday, November 24, 2026 at 10:30 AM IST");
+        assert_eq!(
+            describe(at, tz),
+            "Tuesday, November 24, 2026 at 10:30 AM IST"
+        );
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub struct Communities(Vec<Community>);
 #[derive(Debug, thiserror::Error)]
 pub enum CommunityError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -54,8 +57,10 @@ struct RawCommunity {
 impl Communities {
     pub fn load(path: &Path) -> Result<Self, CommunityError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| CommunityError::Read { path: p.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| CommunityError::Read {
+            path: p.clone(),
+            source,
+        })?;
         Self::parse(&text).map_err(|message| CommunityError::Invalid { path: p, message })
     }
 
@@ -117,17 +122,24 @@ impl RawCommunity {
         }
         let at = |m: &str| format!("community `{}`: {m}", self.slug);
         if self.knock_community_id.trim().is_empty()
-            || !self.knock_community_id.chars().all(|c| c.is_ascii_alphanumeric())
+            || !self
+                .knock_community_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
         {
-            return Err(at("knock_community_id must be Knock's alphanumeric community id"));
+            return Err(at(
+                "knock_community_id must be Knock's alphanumeric community id",
+            ));
         }
         if self.name.trim().is_empty() || self.address.trim().is_empty() {
             return Err(at("name and address must not be empty"));
         }
-        let timezone: Tz = self
-            .timezone
-            .parse()
-            .map_err(|_| at(&format!("timezone `{}` is not an IANA zone name", self.timezone)))?;
+        let timezone: Tz = self.timezone.parse().map_err(|_| {
+            at(&format!(
+                "timezone `{}` is not an IANA zone name",
+                self.timezone
+            ))
+        })?;
         if !(10..=240).contains(&self.tour_minutes) {
             return Err(at("tour_minutes must be between 10 and 240"));
         }

@@ -24,7 +24,10 @@ pub struct ConfigError {
 }
 
 fn bad(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +84,19 @@ impl Settings {
             }
             None => None,
         };
-        Self::from_sources(&Source { env, file: file.unwrap_or_default() })
+        Self::from_sources(&Source {
+            env,
+            file: file.unwrap_or_default(),
+        })
     }
 
     pub fn from_sources(src: &Source) -> Result<Self, ConfigError> {
         let listen: SocketAddr = match src.get("TOURGATE_LISTEN") {
             Some(v) => v.parse().map_err(|_| {
-                bad("TOURGATE_LISTEN", format!("`{v}` is not an address like 127.0.0.1:8080"))
+                bad(
+                    "TOURGATE_LISTEN",
+                    format!("`{v}` is not an address like 127.0.0.1:8080"),
+                )
             })?,
             None => "127.0.0.1:8080".parse().expect("valid default"),
         };
@@ -95,13 +104,21 @@ impl Settings {
             Some(v) => parse_http_url("TOURGATE_PUBLIC_URL", &v)?,
             None => parse_http_url("TOURGATE_PUBLIC_URL", &format!("http://{listen}"))?,
         };
-        let data_dir = PathBuf::from(src.get("TOURGATE_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let data_dir = PathBuf::from(
+            src.get("TOURGATE_DATA_DIR")
+                .unwrap_or_else(|| "data".into()),
+        );
         let database = match src.get("DATABASE_URL") {
             Some(v) if v.starts_with("postgres://") || v.starts_with("postgresql://") => {
                 DatabaseUrl::Postgres(Secret::new(v))
             }
             Some(v) if v.starts_with("sqlite:") => DatabaseUrl::Sqlite(v),
-            Some(_) => return Err(bad("DATABASE_URL", "must start with sqlite: or postgres://")),
+            Some(_) => {
+                return Err(bad(
+                    "DATABASE_URL",
+                    "must start with sqlite: or postgres://",
+                ))
+            }
             None => DatabaseUrl::Sqlite(format!(
                 "sqlite://{}",
                 data_dir.join("tourgate.db").to_string_lossy()
@@ -116,7 +133,12 @@ impl Settings {
             Some(v) if v.trim().is_empty() => return Err(bad("KNOCK_API_KEY", "is empty")),
             Some(v) => Secret::new(v),
             None if demo => Secret::new(crate::knock::STAGE_APPOINTMENT_KEY.to_string()),
-            None => return Err(bad("KNOCK_API_KEY", "is required when KNOCK_BASE_URL is set")),
+            None => {
+                return Err(bad(
+                    "KNOCK_API_KEY",
+                    "is required when KNOCK_BASE_URL is set",
+                ))
+            }
         };
         let knock = KnockSettings {
             base_url,
@@ -131,21 +153,20 @@ impl Settings {
             Some(_) => return Err(bad("SMTP_URL", "must start with smtp:// or smtps://")),
             None => None,
         };
-        let communities = match src.get("TOURGATE_COMMUNITIES") {
-            Some(p) => Communities::load(Path::new(&p))
-                .map_err(|e| bad("TOURGATE_COMMUNITIES", e.to_string()))?,
-            None if Path::new("communities.toml").exists() => {
-                Communities::load(Path::new("communities.toml"))
-                    .map_err(|e| bad("TOURGATE_COMMUNITIES", e.to_string()))?
-            }
-            None if demo => Communities::demo(),
-            None => {
-                return Err(bad(
+        let communities =
+            match src.get("TOURGATE_COMMUNITIES") {
+                Some(p) => Communities::load(Path::new(&p))
+                    .map_err(|e| bad("TOURGATE_COMMUNITIES", e.to_string()))?,
+                None if Path::new("communities.toml").exists() => {
+                    Communities::load(Path::new("communities.toml"))
+                        .map_err(|e| bad("TOURGATE_COMMUNITIES", e.to_string()))?
+                }
+                None if demo => Communities::demo(),
+                None => return Err(bad(
                     "TOURGATE_COMMUNITIES",
                     "no communities file: set it or put communities.toml in the working directory",
-                ))
-            }
-        };
+                )),
+            };
         let access_webhook_secret = match src.get("ACCESS_WEBHOOK_SECRET") {
             Some(v) => {
                 check_whsec(&v).map_err(|p| bad("ACCESS_WEBHOOK_SECRET", p))?;
@@ -155,22 +176,32 @@ impl Settings {
                 "whsec_{}",
                 base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>())
             )),
-            None => return Err(bad("ACCESS_WEBHOOK_SECRET", "is required outside demo mode")),
+            None => {
+                return Err(bad(
+                    "ACCESS_WEBHOOK_SECRET",
+                    "is required outside demo mode",
+                ))
+            }
         };
         let secret_key = match src.get("TOURGATE_SECRET_KEY") {
             Some(v) if v.len() < 32 => {
                 return Err(bad("TOURGATE_SECRET_KEY", "must be at least 32 characters"))
             }
             Some(v) => Secret::new(v),
-            None if demo => Secret::new(
-                base64::engine::general_purpose::STANDARD.encode(random_bytes::<64>()),
-            ),
+            None if demo => {
+                Secret::new(base64::engine::general_purpose::STANDARD.encode(random_bytes::<64>()))
+            }
             None => return Err(bad("TOURGATE_SECRET_KEY", "is required outside demo mode")),
         };
         let log_format = match src.get("TOURGATE_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(v) => return Err(bad("TOURGATE_LOG_FORMAT", format!("`{v}` is not text or json"))),
+            Some(v) => {
+                return Err(bad(
+                    "TOURGATE_LOG_FORMAT",
+                    format!("`{v}` is not text or json"),
+                ))
+            }
         };
         let workers = match src.get("TOURGATE_WORKERS").as_deref() {
             None | Some("on") | Some("true") | Some("1") => true,
@@ -222,7 +253,10 @@ fn read_toml(var: &'static str, path: &Path) -> Result<HashMap<String, String>, 
             toml::Value::Integer(i) => Ok((k, i.to_string())),
             toml::Value::Float(f) => Ok((k, f.to_string())),
             toml::Value::Boolean(b) => Ok((k, b.to_string())),
-            _ => Err(bad(var, format!("{}: `{k}` must be a string or number", path.display()))),
+            _ => Err(bad(
+                var,
+                format!("{}: `{k}` must be a string or number", path.display()),
+            )),
         })
         .collect()
 }
@@ -230,7 +264,10 @@ fn read_toml(var: &'static str, path: &Path) -> Result<HashMap<String, String>, 
 fn parse_http_url(var: &'static str, v: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(v).map_err(|e| bad(var, format!("`{v}` is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(bad(var, format!("`{v}` must be an http:// or https:// URL")));
+        return Err(bad(
+            var,
+            format!("`{v}` must be an http:// or https:// URL"),
+        ));
     }
     Ok(url)
 }
@@ -240,7 +277,10 @@ fn seconds(src: &Source, var: &'static str, default: f64) -> Result<Duration, Co
         None => Ok(Duration::from_secs_f64(default)),
         Some(v) => match v.parse::<f64>() {
             Ok(s) if s > 0.0 && s <= 300.0 => Ok(Duration::from_secs_f64(s)),
-            _ => Err(bad(var, format!("`{v}` is not a number of seconds between 0 and 300"))),
+            _ => Err(bad(
+                var,
+                format!("`{v}` is not a number of seconds between 0 and 300"),
+            )),
         },
     }
 }
@@ -269,7 +309,10 @@ mod tests {
 
     fn src(pairs: &[(&str, &str)]) -> Source {
         Source {
-            env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             file: HashMap::new(),
         }
     }
@@ -280,7 +323,9 @@ mod tests {
         assert!(s.demo());
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
-        assert!(matches!(s.database, DatabaseUrl::Sqlite(ref u) if u.ends_with("data/tourgate.db")));
+        assert!(
+            matches!(s.database, DatabaseUrl::Sqlite(ref u) if u.ends_with("data/tourgate.db"))
+        );
         assert!(!s.communities.all().is_empty());
     }
 
@@ -305,8 +350,10 @@ mod tests {
     #[test]
     fn the_file_fills_in_what_the_environment_does_not_set() {
         let mut s = src(&[("TOURGATE_LISTEN", "127.0.0.1:9000")]);
-        s.file.insert("TOURGATE_LISTEN".into(), "127.0.0.1:1".into());
-        s.file.insert("tourgate_public_url".into(), "https://tours.example".into());
+        s.file
+            .insert("TOURGATE_LISTEN".into(), "127.0.0.1:1".into());
+        s.file
+            .insert("tourgate_public_url".into(), "https://tours.example".into());
         let settings = Settings::from_sources(&s).unwrap();
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.public_url.as_str(), "https://tours.example/");

@@ -122,8 +122,8 @@ impl Store {
             .await;
             match inserted {
                 Ok(_) => {
-                    insert_event(&mut *tx, &b.id, b.created_at, "renter", "requested",
-                        &format!("Requested {} from the booking form", b.slot_start_knock)).await?;
+                    insert_event!(&mut *tx, &b.id, b.created_at, "renter", "requested",
+                        &format!("Requested {} from the booking form", b.slot_start_knock))?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -142,7 +142,10 @@ impl Store {
         }
     }
 
-    pub async fn booking_by_idempotency_key(&self, key: &str) -> Result<Option<Booking>, StoreError> {
+    pub async fn booking_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<Booking>, StoreError> {
         self.one_booking("idempotency_key", key).await
     }
 
@@ -154,7 +157,11 @@ impl Store {
         self.one_booking("id", id.as_str()).await
     }
 
-    async fn one_booking(&self, column: &'static str, value: &str) -> Result<Option<Booking>, StoreError> {
+    async fn one_booking(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<Booking>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM bookings WHERE {column} = $1");
         let row: Option<BookingRow> = on_backend!(self, p => {
             sqlx::query_as(&sql).bind(value).fetch_optional(p).await?
@@ -173,7 +180,12 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(at, actor, kind, detail)| BookingEvent { at, actor, kind, detail })
+            .map(|(at, actor, kind, detail)| BookingEvent {
+                at,
+                actor,
+                kind,
+                detail,
+            })
             .collect())
     }
 
@@ -269,7 +281,7 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
-                insert_event(&mut *tx, id, now, actor, kind, detail).await?;
+                insert_event!(&mut *tx, id, now, actor, kind, detail)?;
                 tx.commit().await?;
             } else {
                 tracing::warn!(booking = %id, from = from.as_str(), to = to.as_str(),
@@ -298,7 +310,7 @@ impl Store {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
-            insert_event(&mut *tx, id, now, "knock", "retry", why).await?;
+            insert_event!(&mut *tx, id, now, "knock", "retry", why)?;
             tx.commit().await?;
         });
         Ok(())
@@ -347,6 +359,26 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Starts held by live bookings at a community from `from` on: Knock may not know of a
+    /// request that is still on its way, so these are never offered to another renter.
+    pub async fn held_slots(
+        &self,
+        community_slug: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let rows: Vec<(DateTime<Utc>,)> = on_backend!(self, p => {
+            sqlx::query_as(
+                "SELECT slot_start FROM bookings WHERE community_slug = $1 AND slot_start >= $2 \
+                 AND state IN ('requesting', 'confirmed', 'in_progress')",
+            )
+            .bind(community_slug)
+            .bind(from)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(t,)| t).collect())
+    }
+
     /// Bookings of some communities starting in [from, to), for the staff pages.
     pub async fn bookings_between(
         &self,
@@ -372,29 +404,20 @@ impl Store {
     }
 }
 
-async fn insert_event<'c, E>(
-    ex: E,
-    id: &BookingId,
-    at: DateTime<Utc>,
-    actor: &str,
-    kind: &str,
-    detail: &str,
-) -> Result<(), sqlx::Error>
-where
-    E: sqlx::Executor<'c>,
-    for<'q> <E::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, E::Database>,
-    for<'q> &'q str: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
-    for<'q> DateTime<Utc>: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
-{
-    sqlx::query(
-        "INSERT INTO booking_events (booking_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id.as_str())
-    .bind(at)
-    .bind(actor)
-    .bind(kind)
-    .bind(detail)
-    .execute(ex)
-    .await?;
-    Ok(())
+/// Appends to a booking's history inside the caller's transaction. A macro rather than a
+/// generic function: generic sqlx executors make futures that are not provably `Send`.
+macro_rules! insert_event {
+    ($tx:expr, $id:expr, $at:expr, $actor:expr, $kind:expr, $detail:expr) => {
+        sqlx::query(
+            "INSERT INTO booking_events (booking_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind($id.as_str())
+        .bind($at)
+        .bind($actor)
+        .bind($kind)
+        .bind($detail)
+        .execute($tx)
+        .await
+    };
 }
+pub(crate) use insert_event;

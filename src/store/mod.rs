@@ -3,6 +3,7 @@
 //! macro expands a body once per pool type, so each expansion is type-checked against its own
 //! driver. Backend-specific code lives in `sqlite.rs` and `postgres.rs` only.
 mod bookings;
+pub use bookings::InsertOutcome;
 mod postgres;
 mod sqlite;
 
@@ -46,7 +47,9 @@ pub(crate) trait WriteTx: sqlx::Database {
 }
 
 impl WriteTx for sqlx::Sqlite {
-    async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, Self>, sqlx::Error> {
+    async fn begin_write(
+        pool: &SqlitePool,
+    ) -> Result<sqlx::Transaction<'static, Self>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
     }
 }

@@ -80,7 +80,10 @@ impl FieldErrors {
         self.0.iter().any(|(f, _)| *f == field)
     }
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
     pub fn list(&self) -> &[(&'static str, String)] {
         &self.0
@@ -105,8 +108,12 @@ pub fn parse(raw: &RawBookingForm, today: NaiveDate) -> Result<ParsedBooking, Fi
     let last_name = PersonName::parse(&raw.last_name)
         .map_err(|e| errors.add("last_name", format!("Last name: {e}")))
         .ok();
-    let email = Email::parse(&raw.email).map_err(|e| errors.add("email", e.to_string())).ok();
-    let phone = Phone::parse(&raw.phone).map_err(|e| errors.add("phone", e.to_string())).ok();
+    let email = Email::parse(&raw.email)
+        .map_err(|e| errors.add("email", e.to_string()))
+        .ok();
+    let phone = Phone::parse(&raw.phone)
+        .map_err(|e| errors.add("phone", e.to_string()))
+        .ok();
     let move_date = if raw.move_date.trim().is_empty() {
         Some(None)
     } else {
@@ -129,29 +136,42 @@ pub fn parse(raw: &RawBookingForm, today: NaiveDate) -> Result<ParsedBooking, Fi
         .map_err(|e| errors.add("message", e.to_string()))
         .ok();
     let key_ok = (16..=128).contains(&raw.idempotency_key.len())
-        && raw.idempotency_key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && raw
+            .idempotency_key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !key_ok && errors.is_empty() {
-        errors.add("start", "This form is out of date. Please choose your time again.");
+        errors.add(
+            "start",
+            "This form is out of date. Please choose your time again.",
+        );
     }
-    match (slot, first_name, last_name, email, phone, move_date, bedrooms, message) {
-        (Some(slot), Some(first_name), Some(last_name), Some(email), Some(phone), Some(move_date), Some(bedrooms), Some(message))
-            if errors.is_empty() =>
-        {
-            Ok(ParsedBooking {
-                renter: Renter {
-                    first_name,
-                    last_name,
-                    email,
-                    phone,
-                    sms_consent: raw.sms_consent.is_some(),
-                    move_date,
-                    bedrooms,
-                    message: message.map(|m| m.as_str().to_string()),
-                },
-                slot,
-                idempotency_key: raw.idempotency_key.clone(),
-            })
-        }
+    match (
+        slot, first_name, last_name, email, phone, move_date, bedrooms, message,
+    ) {
+        (
+            Some(slot),
+            Some(first_name),
+            Some(last_name),
+            Some(email),
+            Some(phone),
+            Some(move_date),
+            Some(bedrooms),
+            Some(message),
+        ) if errors.is_empty() => Ok(ParsedBooking {
+            renter: Renter {
+                first_name,
+                last_name,
+                email,
+                phone,
+                sms_consent: raw.sms_consent.is_some(),
+                move_date,
+                bedrooms,
+                message: message.map(|m| m.as_str().to_string()),
+            },
+            slot,
+            idempotency_key: raw.idempotency_key.clone(),
+        }),
         _ => Err(errors),
     }
 }

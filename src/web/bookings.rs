@@ -24,7 +24,11 @@ struct BookingPage<'a> {
 async fn load<'a>(state: &'a AppState, token: &str) -> Result<(Booking, &'a Community), WebError> {
     // Junk never reaches the database; unknown and malformed look the same.
     let token = BookingToken::parse(token).map_err(|_| WebError::NotFound)?;
-    let booking = state.store.booking_by_token(token.as_str()).await?.ok_or(WebError::NotFound)?;
+    let booking = state
+        .store
+        .booking_by_token(token.as_str())
+        .await?
+        .ok_or(WebError::NotFound)?;
     let community = state
         .settings
         .communities
@@ -33,7 +37,10 @@ async fn load<'a>(state: &'a AppState, token: &str) -> Result<(Booking, &'a Comm
     Ok((booking, community))
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
     let (booking, c) = load(&state, &path).await?;
     let page = BookingPage {
         community: c,
@@ -48,9 +55,15 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result
         .body(page.render()?))
 }
 
-pub async fn calendar_ics(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+pub async fn calendar_ics(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
     let (booking, c) = load(&state, &path).await?;
-    let cancelled = matches!(booking.state, BookingState::Cancelled | BookingState::Failed);
+    let cancelled = matches!(
+        booking.state,
+        BookingState::Cancelled | BookingState::Failed
+    );
     let url = state
         .settings
         .public_url
@@ -66,7 +79,11 @@ pub async fn calendar_ics(state: web::Data<AppState>, path: web::Path<String>) -
     let ics = calendar::render(&CalendarEvent {
         uid: &uid,
         sequence: 0,
-        method: if cancelled { CalendarMethod::Cancel } else { CalendarMethod::Publish },
+        method: if cancelled {
+            CalendarMethod::Cancel
+        } else {
+            CalendarMethod::Publish
+        },
         start: booking.slot_start,
         end: booking.slot_end,
         timezone: c.timezone,

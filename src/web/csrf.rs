@@ -24,12 +24,16 @@ pub fn token(session: &Session) -> Result<String, WebError> {
 }
 
 pub fn random_token() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(crate::config::random_bytes::<32>())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::config::random_bytes::<32>())
 }
 
 /// Refuses a form post that did not come from our own pages.
-pub fn verify(req: &HttpRequest, session: &Session, submitted: Option<&str>, public_url: &Url) -> Result<(), WebError> {
+pub fn verify(
+    req: &HttpRequest,
+    session: &Session,
+    submitted: Option<&str>,
+    public_url: &Url,
+) -> Result<(), WebError> {
     const REFUSED: &str = "This form has expired or did not come from this site. Go back, reload the page and try again.";
     if !same_origin(req, public_url) {
         tracing::warn!("refused a cross-site form post");
@@ -57,9 +61,17 @@ fn same_origin(req: &HttpRequest, public_url: &Url) -> bool {
         Some(origin) => {
             let ours = public_url.origin().ascii_serialization();
             let host = req.connection_info().host().to_string();
-            origin == ours || Url::parse(origin).ok().and_then(|u| {
-                u.host_str().map(|h| match u.port() { Some(p) => format!("{h}:{p}"), None => h.to_string() })
-            }).as_deref() == Some(host.as_str())
+            origin == ours
+                || Url::parse(origin)
+                    .ok()
+                    .and_then(|u| {
+                        u.host_str().map(|h| match u.port() {
+                            Some(p) => format!("{h}:{p}"),
+                            None => h.to_string(),
+                        })
+                    })
+                    .as_deref()
+                    == Some(host.as_str())
         }
     }
 }

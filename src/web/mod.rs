@@ -15,7 +15,7 @@ use actix_session::SessionMiddleware;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{web, HttpResponse};
 
 use crate::booking::BookingService;
@@ -40,7 +40,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))
         .route("/bookings/{token}", web::get().to(bookings::show))
-        .route("/bookings/{token}/calendar.ics", web::get().to(bookings::calendar_ics))
+        .route(
+            "/bookings/{token}/calendar.ics",
+            web::get().to(bookings::calendar_ics),
+        )
         .default_service(web::to(not_found));
 }
 
@@ -57,9 +60,14 @@ async fn stylesheet() -> HttpResponse {
 
 /// Forms are small; anything that is not a form gets a plain 400 page.
 pub fn form_config() -> web::FormConfig {
-    web::FormConfig::default().limit(16 * 1024).error_handler(|err, _| {
-        WebError::BadRequest(format!("The form could not be read ({err}). Go back and try again.")).into()
-    })
+    web::FormConfig::default()
+        .limit(16 * 1024)
+        .error_handler(|err, _| {
+            WebError::BadRequest(format!(
+                "The form could not be read ({err}). Go back and try again."
+            ))
+            .into()
+        })
 }
 
 pub fn session(settings: &Settings) -> SessionMiddleware<CookieSessionStore> {
@@ -92,15 +100,24 @@ pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
     let method = req.method().to_string();
     let started = Instant::now();
     let res = next.call(req).await?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
     let status = res.status();
     if let Some(m) = metrics {
-        m.http_requests.with_label_values(&[&method, &route, status.as_str()]).inc();
-        m.http_latency.with_label_values(&[&method, &route]).observe(started.elapsed().as_secs_f64());
+        m.http_requests
+            .with_label_values(&[&method, &route, status.as_str()])
+            .inc();
+        m.http_latency
+            .with_label_values(&[&method, &route])
+            .observe(started.elapsed().as_secs_f64());
     }
     if status.is_server_error() {
         tracing::error!(%route, status = status.as_u16(), "request failed");

@@ -40,7 +40,11 @@ pub struct LandingQuery {
 }
 
 fn community<'a>(state: &'a AppState, slug: &str) -> Result<&'a Community, WebError> {
-    state.settings.communities.get(slug).ok_or(WebError::NotFound)
+    state
+        .settings
+        .communities
+        .get(slug)
+        .ok_or(WebError::NotFound)
 }
 
 fn source_key(c: &Community) -> String {
@@ -71,10 +75,21 @@ pub async fn landing(
             Ok(t) => session
                 .insert(source_key(c), t.as_str())
                 .map_err(|e| WebError::Internal(format!("session: {e}")))?,
-            Err(e) => tracing::warn!(community = %c.slug, error = %e, "ignored an unusable utm_knock_source_title"),
+            Err(e) => {
+                tracing::warn!(community = %c.slug, error = %e, "ignored an unusable utm_knock_source_title")
+            }
         }
     }
-    render_form(&state, c, &session, FormValues::default(), FieldErrors::default(), None, StatusCode::OK).await
+    render_form(
+        &state,
+        c,
+        &session,
+        FormValues::default(),
+        FieldErrors::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn book(
@@ -85,43 +100,97 @@ pub async fn book(
     form: web::Form<RawBookingForm>,
 ) -> Result<HttpResponse, WebError> {
     let c = community(&state, &path)?;
-    csrf::verify(&req, &session, form.csrf_token.as_deref(), &state.settings.public_url)?;
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
     if !form.website.is_empty() {
         tracing::info!(community = %c.slug, "honeypot filled: request dropped quietly");
-        return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/tours/{}", c.slug))).finish());
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/tours/{}", c.slug)))
+            .finish());
     }
     let today = Utc::now().with_timezone(&c.timezone).date_naive();
     let values = FormValues::from(&*form);
     let parsed = match booking_form::parse(&form, today) {
         Ok(p) => p,
         Err(errors) => {
-            return render_form(&state, c, &session, values, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            return render_form(
+                &state,
+                c,
+                &session,
+                values,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     };
     let outcome = state
         .bookings
-        .book(c, parsed.renter, source_title(&session, c), parsed.slot, parsed.idempotency_key)
+        .book(
+            c,
+            parsed.renter,
+            source_title(&session, c),
+            parsed.slot,
+            parsed.idempotency_key,
+        )
         .await;
     let booking = match outcome {
-        Ok(BookOutcome::Confirmed(b) | BookOutcome::Pending(b) | BookOutcome::AlreadySubmitted(b)) => b,
+        Ok(
+            BookOutcome::Confirmed(b) | BookOutcome::Pending(b) | BookOutcome::AlreadySubmitted(b),
+        ) => b,
         Ok(BookOutcome::SlotUnavailable) => {
             let mut values = values;
             values.start.clear();
             let mut errors = FieldErrors::default();
-            errors.add("start", "That time was just taken or is no longer available. Please choose another time.");
-            return render_form(&state, c, &session, values, errors, None, StatusCode::CONFLICT).await;
+            errors.add(
+                "start",
+                "That time was just taken or is no longer available. Please choose another time.",
+            );
+            return render_form(
+                &state,
+                c,
+                &session,
+                values,
+                errors,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await;
         }
         Ok(BookOutcome::Refused(_)) => {
             let mut values = values;
             values.start.clear();
             let mut errors = FieldErrors::default();
             errors.add("start", "The leasing office could not book that time. Nothing was booked. Please choose another time.");
-            return render_form(&state, c, &session, values, errors, None, StatusCode::CONFLICT).await;
+            return render_form(
+                &state,
+                c,
+                &session,
+                values,
+                errors,
+                None,
+                StatusCode::CONFLICT,
+            )
+            .await;
         }
         Err(crate::booking::BookError::KnockUnavailable(e)) => {
             tracing::warn!(community = %c.slug, error = %e, "Knock unavailable while booking");
             let notice = "We could not reach the leasing office's calendar, so nothing was booked. Your details are kept below: please try again in a minute.";
-            return render_form(&state, c, &session, values, FieldErrors::default(), Some(notice), StatusCode::SERVICE_UNAVAILABLE).await;
+            return render_form(
+                &state,
+                c,
+                &session,
+                values,
+                FieldErrors::default(),
+                Some(notice),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await;
         }
         Err(crate::booking::BookError::Store(e)) => return Err(e.into()),
     };
@@ -147,7 +216,11 @@ async fn render_form(
         }
     };
     let mut form = form;
-    if !days.iter().flat_map(|d| &d.slots).any(|s| s.value == form.start) {
+    if !days
+        .iter()
+        .flat_map(|d| &d.slots)
+        .any(|s| s.value == form.start)
+    {
         form.start.clear();
     }
     let page = TourPage {
@@ -165,13 +238,21 @@ async fn render_form(
         sms_consent_text: SMS_CONSENT_TEXT,
         bedrooms: Bedrooms::ALL,
     };
-    let status = if knock_unavailable && status == StatusCode::OK { StatusCode::SERVICE_UNAVAILABLE } else { status };
-    Ok(HttpResponse::build(status).content_type(ContentType::html()).body(page.render()?))
+    let status = if knock_unavailable && status == StatusCode::OK {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        status
+    };
+    Ok(HttpResponse::build(status)
+        .content_type(ContentType::html())
+        .body(page.render()?))
 }
 
 /// "in Pacific time (America/Los_Angeles, PST)": the zone named, with today's abbreviation.
 fn tz_label(c: &Community) -> String {
-    let abbrev = Utc::now().with_timezone(&c.timezone).format("%Z").to_string();
+    let abbrev = Utc::now()
+        .with_timezone(&c.timezone)
+        .format("%Z")
+        .to_string();
     format!("local time at {} ({}, {abbrev})", c.name, c.timezone.name())
 }
-

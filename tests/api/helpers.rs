@@ -64,7 +64,6 @@ pub struct TestApp {
     pub sandbox: Sandbox,
     pub settings: std::sync::Arc<Settings>,
     pub bookings: tourgate::booking::BookingService,
-    pub client: reqwest::Client,
     _db: TestDb,
 }
 
@@ -79,11 +78,18 @@ impl Drop for TestDb {
         if let Some((admin_url, name)) = self.postgres.take() {
             // Drop runs outside async context: a short-lived runtime of its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     use sqlx::Connection;
                     if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c).await;
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .execute(&mut c)
+                        .await;
                     }
                 });
             })
@@ -107,17 +113,34 @@ async fn test_db(backend: Backend) -> (String, TestDb) {
     match backend {
         Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!("tourgate-test-{}.db", random_name()));
-            (format!("sqlite://{}", path.display()), TestDb { postgres: None, sqlite_path: Some(path) })
+            (
+                format!("sqlite://{}", path.display()),
+                TestDb {
+                    postgres: None,
+                    sqlite_path: Some(path),
+                },
+            )
         }
         Backend::Postgres => {
             use sqlx::Connection;
             let admin = std::env::var("TEST_POSTGRES_URL").expect("TEST_POSTGRES_URL");
             let name = format!("tg_test_{}", random_name());
-            let mut c = sqlx::PgConnection::connect(&admin).await.expect("TEST_POSTGRES_URL is reachable");
-            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut c).await.expect("create test database");
+            let mut c = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("TEST_POSTGRES_URL is reachable");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut c)
+                .await
+                .expect("create test database");
             let mut url = url::Url::parse(&admin).expect("TEST_POSTGRES_URL is a URL");
             url.set_path(&name);
-            (url.to_string(), TestDb { postgres: Some((admin, name)), sqlite_path: None })
+            (
+                url.to_string(),
+                TestDb {
+                    postgres: Some((admin, name)),
+                    sqlite_path: None,
+                },
+            )
         }
     }
 }
@@ -128,7 +151,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let (database_url, db) = test_db(backend).await;
-    let communities = std::env::temp_dir().join(format!("tourgate-communities-{}.toml", random_name()));
+    let communities =
+        std::env::temp_dir().join(format!("tourgate-communities-{}.toml", random_name()));
     std::fs::write(&communities, COMMUNITIES).unwrap();
     let mut env: HashMap<String, String> = [
         ("TOURGATE_LISTEN", "127.0.0.1:0"),
@@ -140,21 +164,30 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     env.insert("DATABASE_URL".into(), database_url);
-    env.insert("TOURGATE_COMMUNITIES".into(), communities.display().to_string());
+    env.insert(
+        "TOURGATE_COMMUNITIES".into(),
+        communities.display().to_string(),
+    );
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
     }
-    let settings = Settings::from_sources(&Source { env, file: HashMap::new() }).expect("test settings are valid");
+    let settings = Settings::from_sources(&Source {
+        env,
+        file: HashMap::new(),
+    })
+    .expect("test settings are valid");
     let app = Application::build(settings).await.expect("the app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
-    let (sandbox, _) = app.sandbox.clone().expect("tests run against the in-process sandbox");
+    let (sandbox, _) = app
+        .sandbox
+        .clone()
+        .expect("tests run against the in-process sandbox");
     let t = TestApp {
         base,
         app_store: app.store.clone(),
         sandbox,
         settings: app.settings.clone(),
         bookings: app.bookings.clone(),
-        client: client(),
         _db: db,
     };
     tokio::spawn(app.run_until_stopped());
@@ -179,16 +212,26 @@ pub struct OfferedForm {
 
 pub fn offered_form(html: &str) -> OfferedForm {
     let doc = Html::parse_document(html);
-    let form = doc.select(&Selector::parse("form[method=post]").unwrap()).next().expect("a POST form");
+    let form = doc
+        .select(&Selector::parse("form[method=post]").unwrap())
+        .next()
+        .expect("a POST form");
     let mut hidden = HashMap::new();
     for i in form.select(&Selector::parse("input[type=hidden]").unwrap()) {
-        hidden.insert(i.attr("name").unwrap().to_string(), i.attr("value").unwrap_or("").to_string());
+        hidden.insert(
+            i.attr("name").unwrap().to_string(),
+            i.attr("value").unwrap_or("").to_string(),
+        );
     }
     let starts = form
         .select(&Selector::parse("input[type=radio][name=start]").unwrap())
         .map(|i| i.attr("value").unwrap().to_string())
         .collect();
-    OfferedForm { action: form.attr("action").unwrap_or("").to_string(), hidden, starts }
+    OfferedForm {
+        action: form.attr("action").unwrap_or("").to_string(),
+        hidden,
+        starts,
+    }
 }
 
 impl TestApp {
@@ -208,7 +251,12 @@ impl TestApp {
     }
 
     /// Posts a form as a browser on our page would (same-origin headers).
-    pub async fn post_form(&self, client: &reqwest::Client, path: &str, fields: &[(String, String)]) -> reqwest::Response {
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> reqwest::Response {
         client
             .post(self.url(path))
             .header("Origin", &self.base)
@@ -220,8 +268,16 @@ impl TestApp {
     }
 
     /// The renter's fields with the page's hidden ones and the chosen start.
-    pub fn fill(form: &OfferedForm, start: &str, overrides: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut fields: Vec<(String, String)> = form.hidden.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    pub fn fill(
+        form: &OfferedForm,
+        start: &str,
+        overrides: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = form
+            .hidden
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let mut mine: Vec<(&str, &str)> = vec![
             ("first_name", "Grace"),
             ("last_name", "Hopper"),
@@ -236,21 +292,36 @@ impl TestApp {
             mine.retain(|(mk, _)| mk != k);
             mine.push((k, v));
         }
-        fields.extend(mine.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        fields.extend(
+            mine.into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         fields
     }
 
     /// Books the first offered slot (or `start`) and returns the booking page path.
-    pub async fn book(&self, client: &reqwest::Client, landing_path: &str, start: Option<&str>) -> String {
+    pub async fn book(
+        &self,
+        client: &reqwest::Client,
+        landing_path: &str,
+        start: Option<&str>,
+    ) -> String {
         let form = self.landing(client, landing_path).await;
-        let start = start.map(str::to_string).unwrap_or_else(|| form.starts[0].clone());
-        let r = self.post_form(client, &form.action, &Self::fill(&form, &start, &[])).await;
+        let start = start
+            .map(str::to_string)
+            .unwrap_or_else(|| form.starts[0].clone());
+        let r = self
+            .post_form(client, &form.action, &Self::fill(&form, &start, &[]))
+            .await;
         assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
         r.headers()[LOCATION].to_str().unwrap().to_string()
     }
 
     /// Drives the booking worker as if `at` had come.
     pub async fn run_worker_at(&self, at: DateTime<Utc>) -> usize {
-        self.bookings.finish_pending(&self.settings.communities, at).await.unwrap()
+        self.bookings
+            .finish_pending(&self.settings.communities, at)
+            .await
+            .unwrap()
     }
 }
