@@ -5,9 +5,6 @@ pub mod error;
 pub mod sandbox;
 pub mod types;
 
-
-
-
 /// Knock's two documented stage test keys (API.md §1); the sandbox accepts both everywhere.
 pub const STAGE_PROSPECT_KEY: &str = "syndication-prospect-TEST-KEY";
 pub const STAGE_APPOINTMENT_KEY: &str = "syndication-appointment-TEST-KEY";
