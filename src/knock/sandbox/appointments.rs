@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::availability::{acceptable_times, span_is_free, tour_length};
+use super::prospects::new_prospect;
 use super::records::{
     AppointmentRecord, AppointmentStatus, MessageChannel, MessageKind, MessageRecord,
-    MessageStatus, ProspectRecord, ProspectStatus, TourType,
+    MessageStatus, ProspectRecord, TourType,
 };
 use super::requests::{AppointmentRequest, Person};
 use super::rules::{self, event_types, Rejection};
@@ -250,36 +251,6 @@ impl State {
                 );
             }
         }
-    }
-}
-
-pub(super) fn new_prospect(id: String, community_id: &str, now: DateTime<Utc>) -> ProspectRecord {
-    ProspectRecord {
-        id,
-        community_id: community_id.to_owned(),
-        status: ProspectStatus::New,
-        first_name: None,
-        last_name: None,
-        email: None,
-        phone: None,
-        agent_username: None,
-        source_title: None,
-        address: None,
-        unit: None,
-        city: None,
-        state: None,
-        zip: None,
-        move_date: None,
-        bedrooms: None,
-        occupants: None,
-        lease_term_months: None,
-        min_budget: None,
-        max_budget: None,
-        sms_consent: false,
-        first_contact_type: None,
-        message: None,
-        created_at: now,
-        updated_at: now,
     }
 }
 

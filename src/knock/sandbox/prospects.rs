@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::{json, Value};
 
-use super::appointments::new_prospect;
-use super::records::{EmailRecord, ProspectStatus};
+use super::records::{EmailRecord, ProspectRecord, ProspectStatus};
 use super::requests::{EmailLog, ProspectUpsert};
 use super::rules::Rejection;
 use super::state::{IdKind, State};
@@ -168,6 +167,37 @@ impl State {
             logged_at: now,
         });
         Ok(communication_id)
+    }
+}
+
+/// A prospect with nothing known yet but its id and community.
+pub(super) fn new_prospect(id: String, community_id: &str, now: DateTime<Utc>) -> ProspectRecord {
+    ProspectRecord {
+        id,
+        community_id: community_id.to_owned(),
+        status: ProspectStatus::New,
+        first_name: None,
+        last_name: None,
+        email: None,
+        phone: None,
+        agent_username: None,
+        source_title: None,
+        address: None,
+        unit: None,
+        city: None,
+        state: None,
+        zip: None,
+        move_date: None,
+        bedrooms: None,
+        occupants: None,
+        lease_term_months: None,
+        min_budget: None,
+        max_budget: None,
+        sms_consent: false,
+        first_contact_type: None,
+        message: None,
+        created_at: now,
+        updated_at: now,
     }
 }
 
