@@ -101,6 +101,14 @@ impl BookingService {
         }
         let offered = self.available_slots(community).await?;
         if !offered.iter().any(|s| s.start == slot.start) {
+            // The twin of a double tap may have taken the slot a moment ago: same booking.
+            if let Some(existing) = self
+                .store
+                .booking_by_idempotency_key(&idempotency_key)
+                .await?
+            {
+                return Ok(BookOutcome::AlreadySubmitted(existing));
+            }
             return Ok(BookOutcome::SlotUnavailable);
         }
         let now = Utc::now();
