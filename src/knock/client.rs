@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -188,8 +188,6 @@ impl KnockClient {
     pub async fn cancel_appointment(&self, id: &AppointmentId) -> Result<Appointment, KnockError> {
         const EP: &str = "appointment_cancel";
         let url = self.url(&["appointment", id.as_str(), "cancel"]);
-        // An explicit empty body gives the PUT a `Content-Length: 0`, which gateways in front
-        // of APIs tend to require.
         self.call(
             EP,
             Method::PUT,
@@ -302,6 +300,10 @@ impl KnockClient {
             .request(method, url)
             .header("x-api-key", self.api_key.clone());
         if let Some(body) = body {
+            if body.is_empty() {
+                // hyper leaves an empty body unannounced; gateways tend to want a length on PUT.
+                request = request.header(CONTENT_LENGTH, "0");
+            }
             request = request.body(body);
         }
         let mut response = request

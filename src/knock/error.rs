@@ -241,12 +241,7 @@ mod tests {
     #[test]
     fn retry_after_is_carried_on_a_retryable_error() {
         let wait = Some(Duration::from_secs(7));
-        let err = classify_status(
-            "visit",
-            429,
-            wait,
-            br#"{"message":"Too Many Requests"}"#,
-        );
+        let err = classify_status("visit", 429, wait, br#"{"message":"Too Many Requests"}"#);
         assert_eq!(err.retry_after(), wait);
         assert!(err.to_string().contains("Too Many Requests"), "{err}");
     }
