@@ -79,6 +79,12 @@ impl KnockClient {
                 "Knock base URL must not carry a query or fragment, got {base_url}"
             )));
         }
+        // Credentials in the URL would end up in every logged error; Knock uses the key only.
+        if !base_url.username().is_empty() || base_url.password().is_some() {
+            return Err(KnockError::Config(
+                "Knock base URL must not carry credentials".into(),
+            ));
+        }
         let key = config.api_key.expose_secret();
         if key.trim().is_empty() {
             return Err(KnockError::Config("Knock API key is empty".into()));
@@ -441,6 +447,10 @@ mod tests {
             client("https://example.com/?a=1"),
             Err(KnockError::Config(_))
         ));
+        match client("https://user:hunter2@example.com") {
+            Err(KnockError::Config(msg)) => assert!(!msg.contains("hunter2"), "{msg}"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
         let url = Url::parse("https://example.com").expect("url");
         for key in ["", "  ", "secret-with\nnewline"] {
             let cfg = KnockClientConfig::new(url.clone(), SecretString::from(key));
