@@ -1,5 +1,7 @@
 //! Prometheus metrics: one registry per application, rendered at `GET /metrics`.
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -16,23 +18,37 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
-            Opts::new("tourgate_http_requests_total", "HTTP requests by route template and status"),
+            Opts::new(
+                "tourgate_http_requests_total",
+                "HTTP requests by route template and status",
+            ),
             &["method", "route", "status"],
         )
         .expect("valid metric");
         let http_latency = HistogramVec::new(
-            HistogramOpts::new("tourgate_http_request_duration_seconds", "HTTP request latency"),
+            HistogramOpts::new(
+                "tourgate_http_request_duration_seconds",
+                "HTTP request latency",
+            ),
             &["method", "route"],
         )
         .expect("valid metric");
         let knock_calls = IntCounterVec::new(
-            Opts::new("tourgate_knock_calls_total", "Calls to Knock by endpoint and outcome"),
+            Opts::new(
+                "tourgate_knock_calls_total",
+                "Calls to Knock by endpoint and outcome",
+            ),
             &["endpoint", "outcome"],
         )
         .expect("valid metric");
         let knock_latency = HistogramVec::new(
-            HistogramOpts::new("tourgate_knock_call_duration_seconds", "Latency of calls to Knock")
-                .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            HistogramOpts::new(
+                "tourgate_knock_call_duration_seconds",
+                "Latency of calls to Knock",
+            )
+            .buckets(vec![
+                0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
             &["endpoint"],
         )
         .expect("valid metric");
@@ -44,7 +60,13 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric registered once");
         }
-        Self { registry, http_requests, http_latency, knock_calls, knock_latency }
+        Self {
+            registry,
+            http_requests,
+            http_latency,
+            knock_calls,
+            knock_latency,
+        }
     }
 
     /// Registers a collector owned by another module (outbox depth, ...).

@@ -1,1 +1,199 @@
-//! The Knock sandbox.
+//! The Knock sandbox: an in-memory emulator of Knock's syndication API (API.md §11), strict
+//! enough that a partner passing against it should pass against Knock's stage. It serves
+//! Knock's routes at the root, plus a control surface under `/_sandbox/` (faults, clock,
+//! state, and an HTML view in demo mode).
+mod appointments;
+mod availability;
+mod body;
+mod clock;
+mod control;
+mod faults;
+mod prospects;
+mod records;
+mod requests;
+mod routes;
+pub mod rules;
+mod state;
+mod view;
+mod visits;
+mod wire;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, NaiveTime, Utc};
+
+pub use faults::{Fault, FaultRoute};
+pub use records::{
+    AppointmentRecord, AppointmentStatus, EmailRecord, EmailType, EventRecord, MessageChannel,
+    MessageKind, MessageRecord, MessageStatus, ProspectRecord, ProspectStatus, RequestRecord,
+    SandboxSnapshot, TourType, VisitRecord,
+};
+
+use super::{STAGE_APPOINTMENT_KEY, STAGE_COMMUNITY_ID, STAGE_PROSPECT_KEY};
+use clock::SandboxClock;
+use state::State;
+
+/// A community the sandbox knows, with its tour settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxCommunity {
+    /// Knock communityId.
+    pub id: String,
+    pub name: String,
+    pub timezone: chrono_tz::Tz,
+    /// Slot grid and default tour length.
+    pub tour_minutes: u32,
+    /// Local opening time for tours.
+    pub opens: NaiveTime,
+    /// The last tour must end by this local time.
+    pub closes: NaiveTime,
+    /// The earliest slot is at least this far after now.
+    pub min_notice_minutes: u32,
+    /// Whether self-guided and in-person tours may overlap (K-SGA).
+    pub self_guided_may_overlap: bool,
+    pub units: Vec<String>,
+}
+
+impl SandboxCommunity {
+    /// Opens 09:00, closes 18:00, 60 minutes' notice, no overlap.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        timezone: chrono_tz::Tz,
+        tour_minutes: u32,
+        units: Vec<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            timezone,
+            tour_minutes,
+            opens: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN),
+            closes: NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN),
+            min_notice_minutes: 60,
+            self_guided_may_overlap: false,
+            units,
+        }
+    }
+
+    /// Knock's documented stage test community (API.md §1). Its settings are ours: Knock's
+    /// examples use a US Pacific offset (-07:00) and 30-minute tours.
+    pub fn stage_test_community() -> Self {
+        Self::new(
+            STAGE_COMMUNITY_ID,
+            "Knock Stage Test Community",
+            chrono_tz::America::Los_Angeles,
+            30,
+            ["101", "102", "123", "Unit 5A", "PH 2"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The stage test community is always added unless an entry has its id.
+    pub communities: Vec<SandboxCommunity>,
+    /// Accepted in addition to both stage test keys.
+    pub extra_api_keys: Vec<String>,
+    /// How many days ahead available-times reaches.
+    pub horizon_days: u32,
+    /// Serve the HTML view at GET /_sandbox (demo mode).
+    pub html_view: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            communities: Vec::new(),
+            extra_api_keys: Vec::new(),
+            horizon_days: 14,
+            html_view: false,
+        }
+    }
+}
+
+/// The sandbox; clones share one state.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api_keys: Vec<String>,
+    html_view: bool,
+    clock: SandboxClock,
+    state: Mutex<State>,
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Self {
+        let mut communities: Vec<SandboxCommunity> = Vec::new();
+        for community in config.communities {
+            // The first entry for an id wins.
+            if !communities.iter().any(|c| c.id == community.id) {
+                communities.push(community);
+            }
+        }
+        if !communities.iter().any(|c| c.id == STAGE_COMMUNITY_ID) {
+            communities.push(SandboxCommunity::stage_test_community());
+        }
+        let mut api_keys = vec![
+            STAGE_PROSPECT_KEY.to_owned(),
+            STAGE_APPOINTMENT_KEY.to_owned(),
+        ];
+        api_keys.extend(config.extra_api_keys);
+        Self {
+            inner: Arc::new(Inner {
+                api_keys,
+                html_view: config.html_view,
+                clock: SandboxClock::default(),
+                state: Mutex::new(State::new(communities, config.horizon_days)),
+            }),
+        }
+    }
+
+    /// Builds the actix server bound to `listener`; the caller spawns or awaits it.
+    pub fn start(&self, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+        routes::server(self.clone(), listener)
+    }
+
+    /// Overrides "now" (time keeps flowing from there); None returns to real time.
+    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+        self.inner.clock.set(now);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Everything the sandbox holds and received.
+    pub fn snapshot(&self) -> SandboxSnapshot {
+        let now = self.now();
+        self.state().snapshot(now)
+    }
+
+    /// The next `fault.count` calls to `fault.route` get the fault.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.state().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not take the sandbox down with it.
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn accepts_key(&self, key: Option<&str>) -> bool {
+        key.is_some_and(|key| self.inner.api_keys.iter().any(|k| k == key))
+    }
+
+    fn html_view(&self) -> bool {
+        self.inner.html_view
+    }
+}

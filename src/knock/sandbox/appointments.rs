@@ -1,0 +1,273 @@
+//! Booking and cancelling tours (API.md §4, §5).
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::availability::{acceptable_times, span_is_free, tour_length};
+use super::prospects::new_prospect;
+use super::records::{
+    AppointmentRecord, AppointmentStatus, MessageChannel, MessageKind, MessageRecord,
+    MessageStatus, ProspectRecord, TourType,
+};
+use super::requests::{AppointmentRequest, Person};
+use super::rules::{self, event_types, Rejection};
+use super::state::{IdKind, State};
+use super::wire::knock_time;
+
+impl State {
+    /// Books the first requested time that is bookable now, as one step under the state lock.
+    pub fn book(
+        &mut self,
+        request: AppointmentRequest,
+        now: DateTime<Utc>,
+    ) -> Result<AppointmentRecord, Rejection> {
+        let community = self.community(&request.community_id)?.clone();
+        let booked = self.bookings(&community.id);
+        let acceptable: Vec<DateTime<Utc>> = acceptable_times(
+            &community,
+            now,
+            self.horizon_days,
+            request.tour_type,
+            &booked,
+        )
+        .iter()
+        .map(|t| t.with_timezone(&Utc))
+        .collect();
+        let (start, end) = request
+            .requested_times
+            .iter()
+            .find_map(|wanted| {
+                let start = wanted.start.with_timezone(&Utc);
+                // INF (API.md §4 behaviour 7, §12.5): endTime is honoured for self-guided tours
+                // only; in-person tours last the community's tour length.
+                let end = match (request.tour_type, wanted.end) {
+                    (TourType::SelfGuided, Some(end)) => end.with_timezone(&Utc),
+                    _ => start + tour_length(&community),
+                };
+                let bookable = acceptable.binary_search(&start).is_ok()
+                    && span_is_free(&community, request.tour_type, start, end, &booked);
+                bookable.then_some((start, end))
+            })
+            .ok_or(Rejection::NotBookable)?;
+
+        let prospect_index = self.prospect_for_appointment(&request, now);
+        let prospect = self.prospects[prospect_index].clone();
+        self.cancel_upcoming(&prospect.id, &community.id, now);
+
+        let appointment = AppointmentRecord {
+            id: self.next_id(IdKind::Appointment).to_string(),
+            prospect_id: prospect.id.clone(),
+            community_id: community.id.clone(),
+            status: AppointmentStatus::Confirmed,
+            start,
+            end,
+            tour_type: request.tour_type,
+            source_title: request.source_title.clone(),
+            sms_consent: request.sms_consent,
+            profile: request.profile.clone(),
+            created_at: now,
+            cancelled_at: None,
+        };
+        self.appointments.push(appointment.clone());
+        self.announce(&prospect, &appointment, now);
+        Ok(appointment)
+    }
+
+    /// The community's prospect matching the profile, created if there is none (API.md §4
+    /// behaviours 3 and 4). A match keeps its card and only gains what it lacked.
+    fn prospect_for_appointment(
+        &mut self,
+        request: &AppointmentRequest,
+        now: DateTime<Utc>,
+    ) -> usize {
+        let person = &request.person;
+        let found = self.matching_prospect(
+            &request.community_id,
+            person.email.as_deref(),
+            person.phone.as_deref(),
+        );
+        match found {
+            Some(index) => {
+                let prospect = &mut self.prospects[index];
+                fill_missing(prospect, person);
+                prospect.sms_consent |= request.sms_consent;
+                prospect.updated_at = now;
+                index
+            }
+            None => {
+                let id = self.next_id(IdKind::Prospect).to_string();
+                let mut prospect = new_prospect(id, &request.community_id, now);
+                fill_missing(&mut prospect, person);
+                prospect.source_title = request.source_title.clone();
+                prospect.sms_consent = request.sms_consent;
+                self.prospects.push(prospect);
+                self.prospects.len() - 1
+            }
+        }
+    }
+
+    /// Cancels the prospect's upcoming confirmed appointments at the community (API.md §4
+    /// behaviour 5).
+    fn cancel_upcoming(&mut self, prospect_id: &str, community_id: &str, now: DateTime<Utc>) {
+        let upcoming: Vec<usize> = (0..self.appointments.len())
+            .filter(|&i| {
+                let a = &self.appointments[i];
+                a.prospect_id == prospect_id
+                    && a.community_id == community_id
+                    && a.status == AppointmentStatus::Confirmed
+                    && a.start > now
+            })
+            .collect();
+        for index in upcoming {
+            self.cancel_at(index, now);
+        }
+    }
+
+    /// PUT /appointment/{id}/cancel. Cancelling again answers the same (INF, API.md §12.8).
+    pub fn cancel(
+        &mut self,
+        raw_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AppointmentRecord, Rejection> {
+        let index = self
+            .appointments
+            .iter()
+            .position(|a| a.id == raw_id)
+            .ok_or_else(|| Rejection::UnknownAppointment(raw_id.to_owned()))?;
+        if self.appointments[index].status == AppointmentStatus::Confirmed {
+            self.cancel_at(index, now);
+        }
+        Ok(self.appointments[index].clone())
+    }
+
+    fn cancel_at(&mut self, index: usize, now: DateTime<Utc>) {
+        let appointment = &mut self.appointments[index];
+        appointment.status = AppointmentStatus::Cancelled;
+        appointment.cancelled_at = Some(now);
+        let appointment = appointment.clone();
+        for message in &mut self.messages {
+            if message.appointment_id == appointment.id
+                && message.status == MessageStatus::Scheduled
+            {
+                message.status = MessageStatus::Cancelled;
+            }
+        }
+        if let Some(prospect) = self
+            .prospects
+            .iter()
+            .find(|p| p.id == appointment.prospect_id)
+        {
+            let event = self.prospect_event(
+                prospect,
+                event_types::APPOINTMENT_CANCELLED,
+                "A tour appointment was cancelled",
+                json!({
+                    "appointmentId": appointment.id,
+                    "startTime": knock_time(appointment.start),
+                    "endTime": knock_time(appointment.end),
+                    "status": "cancelled",
+                    "tourType": appointment.tour_type,
+                }),
+                now,
+            );
+            self.push_event(event);
+        }
+    }
+
+    /// What Knock records and sends when a tour is booked (API.md §4 behaviours 1 and 2, §8.3).
+    fn announce(
+        &mut self,
+        prospect: &ProspectRecord,
+        appointment: &AppointmentRecord,
+        now: DateTime<Utc>,
+    ) {
+        let mut created = self.prospect_event(
+            prospect,
+            event_types::APPOINTMENT_CREATED,
+            event_types::APPOINTMENT_CREATED_DESCRIPTION,
+            json!({
+                "startTime": knock_time(appointment.start),
+                "endTime": knock_time(appointment.end),
+                "status": "confirmed",
+                "tourType": appointment.tour_type,
+            }),
+            now,
+        );
+        if appointment.source_title.is_some() {
+            created.source_title = appointment.source_title.clone();
+        }
+        self.push_event(created);
+
+        let send = |state: &mut State,
+                    channel: MessageChannel,
+                    kind: MessageKind,
+                    send_at: DateTime<Utc>,
+                    status: MessageStatus,
+                    event_type: &'static str| {
+            state.messages.push(MessageRecord {
+                prospect_id: prospect.id.clone(),
+                appointment_id: appointment.id.clone(),
+                channel,
+                kind,
+                send_at,
+                status,
+            });
+            let event = state.prospect_event(
+                prospect,
+                event_type,
+                "Sent by Knock for a tour appointment",
+                json!({ "appointmentId": appointment.id, "sendAt": knock_time(send_at) }),
+                now,
+            );
+            state.push_event(event);
+        };
+        if prospect.email.is_some() {
+            send(
+                self,
+                MessageChannel::Email,
+                MessageKind::Confirmation,
+                now,
+                MessageStatus::Sent,
+                event_types::CONFIRMATION_EMAIL_SENT,
+            );
+        }
+        if appointment.sms_consent && prospect.phone.is_some() {
+            send(
+                self,
+                MessageChannel::Sms,
+                MessageKind::Confirmation,
+                now,
+                MessageStatus::Sent,
+                event_types::CONFIRMATION_SMS_SENT,
+            );
+            let remind_at = appointment.start - rules::REMINDER_LEAD;
+            if remind_at > now || !rules::SKIP_PAST_REMINDERS {
+                send(
+                    self,
+                    MessageChannel::Sms,
+                    MessageKind::Reminder,
+                    remind_at,
+                    MessageStatus::Scheduled,
+                    event_types::REMINDER_SMS_SCHEDULED,
+                );
+            }
+        }
+    }
+}
+
+fn fill_missing(prospect: &mut ProspectRecord, person: &Person) {
+    fn fill<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
+        if slot.is_none() {
+            slot.clone_from(value);
+        }
+    }
+    fill(&mut prospect.first_name, &person.first_name);
+    fill(&mut prospect.last_name, &person.last_name);
+    fill(&mut prospect.email, &person.email);
+    fill(&mut prospect.phone, &person.phone);
+    fill(&mut prospect.move_date, &person.move_date);
+    fill(&mut prospect.bedrooms, &person.bedrooms);
+    fill(&mut prospect.occupants, &person.occupants);
+    fill(&mut prospect.lease_term_months, &person.lease_term_months);
+    fill(&mut prospect.min_budget, &person.min_budget);
+    fill(&mut prospect.max_budget, &person.max_budget);
+}
