@@ -67,8 +67,9 @@ struct TestKnock {
     metrics: Metrics,
 }
 
-/// Friday 2026-11-20, 09:00 in Los Angeles (the stage community's zone).
-const LA_NOW: &str = "2026-11-20T17:00:00Z";
+/// Friday 2026-11-20, 08:55 in Los Angeles (the stage community's zone). The sandbox clock
+/// keeps running from here, so the first slot (10:00, with an hour's notice) has 5 min slack.
+const LA_NOW: &str = "2026-11-20T16:55:00Z";
 
 async fn spawn_knock() -> TestKnock {
     spawn_knock_at(LA_NOW).await
@@ -191,7 +192,7 @@ async fn available_times_are_future_starts_in_the_communitys_own_offset() {
         .expect("available times");
 
     assert!(!times.is_empty());
-    // 09:00 local now, an hour's notice: the first slot is 10:00 Pacific standard time.
+    // 08:55 local now, an hour's notice: the first slot is 10:00 Pacific standard time.
     assert_eq!(times[0].to_rfc3339(), "2026-11-20T10:00:00-08:00");
     assert!(times
         .iter()
@@ -869,6 +870,53 @@ async fn an_unparseable_available_time_is_a_contract_error_not_a_silent_drop() {
         .await
         .expect_err("bad entry");
     assert!(matches!(err, KnockError::Contract { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_success_cut_off_mid_body_is_retryable_and_keeps_its_status() {
+    // A raw server: promises 100 bytes, sends a few, hangs up.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"visitId\"");
+        }
+    });
+    let url = Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+    let (client, metrics) = client_for(url, KEY, TIMEOUT);
+
+    let err = client
+        .post_visit(&VisitRequest {
+            prospect_id: ProspectId::parse("1").expect("id"),
+            visit_time: utc("2026-11-20T16:00:00Z"),
+            appointment_id: None,
+            is_self_guided: true,
+            source_title: None,
+            unit_names: vec![],
+        })
+        .await
+        .expect_err("cut off");
+
+    // Status 200 tells the caller Knock may have recorded the visit before the cut.
+    match &err {
+        KnockError::Retryable {
+            endpoint: "visit",
+            status: Some(200),
+            detail,
+            ..
+        } => assert!(detail.contains("cut off"), "{detail}"),
+        other => panic!("expected a retryable cut-off, got {other:?}"),
+    }
+    assert_eq!(calls(&metrics, "visit", "retryable"), 1);
 }
 
 #[tokio::test]
