@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -78,6 +78,12 @@ impl KnockClient {
             return Err(KnockError::Config(format!(
                 "Knock base URL must not carry a query or fragment, got {base_url}"
             )));
+        }
+        // Credentials in the URL would end up in every logged error; Knock uses the key only.
+        if !base_url.username().is_empty() || base_url.password().is_some() {
+            return Err(KnockError::Config(
+                "Knock base URL must not carry credentials".into(),
+            ));
         }
         let key = config.api_key.expose_secret();
         if key.trim().is_empty() {
@@ -188,8 +194,6 @@ impl KnockClient {
     pub async fn cancel_appointment(&self, id: &AppointmentId) -> Result<Appointment, KnockError> {
         const EP: &str = "appointment_cancel";
         let url = self.url(&["appointment", id.as_str(), "cancel"]);
-        // An explicit empty body gives the PUT a `Content-Length: 0`, which gateways in front
-        // of APIs tend to require.
         self.call(
             EP,
             Method::PUT,
@@ -302,6 +306,10 @@ impl KnockClient {
             .request(method, url)
             .header("x-api-key", self.api_key.clone());
         if let Some(body) = body {
+            if body.is_empty() {
+                // hyper leaves an empty body unannounced; gateways tend to want a length on PUT.
+                request = request.header(CONTENT_LENGTH, "0");
+            }
             request = request.body(body);
         }
         let mut response = request
@@ -439,6 +447,10 @@ mod tests {
             client("https://example.com/?a=1"),
             Err(KnockError::Config(_))
         ));
+        match client("https://user:hunter2@example.com") {
+            Err(KnockError::Config(msg)) => assert!(!msg.contains("hunter2"), "{msg}"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
         let url = Url::parse("https://example.com").expect("url");
         for key in ["", "  ", "secret-with\nnewline"] {
             let cfg = KnockClientConfig::new(url.clone(), SecretString::from(key));

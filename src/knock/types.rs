@@ -579,7 +579,8 @@ pub struct EventsPage {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EventsWire {
-    #[serde(default, deserialize_with = "null_as_default")]
+    /// Required: an answer without it is not an events page (null reads as empty).
+    #[serde(deserialize_with = "null_as_default")]
     edges: Vec<Option<EventEdge>>,
     #[serde(default)]
     page_info: Option<PageInfo>,
@@ -832,6 +833,11 @@ mod tests {
         assert!(page.events.is_empty());
         assert!(!page.has_next_page);
         assert_eq!(page.end_cursor, None);
+    }
+
+    #[test]
+    fn an_answer_without_edges_is_not_an_events_page() {
+        assert!(serde_json::from_value::<EventsPage>(json!({"acceptableTimes": []})).is_err());
     }
 
     #[test]
