@@ -136,8 +136,12 @@ pub fn sandbox_config(communities: &Communities, html_view: bool) -> SandboxConf
         communities: communities
             .all()
             .iter()
-            .map(|c| {
-                SandboxCommunity::new(
+            .map(|c| SandboxCommunity {
+                opens: c.sandbox.opens,
+                closes: c.sandbox.closes,
+                min_notice_minutes: c.sandbox.min_notice_minutes,
+                self_guided_may_overlap: c.sandbox.self_guided_may_overlap,
+                ..SandboxCommunity::new(
                     c.knock_community_id.clone(),
                     c.name.clone(),
                     c.timezone,

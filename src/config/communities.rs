@@ -17,6 +17,43 @@ pub struct Community {
     pub tour_minutes: u32,
     pub default_source_title: SourceTitle,
     pub units: Vec<String>,
+    /// How the Knock sandbox schedules this community (demo and tests only).
+    pub sandbox: SandboxSchedule,
+}
+
+/// The scheduling inputs Knock uses (API.md §3), for the sandbox's copy of the community.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSchedule {
+    #[serde(default = "default_opens")]
+    pub opens: chrono::NaiveTime,
+    #[serde(default = "default_closes")]
+    pub closes: chrono::NaiveTime,
+    #[serde(default = "default_notice")]
+    pub min_notice_minutes: u32,
+    #[serde(default)]
+    pub self_guided_may_overlap: bool,
+}
+
+fn default_opens() -> chrono::NaiveTime {
+    chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("valid time")
+}
+fn default_closes() -> chrono::NaiveTime {
+    chrono::NaiveTime::from_hms_opt(18, 0, 0).expect("valid time")
+}
+fn default_notice() -> u32 {
+    60
+}
+
+impl Default for SandboxSchedule {
+    fn default() -> Self {
+        Self {
+            opens: default_opens(),
+            closes: default_closes(),
+            min_notice_minutes: default_notice(),
+            self_guided_may_overlap: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +89,8 @@ struct RawCommunity {
     default_source_title: String,
     #[serde(default)]
     units: Vec<String>,
+    #[serde(default)]
+    sandbox: SandboxSchedule,
 }
 
 impl Communities {
@@ -145,7 +184,11 @@ impl RawCommunity {
         }
         let default_source_title = SourceTitle::parse(&self.default_source_title)
             .map_err(|e| at(&format!("default_source_title: {e}")))?;
+        if self.sandbox.opens >= self.sandbox.closes {
+            return Err(at("sandbox.opens must be before sandbox.closes"));
+        }
         Ok(Community {
+            sandbox: self.sandbox,
             slug: self.slug,
             knock_community_id: self.knock_community_id,
             name: self.name,
@@ -180,6 +223,15 @@ units = ["101", "102", "2B"]
         let m = c.get("maple-court").unwrap();
         assert_eq!(m.timezone, chrono_tz::America::Los_Angeles);
         assert_eq!(m.units.len(), 3);
+        assert_eq!(m.sandbox.min_notice_minutes, 60);
+    }
+
+    #[test]
+    fn the_sandbox_schedule_can_be_set_per_community() {
+        let c = Communities::parse("[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n[community.sandbox]\nopens=\"07:30:00\"\nmin_notice_minutes=0\nself_guided_may_overlap=true\n").unwrap();
+        let s = &c.get("ab").unwrap().sandbox;
+        assert_eq!(s.opens.to_string(), "07:30:00");
+        assert!(s.self_guided_may_overlap);
     }
 
     #[test]
