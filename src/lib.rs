@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod config;
 pub mod domain;
 pub mod knock;
+pub mod mail;
 pub mod metrics;
 pub mod startup;
 pub mod store;
