@@ -165,7 +165,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
             location: &c.address,
             description: &description,
             url: Some(&ctx.manage_url),
-            organizer_email: Some(&ctx.from.email.to_string()),
+            organizer_email: Some(ctx.from.email.as_ref()),
             attendee_email: Some(&b.email),
             stamp: ctx.now,
         })
