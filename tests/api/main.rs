@@ -3,4 +3,6 @@
 mod helpers;
 
 mod booking;
+mod mail;
 mod ops;
+mod smtp;
