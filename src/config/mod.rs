@@ -361,14 +361,14 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_a_comma_separated_list_of_addresses() {
-        let s = Settings::from_sources(&src(&[(
-            "TOURGATE_TRUSTED_PROXIES",
-            "10.0.0.1, ::1,",
-        )]))
-        .unwrap();
+        let s = Settings::from_sources(&src(&[("TOURGATE_TRUSTED_PROXIES", "10.0.0.1, ::1,")]))
+            .unwrap();
         assert_eq!(
             s.trusted_proxies,
-            vec!["10.0.0.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]
+            vec![
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
         );
         let e = Settings::from_sources(&src(&[("TOURGATE_TRUSTED_PROXIES", "10.0.0.0/8")]))
             .unwrap_err();

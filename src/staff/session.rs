@@ -18,9 +18,10 @@ impl std::fmt::Debug for SessionToken {
 impl SessionToken {
     /// 32 bytes from the OS generator, base64url without padding (43 characters).
     pub fn generate() -> Self {
-        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-            crate::config::random_bytes::<32>(),
-        ))
+        Self(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(crate::config::random_bytes::<32>()),
+        )
     }
 
     /// Accepts only the shape `generate` makes, so that junk cookies never reach a query.

@@ -50,9 +50,10 @@ pub async fn sign_in(
     let candidate = a.password.to_string();
     let stored = credentials.as_ref().map(|(_, hash)| hash.clone());
     // An unknown account is checked against a dummy hash: the answer takes as long.
-    let matches = tokio::task::spawn_blocking(move || password::verify(&candidate, stored.as_deref()))
-        .await
-        .map_err(|e| StaffError::Hashing(e.to_string()))?;
+    let matches =
+        tokio::task::spawn_blocking(move || password::verify(&candidate, stored.as_deref()))
+            .await
+            .map_err(|e| StaffError::Hashing(e.to_string()))?;
     let staff = match (matches, credentials, email) {
         (true, Some((id, _)), _) => store.staff_member(id).await?,
         (false, Some(_), Some(email)) => {
