@@ -4,3 +4,4 @@ mod helpers;
 
 mod booking;
 mod ops;
+mod staff;
