@@ -6,6 +6,7 @@ pub mod domain;
 pub mod knock;
 pub mod mail;
 pub mod metrics;
+pub mod staff;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -6,3 +6,4 @@ mod booking;
 mod mail;
 mod ops;
 mod smtp;
+mod staff;
