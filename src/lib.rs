@@ -5,6 +5,7 @@ pub mod config;
 pub mod domain;
 pub mod knock;
 pub mod metrics;
+pub mod outbox;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

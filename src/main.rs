@@ -24,6 +24,11 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// List Knock deliveries or retry a dead one.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Run the Knock sandbox (an emulator of Knock's partner API) on its own.
     KnockSandbox {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -32,6 +37,20 @@ enum Command {
         #[arg(long, env = "TOURGATE_COMMUNITIES")]
         communities: Option<std::path::PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// List deliveries, newest first.
+    List {
+        /// Only jobs in this state: pending, delivering, delivered or dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Move a dead delivery back to pending (due now, with a fresh retry window).
+    Retry { id: i64 },
 }
 
 fn main() -> ExitCode {
@@ -80,6 +99,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("migrations applied ({})", store.backend());
             Ok(())
         }
+        Command::Outbox { command } => {
+            let settings = Settings::from_env()?;
+            tourgate::telemetry::init(settings.log_format);
+            let store = Store::connect(&settings.database).await?;
+            store.migrate().await?;
+            tourgate::outbox::cli::run(&store, command.into()).await
+        }
         Command::Serve => {
             let settings = Settings::from_env()?;
             tourgate::telemetry::init(settings.log_format);
@@ -116,6 +142,15 @@ fn announce(app: &Application) {
                 "  Access webhook secret (demo only): {}",
                 s.access_webhook_secret.expose()
             );
+        }
+    }
+}
+
+impl From<OutboxCommand> for tourgate::outbox::cli::Command {
+    fn from(c: OutboxCommand) -> Self {
+        match c {
+            OutboxCommand::List { state, limit } => Self::List { state, limit },
+            OutboxCommand::Retry { id } => Self::Retry { id },
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::config::{Communities, Settings};
 use crate::knock::sandbox::{Sandbox, SandboxCommunity, SandboxConfig};
 use crate::knock::{KnockClient, KnockClientConfig};
 use crate::metrics::Metrics;
+use crate::outbox::{run_outbox_worker, Outbox};
 use crate::store::Store;
 use crate::telemetry::RouteSpan;
 use crate::web::{self, AppState};
@@ -26,6 +27,7 @@ pub struct Application {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub bookings: BookingService,
+    pub outbox: Outbox,
     /// The in-process Knock sandbox in demo mode.
     pub sandbox: Option<(Sandbox, Url)>,
     stop_workers: CancellationToken,
@@ -67,6 +69,12 @@ impl Application {
             metrics.clone(),
         )
         .context("KNOCK_BASE_URL: cannot build the Knock client")?;
+        let outbox = Outbox::new(
+            store.clone(),
+            knock.clone(),
+            settings.knock.timeout,
+            &metrics,
+        );
         let bookings = BookingService::new(store.clone(), knock);
 
         let settings = Arc::new(settings);
@@ -76,6 +84,7 @@ impl Application {
             bookings: bookings.clone(),
             metrics,
         });
+        let outbox_data = actix::Data::new(outbox.clone());
         let session_settings = settings.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -84,6 +93,7 @@ impl Application {
                 .wrap(from_fn(web::observe))
                 .wrap(TracingLogger::<RouteSpan>::new())
                 .app_data(state.clone())
+                .app_data(outbox_data.clone())
                 .app_data(web::form_config())
                 .configure(web::routes)
         })
@@ -97,6 +107,7 @@ impl Application {
                 settings.communities.clone(),
                 stop_workers.clone(),
             ));
+            tokio::spawn(run_outbox_worker(outbox.clone(), stop_workers.clone()));
         }
         Ok(Self {
             port,
@@ -104,6 +115,7 @@ impl Application {
             settings,
             store,
             bookings,
+            outbox,
             sandbox,
             stop_workers,
         })

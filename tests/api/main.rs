@@ -3,4 +3,6 @@
 mod helpers;
 
 mod booking;
+mod callbacks;
 mod ops;
+mod outbox;
