@@ -1,4 +1,5 @@
 //! Tourgate: self-guided apartment tours for communities on the Knock CRM.
+pub mod access;
 pub mod booking;
 pub mod calendar;
 pub mod config;

@@ -17,8 +17,9 @@ use crate::knock::{KnockClient, KnockError};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, TryOutcome};
 
-/// A claim holds this long. It must outlive the Knock calls made under it: no call starts
-/// later than `LEASE - knock timeout - LEASE_MARGIN` after the claim.
+/// A claim holds at least this long, and longer when Knock's time-out asks for it: the lease
+/// must outlive the calls made under it, so no call starts later than the lease less the
+/// Knock time-out less `LEASE_MARGIN` after the claim.
 pub const LEASE: Duration = Duration::from_secs(30);
 const LEASE_MARGIN: Duration = Duration::from_secs(2);
 /// Jobs claimed at once; they are delivered concurrently.
@@ -68,6 +69,15 @@ impl Outbox {
         &self.store
     }
 
+    /// Room for a look at the prospect's events and a post, each up to the Knock time-out.
+    fn lease_std(&self) -> Duration {
+        LEASE.max(self.knock_timeout.saturating_mul(3) + LEASE_MARGIN)
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.lease_std()).unwrap_or(chrono::Duration::seconds(30))
+    }
+
     /// Called after a commit that queued a job: this process's worker starts at once.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -76,12 +86,12 @@ impl Outbox {
     /// One pass as if it were `now`: claims the jobs due then and delivers them. Returns how
     /// many were claimed.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let lease = chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(30));
         let claimed_at = Instant::now();
-        let jobs = claim_due(&self.store, now, now + lease, BATCH).await?;
+        let jobs = claim_due(&self.store, now, now + self.lease(), BATCH).await?;
         let n = jobs.len();
         let deadline = claimed_at
-            + LEASE
+            + self
+                .lease_std()
                 .saturating_sub(self.knock_timeout)
                 .saturating_sub(LEASE_MARGIN);
         let results: Vec<Result<(), StoreError>> = futures_util::stream::iter(jobs)
@@ -97,8 +107,7 @@ impl Outbox {
     /// leaves behind. For tests and diagnostics.
     #[doc(hidden)]
     pub async fn claim_only(&self, now: DateTime<Utc>) -> Result<Vec<OutboxJob>, StoreError> {
-        let lease = chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(30));
-        claim_due(&self.store, now, now + lease, BATCH).await
+        claim_due(&self.store, now, now + self.lease(), BATCH).await
     }
 
     /// Passes at `now` until nothing more is due then (jobs rescheduled later stay). For tests
@@ -231,14 +240,21 @@ fn settle(job: &OutboxJob, delivery: Delivery, now: DateTime<Utc>) -> (TryOutcom
                 "delivered"
             },
         ),
-        Delivery::OutOfTime => (
-            TryOutcome::Retry {
-                next_attempt_at: now,
-                error: "the claim ran short of time before the call".into(),
-                uncertain: job.uncertain,
-            },
-            "out_of_time",
-        ),
+        Delivery::OutOfTime => {
+            let (outcome, label) = retry(
+                "Knock was too slow: the claim ran short of time before the call".into(),
+                None,
+                job.uncertain,
+            );
+            (
+                outcome,
+                if label == "retry" {
+                    "out_of_time"
+                } else {
+                    label
+                },
+            )
+        }
         Delivery::Unsendable(why) => (
             TryOutcome::Dead {
                 error: why,

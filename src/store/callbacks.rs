@@ -179,3 +179,36 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// confirmed → no_show for every booking whose window ended before `ended_before` with no
+    /// door access (an access moves it to in_progress). No visit is queued. Returns the ids.
+    pub async fn mark_no_shows(
+        &self,
+        ended_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BookingId>, StoreError> {
+        let ids: Vec<(String,)> = on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            let ids: Vec<(String,)> = sqlx::query_as(
+                "UPDATE bookings SET state = 'no_show', updated_at = $1 \
+                 WHERE state = 'confirmed' AND slot_end <= $2 RETURNING id",
+            )
+            .bind(now)
+            .bind(ended_before)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id,) in &ids {
+                insert_event!(&mut *tx, id, now, "system", "no_show",
+                    "No door access by the end of the tour window and its grace period")?;
+            }
+            tx.commit().await?;
+            ids
+        });
+        ids.into_iter()
+            .map(|(id,)| {
+                BookingId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))
+            })
+            .collect()
+    }
+}

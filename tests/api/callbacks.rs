@@ -339,3 +339,43 @@ on_both_backends!(
         assert_eq!(jobs_of(&app, &id).await[0].state, JobState::Delivered);
     }
 );
+
+on_both_backends!(
+    a_tour_without_door_access_becomes_a_no_show_after_the_grace_period,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let absent = confirmed_booking(&app).await;
+        let c = client();
+        let form = app.landing(&c, MAPLE).await;
+        let page = app.book(&c, MAPLE, Some(&form.starts[1])).await;
+        let present = booking_id(&app.get(&c, &page).await.1);
+        let end = app
+            .app_store
+            .booking_by_id(&BookingId::parse(&absent).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .slot_end;
+        assert_eq!(
+            callback(&app, "msg_in", granted(&present, Utc::now()))
+                .await
+                .0,
+            200
+        );
+
+        let sweep = |at| tourgate::access::sweep_no_shows(&app.app_store, at);
+        assert!(sweep(end + Duration::minutes(14)).await.unwrap().is_empty());
+        assert_eq!(state_of(&app, &absent).await, BookingState::Confirmed);
+        let marked = sweep(end + Duration::minutes(16)).await.unwrap();
+        assert_eq!(marked, [BookingId::parse(&absent).unwrap()]);
+        assert_eq!(state_of(&app, &absent).await, BookingState::NoShow);
+        assert_eq!(state_of(&app, &present).await, BookingState::InProgress);
+        assert!(sweep(end + Duration::hours(2)).await.unwrap().is_empty());
+
+        // No visit for a no-show, even if a completion arrives afterwards.
+        let (s, err) = callback(&app, "msg_after", completed(&absent, Utc::now(), &[])).await;
+        assert_eq!(s, 409);
+        assert!(err["error"].as_str().unwrap().contains("no_show"), "{err}");
+        assert!(jobs_of(&app, &absent).await.is_empty());
+    }
+);
