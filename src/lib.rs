@@ -1,4 +1,5 @@
 //! Tourgate: self-guided apartment tours for communities on the Knock CRM.
+pub mod access;
 pub mod booking;
 pub mod calendar;
 pub mod config;
@@ -7,6 +8,7 @@ pub mod knock;
 pub mod mail;
 pub mod metrics;
 pub mod staff;
+pub mod outbox;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -30,6 +30,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// List Knock deliveries or retry a dead one.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Run the Knock sandbox (an emulator of Knock's partner API) on its own.
     KnockSandbox {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -74,6 +79,20 @@ enum StaffCommand {
         #[arg(long)]
         community: String,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// List deliveries, newest first.
+    List {
+        /// Only jobs in this state: pending, delivering, delivered or dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Move a dead delivery back to pending (due now, with a fresh retry window).
+    Retry { id: i64 },
 }
 
 fn main() -> ExitCode {
@@ -123,6 +142,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Staff { command } => staff(command).await,
+        Command::Outbox { command } => {
+            let settings = Settings::from_env()?;
+            tourgate::telemetry::init(settings.log_format);
+            let store = Store::connect(&settings.database).await?;
+            store.migrate().await?;
+            tourgate::outbox::cli::run(&store, command.into()).await
+        }
         Command::Serve => {
             let settings = Settings::from_env()?;
             tourgate::telemetry::init(settings.log_format);
@@ -223,6 +249,15 @@ fn announce(app: &Application) {
                 "  Access webhook secret (demo only): {}",
                 s.access_webhook_secret.expose()
             );
+        }
+    }
+}
+
+impl From<OutboxCommand> for tourgate::outbox::cli::Command {
+    fn from(c: OutboxCommand) -> Self {
+        match c {
+            OutboxCommand::List { state, limit } => Self::List { state, limit },
+            OutboxCommand::Retry { id } => Self::Retry { id },
         }
     }
 }

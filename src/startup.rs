@@ -11,11 +11,13 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
+use crate::access::run_no_show_sweep;
 use crate::booking::{run_booking_worker, BookingService};
 use crate::config::{Communities, Settings};
 use crate::knock::sandbox::{Sandbox, SandboxCommunity, SandboxConfig};
 use crate::knock::{KnockClient, KnockClientConfig};
 use crate::metrics::Metrics;
+use crate::outbox::{run_outbox_worker, Outbox};
 use crate::store::Store;
 use crate::telemetry::RouteSpan;
 use crate::web::{self, AppState};
@@ -26,6 +28,7 @@ pub struct Application {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub bookings: BookingService,
+    pub outbox: Outbox,
     /// The in-process Knock sandbox in demo mode.
     pub sandbox: Option<(Sandbox, Url)>,
     stop_workers: CancellationToken,
@@ -67,6 +70,12 @@ impl Application {
             metrics.clone(),
         )
         .context("KNOCK_BASE_URL: cannot build the Knock client")?;
+        let outbox = Outbox::new(
+            store.clone(),
+            knock.clone(),
+            settings.knock.timeout,
+            &metrics,
+        );
         let bookings = BookingService::new(store.clone(), knock);
 
         let settings = Arc::new(settings);
@@ -77,6 +86,7 @@ impl Application {
             metrics,
             staff_sign_in: crate::staff::SignInLimits::new(),
         });
+        let outbox_data = actix::Data::new(outbox.clone());
         let session_settings = settings.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -85,6 +95,7 @@ impl Application {
                 .wrap(from_fn(web::observe))
                 .wrap(TracingLogger::<RouteSpan>::new())
                 .app_data(state.clone())
+                .app_data(outbox_data.clone())
                 .app_data(web::form_config())
                 .configure(web::routes)
         })
@@ -98,6 +109,8 @@ impl Application {
                 settings.communities.clone(),
                 stop_workers.clone(),
             ));
+            tokio::spawn(run_outbox_worker(outbox.clone(), stop_workers.clone()));
+            tokio::spawn(run_no_show_sweep(store.clone(), stop_workers.clone()));
         }
         Ok(Self {
             port,
@@ -105,6 +118,7 @@ impl Application {
             settings,
             store,
             bookings,
+            outbox,
             sandbox,
             stop_workers,
         })

@@ -4,6 +4,10 @@
 //! driver. Backend-specific code lives in `sqlite.rs` and `postgres.rs` only.
 mod bookings;
 pub use bookings::InsertOutcome;
+mod callbacks;
+pub use callbacks::{AccessCallback, CallbackKind, CallbackOutcome};
+pub(crate) mod outbox;
+pub use outbox::{OutboxCount, TryOutcome};
 mod postgres;
 mod sqlite;
 mod staff;

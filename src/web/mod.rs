@@ -1,6 +1,7 @@
 //! HTTP: routes by audience, the middleware every response passes through, shared state.
 mod booking_form;
 mod bookings;
+mod callbacks;
 mod csrf;
 pub mod error;
 mod ops;
@@ -38,6 +39,7 @@ const STYLESHEET: &str = include_str!("../../static/style.css");
 /// Every route of the public application.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(ops::routes)
+        .configure(callbacks::routes)
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))

@@ -64,6 +64,7 @@ pub struct TestApp {
     pub sandbox: Sandbox,
     pub settings: std::sync::Arc<Settings>,
     pub bookings: tourgate::booking::BookingService,
+    pub outbox: tourgate::outbox::Outbox,
     _db: TestDb,
 }
 
@@ -188,6 +189,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         sandbox,
         settings: app.settings.clone(),
         bookings: app.bookings.clone(),
+        outbox: app.outbox.clone(),
         _db: db,
     };
     tokio::spawn(app.run_until_stopped());

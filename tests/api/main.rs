@@ -4,6 +4,8 @@ mod helpers;
 
 mod booking;
 mod mail;
-mod ops;
 mod smtp;
 mod staff;
+mod callbacks;
+mod ops;
+mod outbox;

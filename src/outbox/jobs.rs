@@ -1,0 +1,192 @@
+//! What an outbox job is: its kind, its state, and the Knock request it carries.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::booking::BookingId;
+use crate::knock::types::EmailLogType;
+
+/// One kind per Knock write; with the booking id it is the job's natural key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Visit,
+    AppointmentCancel,
+    EmailLog,
+}
+
+impl JobKind {
+    pub const ALL: [Self; 3] = [Self::Visit, Self::AppointmentCancel, Self::EmailLog];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visit => "visit",
+            Self::AppointmentCancel => "appointment_cancel",
+            Self::EmailLog => "email_log",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// pending → delivering → delivered, or → dead; staff move dead back to pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Pending,
+    Delivering,
+    Delivered,
+    Dead,
+}
+
+impl JobState {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Delivering, Self::Delivered, Self::Dead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivering => "delivering",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A stored job.
+#[derive(Debug, Clone)]
+pub struct OutboxJob {
+    pub id: i64,
+    pub kind: JobKind,
+    pub booking_id: BookingId,
+    /// The request as JSON text (see [`Job`]).
+    pub payload: String,
+    pub state: JobState,
+    /// Tries started so far (a claim counts as a try: a worker may die inside it).
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub give_up_at: DateTime<Utc>,
+    /// An earlier try may have reached Knock without our hearing the answer.
+    pub uncertain: bool,
+    pub last_error: Option<String>,
+    /// Knock's own errorMessage when it refused for good.
+    pub knock_error_message: Option<String>,
+    /// Knock's id for what it recorded (visitId, communicationId, appointment id).
+    pub knock_result: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxJob {
+    pub fn job(&self) -> Result<Job, String> {
+        Job::from_stored(self.kind, &self.payload)
+    }
+}
+
+/// A self-guided visit (API.md §7), fixed when the tour completed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitJob {
+    pub prospect_id: String,
+    pub appointment_id: String,
+    pub is_self_guided: bool,
+    pub source_title: String,
+    pub visit_time: DateTime<Utc>,
+    pub unit_names: Vec<String>,
+}
+
+/// `PUT /appointment/{id}/cancel` (API.md §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentCancelJob {
+    pub appointment_id: String,
+}
+
+/// `POST /prospect/{id}/email` (API.md §8.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailLogJob {
+    pub prospect_id: String,
+    #[serde(rename = "type")]
+    pub kind: EmailLogType,
+    pub sent_time: DateTime<Utc>,
+    pub agent_username: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A Knock write waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    Visit(VisitJob),
+    AppointmentCancel(AppointmentCancelJob),
+    EmailLog(EmailLogJob),
+}
+
+impl Job {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Self::Visit(_) => JobKind::Visit,
+            Self::AppointmentCancel(_) => JobKind::AppointmentCancel,
+            Self::EmailLog(_) => JobKind::EmailLog,
+        }
+    }
+
+    /// The payload column's text.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        match self {
+            Self::Visit(j) => serde_json::to_string(j),
+            Self::AppointmentCancel(j) => serde_json::to_string(j),
+            Self::EmailLog(j) => serde_json::to_string(j),
+        }
+    }
+
+    pub fn from_stored(kind: JobKind, payload: &str) -> Result<Self, String> {
+        let bad = |e: serde_json::Error| format!("{} payload is not readable: {e}", kind.as_str());
+        Ok(match kind {
+            JobKind::Visit => Self::Visit(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::AppointmentCancel => {
+                Self::AppointmentCancel(serde_json::from_str(payload).map_err(bad)?)
+            }
+            JobKind::EmailLog => Self::EmailLog(serde_json::from_str(payload).map_err(bad)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn kinds_and_states_round_trip_through_text() {
+        for k in JobKind::ALL {
+            assert_eq!(JobKind::parse(k.as_str()), Some(k));
+        }
+        for s in JobState::ALL {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(JobState::parse("lost"), None);
+    }
+
+    #[test]
+    fn a_visit_payload_round_trips_in_knocks_field_names() {
+        let job = Job::Visit(VisitJob {
+            prospect_id: "12".into(),
+            appointment_id: "3".into(),
+            is_self_guided: true,
+            source_title: "Zillow".into(),
+            visit_time: Utc.with_ymd_and_hms(2026, 11, 22, 18, 40, 0).unwrap(),
+            unit_names: vec!["101".into()],
+        });
+        let text = job.to_json().unwrap();
+        assert!(text.contains("\"appointmentId\":\"3\""), "{text}");
+        assert!(text.contains("\"isSelfGuided\":true"), "{text}");
+        assert_eq!(Job::from_stored(JobKind::Visit, &text).unwrap(), job);
+        assert!(Job::from_stored(JobKind::AppointmentCancel, "{}").is_err());
+    }
+}

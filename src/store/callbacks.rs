@@ -1,0 +1,214 @@
+//! Access-provider callbacks: the webhook-id, the booking's state change and (for a completed
+//! tour) the Knock visit, all in one transaction.
+use chrono::{DateTime, Utc};
+
+use super::bookings::insert_event;
+use super::outbox::enqueue_job;
+use super::{on_backend, Store, StoreError, WriteTx};
+use crate::booking::{BookingId, BookingState};
+use crate::outbox::{Job, JobKind, VisitJob};
+
+/// What the provider reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackKind {
+    /// `access.granted`: the door opened for this booking.
+    AccessGranted,
+    /// `tour.completed`.
+    TourCompleted,
+}
+
+impl CallbackKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "access.granted" => Some(Self::AccessGranted),
+            "tour.completed" => Some(Self::TourCompleted),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessGranted => "access.granted",
+            Self::TourCompleted => "tour.completed",
+        }
+    }
+}
+
+/// A verified, parsed callback.
+#[derive(Debug, Clone)]
+pub struct AccessCallback {
+    pub webhook_id: String,
+    pub kind: CallbackKind,
+    pub booking: BookingId,
+    pub occurred_at: DateTime<Utc>,
+    pub unit_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// Acted on; `changed` false when the booking was already past this point.
+    Accepted {
+        changed: bool,
+    },
+    /// This webhook-id was acted on before: nothing done.
+    Duplicate,
+    UnknownBooking,
+    /// The booking is in a state the callback cannot apply to (cancelled, ...).
+    Refused(BookingState),
+}
+
+impl Store {
+    /// Acts on a callback once per webhook-id. A completed tour queues one visit, carrying
+    /// `occurred_at` (clamped to `now` when in the future: Knock refuses future visits).
+    pub async fn apply_access_callback(
+        &self,
+        cb: &AccessCallback,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackOutcome, StoreError> {
+        let visit_time = if cb.occurred_at > now {
+            tracing::warn!(booking = %cb.booking, occurred_at = %cb.occurred_at,
+                "the provider reported a time in the future: the visit time is now");
+            now
+        } else {
+            cb.occurred_at
+        };
+        on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            let seen: Option<(String,)> =
+                sqlx::query_as("SELECT webhook_id FROM access_callbacks WHERE webhook_id = $1")
+                    .bind(&cb.webhook_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if seen.is_some() {
+                return Ok(CallbackOutcome::Duplicate);
+            }
+            let booking: Option<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+                "SELECT state, knock_prospect_id, knock_appointment_id, source_title \
+                 FROM bookings WHERE id = $1",
+            )
+            .bind(cb.booking.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((state, prospect, appointment, source_title)) = booking else {
+                return Ok(CallbackOutcome::UnknownBooking);
+            };
+            let state = BookingState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("booking {}: state", cb.booking)))?;
+            let changed = match (cb.kind, state) {
+                (CallbackKind::AccessGranted, BookingState::Confirmed) => {
+                    let moved = sqlx::query(
+                        "UPDATE bookings SET state = 'in_progress', updated_at = $1 \
+                         WHERE id = $2 AND state = 'confirmed'",
+                    )
+                    .bind(now)
+                    .bind(cb.booking.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if moved {
+                        insert_event!(&mut *tx, &cb.booking, now, "access", "in_progress",
+                            &format!("The door opened for this booking at {}", cb.occurred_at.to_rfc3339()))?;
+                    }
+                    moved
+                }
+                (CallbackKind::AccessGranted, BookingState::InProgress | BookingState::Completed)
+                | (CallbackKind::TourCompleted, BookingState::Completed) => false,
+                (CallbackKind::TourCompleted, BookingState::Confirmed | BookingState::InProgress) => {
+                    let (Some(prospect_id), Some(appointment_id)) = (prospect, appointment) else {
+                        return Err(StoreError::Corrupt(format!(
+                            "booking {} is {} without Knock's prospect and appointment ids",
+                            cb.booking, state.as_str()
+                        )));
+                    };
+                    let moved = sqlx::query(
+                        "UPDATE bookings SET state = 'completed', updated_at = $1 \
+                         WHERE id = $2 AND state IN ('confirmed', 'in_progress')",
+                    )
+                    .bind(now)
+                    .bind(cb.booking.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if moved {
+                        let visit = Job::Visit(VisitJob {
+                            prospect_id,
+                            appointment_id,
+                            is_self_guided: true,
+                            source_title,
+                            visit_time,
+                            unit_names: cb.unit_names.clone(),
+                        });
+                        let payload = visit
+                            .to_json()
+                            .map_err(|e| StoreError::Corrupt(format!("visit payload: {e}")))?;
+                        enqueue_job!(&mut *tx, &cb.booking, JobKind::Visit, payload, now)?;
+                        insert_event!(&mut *tx, &cb.booking, now, "access", "completed",
+                            &format!("Tour completed at {}; visit queued for Knock", visit_time.to_rfc3339()))?;
+                    }
+                    moved
+                }
+                (_, other) => {
+                    tracing::warn!(booking = %cb.booking, state = other.as_str(),
+                        callback = cb.kind.as_str(), "refused a callback for a booking in this state");
+                    return Ok(CallbackOutcome::Refused(other));
+                }
+            };
+            let recorded = sqlx::query(
+                "INSERT INTO access_callbacks (webhook_id, booking_id, kind, occurred_at, \
+                 received_at, effect) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (webhook_id) DO NOTHING",
+            )
+            .bind(&cb.webhook_id)
+            .bind(cb.booking.as_str())
+            .bind(cb.kind.as_str())
+            .bind(cb.occurred_at)
+            .bind(now)
+            .bind(if changed { "changed" } else { "none" })
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !recorded {
+                // The same delivery raced us and committed first: ours is undone.
+                return Ok(CallbackOutcome::Duplicate);
+            }
+            tx.commit().await?;
+            Ok(CallbackOutcome::Accepted { changed })
+        })
+    }
+}
+
+impl Store {
+    /// confirmed → no_show for every booking whose window ended before `ended_before` with no
+    /// door access (an access moves it to in_progress). No visit is queued. Returns the ids.
+    pub async fn mark_no_shows(
+        &self,
+        ended_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BookingId>, StoreError> {
+        let ids: Vec<(String,)> = on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            let ids: Vec<(String,)> = sqlx::query_as(
+                "UPDATE bookings SET state = 'no_show', updated_at = $1 \
+                 WHERE state = 'confirmed' AND slot_end <= $2 RETURNING id",
+            )
+            .bind(now)
+            .bind(ended_before)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id,) in &ids {
+                insert_event!(&mut *tx, id, now, "system", "no_show",
+                    "No door access by the end of the tour window and its grace period")?;
+            }
+            tx.commit().await?;
+            ids
+        });
+        ids.into_iter()
+            .map(|(id,)| {
+                BookingId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))
+            })
+            .collect()
+    }
+}

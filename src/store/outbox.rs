@@ -1,0 +1,284 @@
+//! Outbox rows: listing, finishing a try, staff retry, and the numbers behind the metrics.
+//! Queueing happens inside the caller's transaction (`enqueue_job!`); claiming, the one
+//! statement that differs per backend, is in `outbox::claim`.
+use chrono::{DateTime, Utc};
+
+use super::{on_backend, Store, StoreError, WriteTx};
+use crate::booking::BookingId;
+use crate::outbox::{JobKind, JobState, OutboxJob};
+
+pub(crate) const OUTBOX_COLUMNS: &str = "id, kind, booking_id, payload, state, attempts, \
+    next_attempt_at, lease_until, give_up_at, uncertain, last_error, knock_error_message, \
+    knock_result, created_at, updated_at, delivered_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    id: i64,
+    kind: String,
+    booking_id: String,
+    payload: String,
+    state: String,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    lease_until: Option<DateTime<Utc>>,
+    give_up_at: DateTime<Utc>,
+    uncertain: bool,
+    last_error: Option<String>,
+    knock_error_message: Option<String>,
+    knock_result: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<OutboxRow> for OutboxJob {
+    type Error = StoreError;
+
+    fn try_from(r: OutboxRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("outbox job {}: {what}", r.id));
+        Ok(OutboxJob {
+            kind: JobKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
+            state: JobState::parse(&r.state).ok_or_else(|| corrupt("state"))?,
+            booking_id: BookingId::parse(&r.booking_id).ok_or_else(|| corrupt("booking id"))?,
+            id: r.id,
+            payload: r.payload,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            lease_until: r.lease_until,
+            give_up_at: r.give_up_at,
+            uncertain: r.uncertain,
+            last_error: r.last_error,
+            knock_error_message: r.knock_error_message,
+            knock_result: r.knock_result,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            delivered_at: r.delivered_at,
+        })
+    }
+}
+
+/// How one try ended, written back under the claim it was made with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TryOutcome {
+    /// Knock has it; `knock_result` is its id for it.
+    Delivered { knock_result: Option<String> },
+    /// Try again at `next_attempt_at`; `uncertain` when Knock may have acted on this try.
+    Retry {
+        next_attempt_at: DateTime<Utc>,
+        error: String,
+        uncertain: bool,
+    },
+    /// Knock refused for good, or the retries ran out.
+    Dead {
+        error: String,
+        knock_error_message: Option<String>,
+    },
+}
+
+/// Queue depth of one kind and state, and the age of its oldest job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxCount {
+    pub kind: JobKind,
+    pub state: JobState,
+    pub count: i64,
+    pub oldest_created_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Jobs, newest first; `state` narrows the list (e.g. the dead ones for staff).
+    pub async fn outbox_jobs(
+        &self,
+        state: Option<JobState>,
+        limit: i64,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        let rows: Vec<OutboxRow> = match state {
+            Some(state) => {
+                let sql = format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox_jobs WHERE state = $1 \
+                     ORDER BY id DESC LIMIT $2"
+                );
+                on_backend!(self, p => {
+                    sqlx::query_as(&sql).bind(state.as_str()).bind(limit).fetch_all(p).await?
+                })
+            }
+            None => {
+                let sql =
+                    format!("SELECT {OUTBOX_COLUMNS} FROM outbox_jobs ORDER BY id DESC LIMIT $1");
+                on_backend!(self, p => { sqlx::query_as(&sql).bind(limit).fetch_all(p).await? })
+            }
+        };
+        rows.into_iter().map(OutboxJob::try_from).collect()
+    }
+
+    pub async fn outbox_job(&self, id: i64) -> Result<Option<OutboxJob>, StoreError> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox_jobs WHERE id = $1");
+        let row: Option<OutboxRow> = on_backend!(self, p => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
+        });
+        row.map(OutboxJob::try_from).transpose()
+    }
+
+    /// A booking's jobs, oldest first (the staff pages show their delivery state).
+    pub async fn outbox_jobs_for_booking(
+        &self,
+        booking: &BookingId,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        let sql =
+            format!("SELECT {OUTBOX_COLUMNS} FROM outbox_jobs WHERE booking_id = $1 ORDER BY id");
+        let rows: Vec<OutboxRow> = on_backend!(self, p => {
+            sqlx::query_as(&sql).bind(booking.as_str()).fetch_all(p).await?
+        });
+        rows.into_iter().map(OutboxJob::try_from).collect()
+    }
+
+    /// Writes how a try ended. `attempt` fences the write: a worker whose lease ran out (and
+    /// whose job another worker claimed, which counted a new attempt) changes nothing.
+    /// False when fenced off.
+    pub async fn finish_outbox_try(
+        &self,
+        id: i64,
+        attempt: i32,
+        outcome: &TryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (state, next_at, uncertain, error, knock_message, result, delivered_at) = match outcome
+        {
+            TryOutcome::Delivered { knock_result } => (
+                JobState::Delivered,
+                None,
+                None,
+                None,
+                None,
+                knock_result.as_deref(),
+                Some(now),
+            ),
+            TryOutcome::Retry {
+                next_attempt_at,
+                error,
+                uncertain,
+            } => (
+                JobState::Pending,
+                Some(*next_attempt_at),
+                Some(*uncertain),
+                Some(error.as_str()),
+                None,
+                None,
+                None,
+            ),
+            TryOutcome::Dead {
+                error,
+                knock_error_message,
+            } => (
+                JobState::Dead,
+                None,
+                None,
+                Some(error.as_str()),
+                knock_error_message.as_deref(),
+                None,
+                None,
+            ),
+        };
+        let done = on_backend!(self, p => {
+            sqlx::query(
+                "UPDATE outbox_jobs SET state = $1, lease_until = NULL, \
+                 next_attempt_at = COALESCE($2, next_attempt_at), \
+                 uncertain = COALESCE($3, uncertain), \
+                 last_error = COALESCE($4, last_error), \
+                 knock_error_message = COALESCE($5, knock_error_message), \
+                 knock_result = COALESCE($6, knock_result), \
+                 delivered_at = COALESCE($7, delivered_at), updated_at = $8 \
+                 WHERE id = $9 AND attempts = $10 AND state = 'delivering'",
+            )
+            .bind(state.as_str())
+            .bind(next_at)
+            .bind(uncertain)
+            .bind(error)
+            .bind(knock_message)
+            .bind(result)
+            .bind(delivered_at)
+            .bind(now)
+            .bind(id)
+            .bind(attempt)
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(done)
+    }
+
+    /// Staff retry: dead → pending, due now, with a fresh retry window. False when the job is
+    /// not dead (unknown, or already pending or delivered).
+    pub async fn retry_dead_outbox_job(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        give_up_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            let booking: Option<(String,)> = sqlx::query_as(
+                "UPDATE outbox_jobs SET state = 'pending', next_attempt_at = $1, give_up_at = $2, \
+                 updated_at = $1 WHERE id = $3 AND state = 'dead' RETURNING booking_id",
+            )
+            .bind(now)
+            .bind(give_up_at)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((booking,)) = &booking {
+                super::bookings::insert_event!(&mut *tx, booking, now, "staff", "outbox_retry",
+                    &format!("Knock delivery {id} queued again"))?;
+            }
+            tx.commit().await?;
+            booking.is_some()
+        });
+        Ok(done)
+    }
+
+    /// Job counts by kind and state, with each group's oldest job.
+    pub async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError> {
+        let rows: Vec<(String, String, i64, Option<DateTime<Utc>>)> = on_backend!(self, p => {
+            sqlx::query_as(
+                "SELECT kind, state, COUNT(*), MIN(created_at) FROM outbox_jobs GROUP BY kind, state",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(kind, state, count, oldest)| {
+                Ok(OutboxCount {
+                    kind: JobKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("outbox kind {kind}")))?,
+                    state: JobState::parse(&state)
+                        .ok_or_else(|| StoreError::Corrupt(format!("outbox state {state}")))?,
+                    count,
+                    oldest_created_at: oldest,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Queues a job inside the caller's transaction; `Ok(false)` when the booking already has a
+/// job of this kind (the natural key), which is then left as it is. A macro for the same
+/// reason as `insert_event!`: generic executors make futures that are not provably `Send`.
+macro_rules! enqueue_job {
+    ($tx:expr, $booking:expr, $kind:expr, $payload:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox_jobs (kind, booking_id, payload, state, attempts, next_attempt_at, \
+             give_up_at, uncertain, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'pending', 0, $4, $5, FALSE, $4, $4) \
+             ON CONFLICT (booking_id, kind) DO NOTHING",
+        )
+        .bind($kind.as_str())
+        .bind($booking.as_str())
+        .bind($payload)
+        .bind($now)
+        .bind($now + $crate::outbox::GIVE_UP_AFTER)
+        .execute($tx)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    };
+}
+pub(crate) use enqueue_job;

@@ -1,0 +1,381 @@
+//! POST /callbacks/access: Standard Webhooks signatures, replays, and the booking's states.
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use standardwebhooks::Webhook;
+use tourgate::booking::{BookingId, BookingState};
+use tourgate::outbox::{Job, JobKind, JobState, OutboxJob};
+use tourgate::store::Store;
+
+use crate::helpers::{client, spawn_app, Backend, TestApp};
+use crate::on_both_backends;
+
+pub const MAPLE: &str = "/tours/maple-court";
+
+pub fn booking_id(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("[data-booking-id]").unwrap();
+    doc.select(&sel)
+        .next()
+        .expect("data-booking-id")
+        .attr("data-booking-id")
+        .unwrap()
+        .to_string()
+}
+
+/// Books the first offered slot through the form and returns the booking id.
+pub async fn confirmed_booking(app: &TestApp) -> String {
+    let c = client();
+    let page = app.book(&c, MAPLE, None).await;
+    let (_, html) = app.get(&c, &page).await;
+    let id = booking_id(&html);
+    assert_eq!(state_of(app, &id).await, BookingState::Confirmed);
+    id
+}
+
+pub async fn state_of(app: &TestApp, id: &str) -> BookingState {
+    app.app_store
+        .booking_by_id(&BookingId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .expect("the booking exists")
+        .state
+}
+
+pub async fn jobs_of(app: &TestApp, id: &str) -> Vec<OutboxJob> {
+    app.app_store
+        .outbox_jobs_for_booking(&BookingId::parse(id).unwrap())
+        .await
+        .unwrap()
+}
+
+/// Posts `body` with the headers a provider would send, signed with `secret` at `at`.
+pub async fn send_signed(
+    app: &TestApp,
+    secret: &str,
+    webhook_id: &str,
+    at: DateTime<Utc>,
+    body: &str,
+) -> (u16, Value) {
+    let signature = Webhook::new(secret)
+        .unwrap()
+        .sign(webhook_id, at.timestamp(), body.as_bytes())
+        .unwrap();
+    let r = client()
+        .post(app.url("/callbacks/access"))
+        .header("content-type", "application/json")
+        .header("webhook-id", webhook_id)
+        .header("webhook-timestamp", at.timestamp().to_string())
+        .header("webhook-signature", signature)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A callback as the configured provider sends it, now.
+pub async fn callback(app: &TestApp, webhook_id: &str, body: Value) -> (u16, Value) {
+    let secret = app.settings.access_webhook_secret.expose().to_string();
+    send_signed(app, &secret, webhook_id, Utc::now(), &body.to_string()).await
+}
+
+pub fn completed(booking: &str, at: DateTime<Utc>, units: &[&str]) -> Value {
+    json!({ "type": "tour.completed", "booking": booking,
+            "occurred_at": at.to_rfc3339(), "unit_names": units })
+}
+
+pub fn granted(booking: &str, at: DateTime<Utc>) -> Value {
+    json!({ "type": "access.granted", "booking": booking, "occurred_at": at.to_rfc3339() })
+}
+
+async fn set_state(store: &Store, id: &str, state: &str) {
+    let sql = "UPDATE bookings SET state = $1 WHERE id = $2";
+    let changed = match store {
+        Store::Sqlite(p) => sqlx::query(sql)
+            .bind(state)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+        Store::Postgres(p) => sqlx::query(sql)
+            .bind(state)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(changed.unwrap(), 1);
+}
+
+on_both_backends!(
+    a_signed_tour_reaches_knock_as_one_self_guided_visit,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        let arrived = Utc::now() - Duration::minutes(20);
+        let (s, body) = callback(&app, "msg_granted_1", granted(&id, arrived)).await;
+        assert_eq!((s, body), (200, json!({"status": "accepted"})));
+        assert_eq!(state_of(&app, &id).await, BookingState::InProgress);
+
+        let done = (Utc::now() - Duration::minutes(5)).trunc_subsecs_ms();
+        let (s, body) = callback(&app, "msg_done_1", completed(&id, done, &["101", "2b"])).await;
+        assert_eq!((s, body), (200, json!({"status": "accepted"})));
+        assert_eq!(state_of(&app, &id).await, BookingState::Completed);
+        let jobs = jobs_of(&app, &id).await;
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].kind, JobKind::Visit);
+        assert_eq!(jobs[0].state, JobState::Pending);
+
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let snap = app.sandbox.snapshot();
+        assert_eq!(snap.visits.len(), 1);
+        let visit = &snap.visits[0];
+        let appointment = &snap.appointments[0];
+        assert_eq!(
+            visit.appointment_id.as_deref(),
+            Some(appointment.id.as_str())
+        );
+        assert_eq!(visit.prospect_id, appointment.prospect_id);
+        assert_eq!(visit.is_self_guided, Some(true));
+        assert_eq!(
+            visit.source_title.as_deref(),
+            Some("Self-Guided Tour Vendor")
+        );
+        assert_eq!(visit.visit_time, done);
+        assert_eq!(visit.unit_names, ["101", "2b"]);
+        let job = &jobs_of(&app, &id).await[0];
+        assert_eq!(job.state, JobState::Delivered);
+        assert_eq!(job.knock_result.as_deref(), Some(visit.id.as_str()));
+    }
+);
+
+trait TruncMs {
+    fn trunc_subsecs_ms(self) -> Self;
+}
+
+impl TruncMs for DateTime<Utc> {
+    /// Knock's visit times carry milliseconds.
+    fn trunc_subsecs_ms(self) -> Self {
+        chrono::SubsecRound::trunc_subsecs(self, 3)
+    }
+}
+
+on_both_backends!(
+    unsigned_stale_and_tampered_callbacks_are_refused_and_change_nothing,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        let secret = app.settings.access_webhook_secret.expose().to_string();
+        let body = completed(&id, Utc::now(), &[]).to_string();
+
+        let unsigned = client()
+            .post(app.url("/callbacks/access"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status().as_u16(), 401);
+        let stale = Utc::now() - Duration::seconds(6 * 60);
+        assert_eq!(
+            send_signed(&app, &secret, "msg_stale", stale, &body)
+                .await
+                .0,
+            401
+        );
+        let ahead = Utc::now() + Duration::seconds(6 * 60);
+        assert_eq!(
+            send_signed(&app, &secret, "msg_ahead", ahead, &body)
+                .await
+                .0,
+            401
+        );
+        let other_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let (s, err) = send_signed(&app, other_secret, "msg_forged", Utc::now(), &body).await;
+        assert_eq!(s, 401);
+        assert!(err["error"].is_string(), "{err}");
+
+        // Signed for one body, sent with another.
+        let signature = Webhook::new(&secret)
+            .unwrap()
+            .sign("msg_tampered", Utc::now().timestamp(), body.as_bytes())
+            .unwrap();
+        let tampered = body.replace("tour.completed", "access.granted");
+        let r = client()
+            .post(app.url("/callbacks/access"))
+            .header("webhook-id", "msg_tampered")
+            .header("webhook-timestamp", Utc::now().timestamp().to_string())
+            .header("webhook-signature", signature)
+            .body(tampered)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+
+        assert_eq!(state_of(&app, &id).await, BookingState::Confirmed);
+        assert!(jobs_of(&app, &id).await.is_empty());
+        // A timestamp within the five minutes is fine.
+        let recent = Utc::now() - Duration::seconds(4 * 60);
+        assert_eq!(
+            send_signed(&app, &secret, "msg_recent", recent, &body)
+                .await
+                .0,
+            200
+        );
+    }
+);
+
+on_both_backends!(
+    a_replayed_callback_answers_duplicate_and_does_nothing_more,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        let body = granted(&id, Utc::now());
+        assert_eq!(callback(&app, "msg_once", body.clone()).await.0, 200);
+        let (s, answer) = callback(&app, "msg_once", body).await;
+        assert_eq!((s, answer), (200, json!({"status": "duplicate"})));
+
+        let done = completed(&id, Utc::now(), &["101"]);
+        assert_eq!(callback(&app, "msg_done", done.clone()).await.0, 200);
+        let (s, answer) = callback(&app, "msg_done", done).await;
+        assert_eq!((s, answer), (200, json!({"status": "duplicate"})));
+        assert_eq!(jobs_of(&app, &id).await.len(), 1);
+        let events = app
+            .app_store
+            .booking_events(&BookingId::parse(&id).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(events.iter().filter(|e| e.kind == "in_progress").count(), 1);
+        assert_eq!(events.iter().filter(|e| e.kind == "completed").count(), 1);
+    }
+);
+
+on_both_backends!(
+    a_second_completion_with_a_new_webhook_id_gives_one_visit,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        let at = Utc::now() - Duration::minutes(1);
+        assert_eq!(
+            callback(&app, "msg_a", completed(&id, at, &["101"]))
+                .await
+                .0,
+            200
+        );
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let (s, answer) = callback(&app, "msg_b", completed(&id, at, &["102"])).await;
+        assert_eq!((s, answer), (200, json!({"status": "accepted"})));
+        // Access after completion changes nothing either.
+        assert_eq!(callback(&app, "msg_c", granted(&id, at)).await.0, 200);
+        app.outbox.drain(Utc::now()).await.unwrap();
+        assert_eq!(app.sandbox.snapshot().visits.len(), 1);
+        assert_eq!(jobs_of(&app, &id).await.len(), 1);
+        assert_eq!(state_of(&app, &id).await, BookingState::Completed);
+    }
+);
+
+on_both_backends!(
+    malformed_unknown_and_cancelled_are_told_apart,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        let secret = app.settings.access_webhook_secret.expose().to_string();
+        let (s, err) = send_signed(&app, &secret, "msg_bad_json", Utc::now(), "{not json").await;
+        assert_eq!(s, 400);
+        assert!(
+            err["error"].as_str().unwrap().contains("malformed"),
+            "{err}"
+        );
+        let missing_time = json!({"type": "tour.completed", "booking": id});
+        assert_eq!(callback(&app, "msg_no_time", missing_time).await.0, 400);
+        let unknown_type = json!({"type": "door.exploded", "booking": id,
+                                  "occurred_at": Utc::now().to_rfc3339()});
+        let (s, err) = callback(&app, "msg_type", unknown_type).await;
+        assert_eq!(s, 400);
+        assert!(err["error"].as_str().unwrap().contains("type"), "{err}");
+
+        let nobody = BookingId::generate();
+        let (s, err) = callback(&app, "msg_nobody", granted(nobody.as_str(), Utc::now())).await;
+        assert_eq!((s, err), (404, json!({"error": "unknown booking"})));
+        assert_eq!(
+            callback(&app, "msg_junk", granted("1 OR 1=1", Utc::now()))
+                .await
+                .0,
+            404
+        );
+
+        set_state(&app.app_store, &id, "cancelled").await;
+        let (s, err) = callback(&app, "msg_late", completed(&id, Utc::now(), &[])).await;
+        assert_eq!(s, 409);
+        assert!(
+            err["error"].as_str().unwrap().contains("cancelled"),
+            "{err}"
+        );
+        assert!(jobs_of(&app, &id).await.is_empty());
+    }
+);
+
+on_both_backends!(
+    a_completion_reported_in_the_future_is_posted_as_now,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        let before = Utc::now();
+        let ahead = before + Duration::hours(3);
+        assert_eq!(
+            callback(&app, "msg_future", completed(&id, ahead, &[]))
+                .await
+                .0,
+            200
+        );
+        let job = jobs_of(&app, &id).await.remove(0);
+        let Ok(Job::Visit(visit)) = job.job() else {
+            panic!("a visit job");
+        };
+        assert!(visit.visit_time >= before && visit.visit_time <= Utc::now());
+        app.outbox.drain(Utc::now()).await.unwrap();
+        assert_eq!(app.sandbox.snapshot().visits.len(), 1);
+        assert_eq!(jobs_of(&app, &id).await[0].state, JobState::Delivered);
+    }
+);
+
+on_both_backends!(
+    a_tour_without_door_access_becomes_a_no_show_after_the_grace_period,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let absent = confirmed_booking(&app).await;
+        let c = client();
+        let form = app.landing(&c, MAPLE).await;
+        let page = app.book(&c, MAPLE, Some(&form.starts[1])).await;
+        let present = booking_id(&app.get(&c, &page).await.1);
+        let end = app
+            .app_store
+            .booking_by_id(&BookingId::parse(&absent).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .slot_end;
+        assert_eq!(
+            callback(&app, "msg_in", granted(&present, Utc::now()))
+                .await
+                .0,
+            200
+        );
+
+        let sweep = |at| tourgate::access::sweep_no_shows(&app.app_store, at);
+        assert!(sweep(end + Duration::minutes(14)).await.unwrap().is_empty());
+        assert_eq!(state_of(&app, &absent).await, BookingState::Confirmed);
+        let marked = sweep(end + Duration::minutes(16)).await.unwrap();
+        assert_eq!(marked, [BookingId::parse(&absent).unwrap()]);
+        assert_eq!(state_of(&app, &absent).await, BookingState::NoShow);
+        assert_eq!(state_of(&app, &present).await, BookingState::InProgress);
+        assert!(sweep(end + Duration::hours(2)).await.unwrap().is_empty());
+
+        // No visit for a no-show, even if a completion arrives afterwards.
+        let (s, err) = callback(&app, "msg_after", completed(&absent, Utc::now(), &[])).await;
+        assert_eq!(s, 409);
+        assert!(err["error"].as_str().unwrap().contains("no_show"), "{err}");
+        assert!(jobs_of(&app, &absent).await.is_empty());
+    }
+);

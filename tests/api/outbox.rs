@@ -1,0 +1,229 @@
+//! The outbox delivering visits through Knock's failures, dead workers and several workers.
+use chrono::{DateTime, Duration, Utc};
+use tourgate::knock::sandbox::{Fault, FaultRoute};
+use tourgate::outbox::{JobState, OutboxJob};
+use tourgate::store::Store;
+
+use crate::callbacks::{booking_id, callback, completed, confirmed_booking, jobs_of, MAPLE};
+use crate::helpers::{client, spawn_app, Backend, TestApp};
+use crate::on_both_backends;
+
+/// A booking whose tour was reported completed: its visit job is queued.
+async fn completed_tour(app: &TestApp) -> String {
+    let id = confirmed_booking(app).await;
+    let at = Utc::now() - Duration::minutes(3);
+    let (s, _) = callback(app, &format!("msg_{id}"), completed(&id, at, &["101"])).await;
+    assert_eq!(s, 200);
+    id
+}
+
+async fn the_job(app: &TestApp, id: &str) -> OutboxJob {
+    let mut jobs = jobs_of(app, id).await;
+    assert_eq!(jobs.len(), 1);
+    jobs.remove(0)
+}
+
+/// Drives the worker from `t` on, each pass at the job's next due time, until it settles.
+/// Returns the passes made and the job as it ended.
+async fn drive_until_settled(app: &TestApp, id: &str, mut t: DateTime<Utc>) -> (usize, OutboxJob) {
+    for pass in 1..=20 {
+        app.outbox.drain(t).await.unwrap();
+        let job = the_job(app, id).await;
+        if matches!(job.state, JobState::Delivered | JobState::Dead) {
+            return (pass, job);
+        }
+        t = t.max(job.next_attempt_at);
+    }
+    panic!("the job did not settle in 20 passes");
+}
+
+fn visits_for(app: &TestApp, appointment: &str) -> usize {
+    app.sandbox
+        .snapshot()
+        .visits
+        .iter()
+        .filter(|v| v.appointment_id.as_deref() == Some(appointment))
+        .count()
+}
+
+on_both_backends!(
+    knock_failing_with_503_500_429_and_a_time_out_then_recovering_gives_exactly_one_visit,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = completed_tour(&app).await;
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::Visit, 503));
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::Visit, 500));
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::Visit, 429).with_retry_after(120));
+        // Knock records the visit, then answers after the client's 2 s time-out.
+        app.sandbox
+            .inject_fault(Fault::latency(FaultRoute::Visit, 3_000).after_effect());
+
+        let start = Utc::now();
+        let mut t = start;
+        let mut saw_retry_after = false;
+        for _ in 0..4 {
+            app.outbox.drain(t).await.unwrap();
+            let job = the_job(&app, &id).await;
+            assert_eq!(job.state, JobState::Pending, "{:?}", job.last_error);
+            if job.last_error.as_deref().is_some_and(|e| e.contains("429")) {
+                // Knock asked for two minutes: no try before that.
+                assert!(job.next_attempt_at >= t + Duration::seconds(120));
+                saw_retry_after = true;
+            }
+            t = t.max(job.next_attempt_at);
+        }
+        assert!(saw_retry_after);
+        let (_, job) = drive_until_settled(&app, &id, t).await;
+        assert_eq!(job.state, JobState::Delivered);
+        let appointment = app.sandbox.snapshot().appointments[0].id.clone();
+        assert_eq!(visits_for(&app, &appointment), 1);
+        assert_eq!(app.sandbox.snapshot().visits.len(), 1);
+        assert!(app.sandbox.snapshot().faults.is_empty());
+
+        let (_, metrics) = app.get(&client(), "/metrics").await;
+        assert!(
+            metrics.contains(r#"tourgate_outbox_jobs{kind="visit",state="delivered"} 1"#),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(r#"tourgate_outbox_attempts_total{kind="visit",outcome="retry"} 4"#)
+        );
+        assert!(metrics
+            .contains(r#"tourgate_outbox_attempts_total{kind="visit",outcome="found_earlier"} 1"#));
+        assert!(metrics.contains(r#"tourgate_outbox_oldest_pending_seconds{kind="visit"} 0"#));
+    }
+);
+
+on_both_backends!(
+    a_visit_knock_recorded_before_failing_with_500_is_not_posted_again,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = completed_tour(&app).await;
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::Visit, 500).after_effect());
+        let (passes, job) = drive_until_settled(&app, &id, Utc::now()).await;
+        assert_eq!((passes, job.state), (2, JobState::Delivered));
+        assert_eq!(app.sandbox.snapshot().visits.len(), 1);
+        assert_eq!(
+            job.knock_result.as_deref(),
+            Some(app.sandbox.snapshot().visits[0].id.as_str())
+        );
+    }
+);
+
+on_both_backends!(
+    a_refusal_is_dead_at_once_with_knocks_message_and_a_staff_retry_delivers_it,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = completed_tour(&app).await;
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::Visit, 400));
+        let (passes, job) = drive_until_settled(&app, &id, Utc::now()).await;
+        assert_eq!((passes, job.state), (1, JobState::Dead));
+        assert_eq!(
+            job.knock_error_message.as_deref(),
+            Some("Bad Request (sandbox fault)")
+        );
+        assert!(app.sandbox.snapshot().visits.is_empty());
+        let dead = app
+            .app_store
+            .outbox_jobs(Some(JobState::Dead), 10)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1);
+        assert!(tourgate::outbox::cli::table(&dead).contains("Bad Request (sandbox fault)"));
+
+        // Delivered jobs cannot be retried; dead ones can, once.
+        assert!(app.outbox.retry_dead(job.id, Utc::now()).await.unwrap());
+        assert!(!app.outbox.retry_dead(job.id, Utc::now()).await.unwrap());
+        assert_eq!(the_job(&app, &id).await.state, JobState::Pending);
+        let (_, job) = drive_until_settled(&app, &id, Utc::now()).await;
+        assert_eq!(job.state, JobState::Delivered);
+        assert_eq!(app.sandbox.snapshot().visits.len(), 1);
+        assert!(!app.outbox.retry_dead(job.id, Utc::now()).await.unwrap());
+    }
+);
+
+on_both_backends!(
+    a_job_held_by_a_dead_worker_is_delivered_by_another_process_after_the_lease,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = completed_tour(&app).await;
+        let now = Utc::now();
+        // A worker claims the job and dies before (or while) posting.
+        let claimed = app.outbox.claim_only(now).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(the_job(&app, &id).await.state, JobState::Delivering);
+
+        // Another process, with its own pool: nothing to do while the lease holds.
+        let other = Store::connect(&app.settings.database).await.unwrap();
+        let restarted = app.outbox.with_store(other);
+        assert_eq!(
+            restarted.drain(now + Duration::seconds(20)).await.unwrap(),
+            0
+        );
+        assert!(app.sandbox.snapshot().visits.is_empty());
+
+        let after_lease = now + Duration::seconds(31);
+        assert_eq!(restarted.drain(after_lease).await.unwrap(), 1);
+        let job = the_job(&app, &id).await;
+        assert_eq!(job.state, JobState::Delivered);
+        assert_eq!(job.attempts, 2);
+        assert!(job.uncertain, "a try cut short may have reached Knock");
+        assert_eq!(app.sandbox.snapshot().visits.len(), 1);
+    }
+);
+
+on_both_backends!(
+    two_workers_on_two_pools_deliver_every_visit_exactly_once,
+    |b: Backend| async move {
+        const TOURS: usize = 24;
+        let app = spawn_app(b).await;
+        let c = client();
+        let form = app.landing(&c, MAPLE).await;
+        assert!(form.starts.len() >= TOURS);
+        let mut ids = Vec::new();
+        for (n, start) in form.starts.iter().take(TOURS).enumerate() {
+            let form = app.landing(&c, MAPLE).await;
+            let email = format!("renter{n}@example.com");
+            let phone = format!("(206) 555-01{n:02}");
+            let fields = TestApp::fill(&form, start, &[("email", &email), ("phone", &phone)]);
+            let r = app.post_form(&c, &form.action, &fields).await;
+            assert_eq!(r.status().as_u16(), 303);
+            let page = r.headers()["location"].to_str().unwrap().to_string();
+            let id = booking_id(&app.get(&c, &page).await.1);
+            let at = Utc::now() - Duration::minutes(1);
+            assert_eq!(
+                callback(&app, &format!("msg_{n}"), completed(&id, at, &[]))
+                    .await
+                    .0,
+                200
+            );
+            ids.push(id);
+        }
+
+        let second = app
+            .outbox
+            .with_store(Store::connect(&app.settings.database).await.unwrap());
+        let now = Utc::now();
+        let (a, b) = tokio::join!(app.outbox.drain(now), second.drain(now));
+        assert_eq!(
+            a.unwrap() + b.unwrap(),
+            TOURS,
+            "each job claimed exactly once"
+        );
+
+        let snap = app.sandbox.snapshot();
+        assert_eq!(snap.visits.len(), TOURS);
+        for appointment in &snap.appointments {
+            assert_eq!(visits_for(&app, &appointment.id), 1, "{}", appointment.id);
+        }
+        for id in &ids {
+            let job = the_job(&app, id).await;
+            assert_eq!((job.state, job.attempts), (JobState::Delivered, 1));
+        }
+    }
+);
