@@ -455,3 +455,66 @@ on_both_backends!(
         let _ = std::fs::remove_file(file);
     }
 );
+
+on_both_backends!(
+    the_demo_lock_opens_with_the_code_and_its_finished_tour_reaches_knock,
+    |b: Backend| async move {
+        let file = std::env::temp_dir().join(format!(
+            "tourgate-communities-{}.toml",
+            crate::helpers::random_name()
+        ));
+        let text = crate::helpers::COMMUNITIES.replacen(
+            "units = [\"101\", \"102\", \"2B\"]",
+            "units = [\"101\", \"102\", \"2B\"]\ncode_shown_before_minutes = 1440\n\
+             code_valid_before_minutes = 1440",
+            1,
+        );
+        std::fs::write(&file, text).unwrap();
+        let path = file.display().to_string();
+        let app = crate::helpers::spawn_app_with(b, &[("TOURGATE_COMMUNITIES", &path)]).await;
+        let c = client();
+        let page = app.book(&c, MAPLE, None).await;
+        let html = app.get(&c, &page).await.1;
+        let code = attr(&html, "data-access-code").expect("the code is shown");
+        let id = booking_id(&html);
+
+        let lock = "/sandbox/lock/maple-court";
+        let keypad = crate::helpers::offered_form(&app.get(&c, lock).await.1);
+        let csrf = keypad.hidden["csrf_token"].clone();
+        let field = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        let r = app
+            .post_form(
+                &c,
+                &keypad.action,
+                &[field("csrf_token", &csrf), field("code", wrong)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 403);
+        assert_eq!(state_of(&app, &id).await, BookingState::Confirmed);
+
+        let r = app
+            .post_form(
+                &c,
+                &keypad.action,
+                &[field("csrf_token", &csrf), field("code", &code)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+        let opened = r.text().await.unwrap();
+        assert_eq!(attr(&opened, "data-door").as_deref(), Some("open"));
+        assert_eq!(state_of(&app, &id).await, BookingState::InProgress);
+
+        let finish = crate::helpers::offered_form(&opened);
+        let mut fields: Vec<(String, String)> = finish.hidden.into_iter().collect();
+        fields.push(field("unit", "2B"));
+        let r = app.post_form(&c, &finish.action, &fields).await;
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(state_of(&app, &id).await, BookingState::Completed);
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let visits = app.sandbox.snapshot().visits;
+        assert_eq!(visits.len(), 1);
+        assert_eq!(visits[0].unit_names, ["2B"]);
+        let _ = std::fs::remove_file(file);
+    }
+);
