@@ -244,6 +244,9 @@ fn announce(app: &Application) {
             "  Knock sandbox (what Knock received): {}_sandbox",
             sandbox_url
         );
+        for c in s.communities.all() {
+            println!("  Demo lock for {}: {base}/sandbox/lock/{}", c.name, c.slug);
+        }
         if std::env::var_os("ACCESS_WEBHOOK_SECRET").is_none() {
             println!(
                 "  Access webhook secret (demo only): {}",

@@ -1,5 +1,8 @@
-//! Door access for tours. For now: the no-show sweep (the access provider port and the
-//! built-in codes come next; see issue 4).
+//! Door access for tours: the provider port, the built-in code provider, and the no-show sweep.
+mod codes;
 mod no_show;
+mod provider;
 
+pub use codes::{window, AccessCode, CodeProvider};
 pub use no_show::{run_no_show_sweep, sweep_no_shows, NO_SHOW_GRACE};
+pub use provider::{AccessError, AccessGrant, AccessProvider};

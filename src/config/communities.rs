@@ -17,6 +17,7 @@ pub struct Community {
     pub tour_minutes: u32,
     pub default_source_title: SourceTitle,
     pub units: Vec<String>,
+    pub access: AccessTimes,
     /// How the Knock sandbox schedules this community (demo and tests only).
     pub sandbox: SandboxSchedule,
 }
@@ -56,6 +57,27 @@ impl Default for SandboxSchedule {
     }
 }
 
+/// When a booking's door code works and when the renter sees it, around the tour window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessTimes {
+    /// The code opens the door from this long before the start...
+    pub valid_before: chrono::Duration,
+    /// ...until this long after the end.
+    pub valid_after: chrono::Duration,
+    /// The booking page shows the code from this long before the start.
+    pub shown_before: chrono::Duration,
+}
+
+impl Default for AccessTimes {
+    fn default() -> Self {
+        Self {
+            valid_before: chrono::Duration::minutes(15),
+            valid_after: chrono::Duration::minutes(15),
+            shown_before: chrono::Duration::minutes(60),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Communities(Vec<Community>);
 
@@ -89,6 +111,9 @@ struct RawCommunity {
     default_source_title: String,
     #[serde(default)]
     units: Vec<String>,
+    code_valid_before_minutes: Option<u32>,
+    code_valid_after_minutes: Option<u32>,
+    code_shown_before_minutes: Option<u32>,
     #[serde(default)]
     sandbox: SandboxSchedule,
 }
@@ -184,6 +209,29 @@ impl RawCommunity {
         }
         let default_source_title = SourceTitle::parse(&self.default_source_title)
             .map_err(|e| at(&format!("default_source_title: {e}")))?;
+        let defaults = AccessTimes::default();
+        let minutes = |v: Option<u32>, default: chrono::Duration, name: &str| match v {
+            None => Ok(default),
+            Some(m) if m <= 24 * 60 => Ok(chrono::Duration::minutes(i64::from(m))),
+            Some(_) => Err(at(&format!("{name} must be at most 1440"))),
+        };
+        let access = AccessTimes {
+            valid_before: minutes(
+                self.code_valid_before_minutes,
+                defaults.valid_before,
+                "code_valid_before_minutes",
+            )?,
+            valid_after: minutes(
+                self.code_valid_after_minutes,
+                defaults.valid_after,
+                "code_valid_after_minutes",
+            )?,
+            shown_before: minutes(
+                self.code_shown_before_minutes,
+                defaults.shown_before,
+                "code_shown_before_minutes",
+            )?,
+        };
         if self.sandbox.opens >= self.sandbox.closes {
             return Err(at("sandbox.opens must be before sandbox.closes"));
         }
@@ -196,6 +244,7 @@ impl RawCommunity {
             address: self.address,
             tour_minutes: self.tour_minutes,
             default_source_title,
+            access,
             units: self.units,
         })
     }

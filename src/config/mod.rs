@@ -3,7 +3,7 @@
 mod communities;
 mod secret;
 
-pub use communities::{Communities, Community, CommunityError, SandboxSchedule};
+pub use communities::{AccessTimes, Communities, Community, CommunityError, SandboxSchedule};
 pub use secret::Secret;
 
 use std::collections::HashMap;

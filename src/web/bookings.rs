@@ -6,6 +6,7 @@ use chrono::Utc;
 
 use super::error::WebError;
 use super::AppState;
+use crate::access::{self, CodeProvider};
 use crate::booking::slots::{describe, describe_time};
 use crate::booking::{Booking, BookingState};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
@@ -19,6 +20,11 @@ struct BookingPage<'a> {
     booking: &'a Booking,
     when: String,
     ends: String,
+    /// The door code, once due (never before `shown_before` the start).
+    access_code: Option<String>,
+    access_until: String,
+    /// When the code will appear, while it is not shown yet.
+    code_appears: Option<String>,
 }
 
 async fn load<'a>(state: &'a AppState, token: &str) -> Result<(Booking, &'a Community), WebError> {
@@ -42,10 +48,26 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let (booking, c) = load(&state, &path).await?;
+    let now = Utc::now();
+    let live = matches!(
+        booking.state,
+        BookingState::Confirmed | BookingState::InProgress
+    );
+    let shown_from = booking.slot_start - c.access.shown_before;
+    let until = *access::window(c, &booking).end();
+    let due = live && now >= shown_from && now <= until;
     let page = BookingPage {
         community: c,
         when: describe(booking.slot_start, c.timezone),
         ends: describe_time(booking.slot_end, c.timezone),
+        access_code: due.then(|| {
+            CodeProvider::new(state.settings.secret_key.expose())
+                .code_for(&booking.id, booking.slot_start)
+                .reveal()
+                .to_string()
+        }),
+        access_until: describe_time(until, c.timezone),
+        code_appears: (live && now < shown_from).then(|| describe(shown_from, c.timezone)),
         booking: &booking,
     };
     Ok(HttpResponse::Ok()

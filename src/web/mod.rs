@@ -3,6 +3,7 @@ mod booking_form;
 mod bookings;
 mod callbacks;
 mod csrf;
+mod demo_lock;
 pub mod error;
 mod ops;
 mod staff;
@@ -40,6 +41,7 @@ const STYLESHEET: &str = include_str!("../../static/style.css");
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(ops::routes)
         .configure(callbacks::routes)
+        .configure(demo_lock::routes)
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))

@@ -379,3 +379,142 @@ on_both_backends!(
         assert!(jobs_of(&app, &absent).await.is_empty());
     }
 );
+
+fn attr(html: &str, name: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(&format!("[{name}]")).unwrap();
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.attr(name))
+        .map(str::to_string)
+}
+
+on_both_backends!(
+    the_door_code_appears_only_when_due_and_opens_only_its_live_booking_in_its_window,
+    |b: Backend| async move {
+        // Before it is due, the page says when the code will appear.
+        let app = spawn_app(b).await;
+        let c = client();
+        let page = app.book(&c, MAPLE, None).await;
+        let html = app.get(&c, &page).await.1;
+        assert!(attr(&html, "data-access-code").is_none());
+        assert!(attr(&html, "data-code-appears").is_some(), "{html}");
+
+        // A community that shows codes a day ahead.
+        let file = std::env::temp_dir().join(format!(
+            "tourgate-communities-{}.toml",
+            crate::helpers::random_name()
+        ));
+        let text = crate::helpers::COMMUNITIES.replacen(
+            "units = [\"101\", \"102\", \"2B\"]",
+            "units = [\"101\", \"102\", \"2B\"]\ncode_shown_before_minutes = 1440",
+            1,
+        );
+        std::fs::write(&file, text).unwrap();
+        let path = file.display().to_string();
+        let app = crate::helpers::spawn_app_with(b, &[("TOURGATE_COMMUNITIES", &path)]).await;
+        let page = app.book(&c, MAPLE, None).await;
+        let html = app.get(&c, &page).await.1;
+        let code = attr(&html, "data-access-code").expect("the code is shown");
+        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+        let id = BookingId::parse(&booking_id(&html)).unwrap();
+
+        let community = app.settings.communities.get("maple-court").unwrap();
+        let keypad = tourgate::access::CodeProvider::new(app.settings.secret_key.expose());
+        let booking = app.app_store.booking_by_id(&id).await.unwrap().unwrap();
+        let (start, end) = (booking.slot_start, booking.slot_end);
+        let nearby = app
+            .app_store
+            .bookings_between(&["maple-court".into()], start - Duration::days(1), end)
+            .await
+            .unwrap();
+        let opens = |code: &str, at| {
+            keypad
+                .open(community, &nearby, code, at)
+                .map(|b| b.id.clone())
+        };
+        assert_eq!(opens(&code, start + Duration::minutes(5)), Some(id.clone()));
+        assert_eq!(
+            opens(&code, start - Duration::minutes(14)),
+            Some(id.clone())
+        );
+        assert_eq!(opens(&code, start - Duration::minutes(16)), None);
+        assert_eq!(opens(&code, end + Duration::minutes(16)), None);
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        assert_eq!(opens(wrong, start), None);
+
+        set_state(&app.app_store, id.as_str(), "cancelled").await;
+        let html = app.get(&c, &page).await.1;
+        assert!(attr(&html, "data-access-code").is_none());
+        let nearby = app
+            .app_store
+            .bookings_between(&["maple-court".into()], start - Duration::days(1), end)
+            .await
+            .unwrap();
+        assert!(keypad.open(community, &nearby, &code, start).is_none());
+        let _ = std::fs::remove_file(file);
+    }
+);
+
+on_both_backends!(
+    the_demo_lock_opens_with_the_code_and_its_finished_tour_reaches_knock,
+    |b: Backend| async move {
+        let file = std::env::temp_dir().join(format!(
+            "tourgate-communities-{}.toml",
+            crate::helpers::random_name()
+        ));
+        let text = crate::helpers::COMMUNITIES.replacen(
+            "units = [\"101\", \"102\", \"2B\"]",
+            "units = [\"101\", \"102\", \"2B\"]\ncode_shown_before_minutes = 1440\n\
+             code_valid_before_minutes = 1440",
+            1,
+        );
+        std::fs::write(&file, text).unwrap();
+        let path = file.display().to_string();
+        let app = crate::helpers::spawn_app_with(b, &[("TOURGATE_COMMUNITIES", &path)]).await;
+        let c = client();
+        let page = app.book(&c, MAPLE, None).await;
+        let html = app.get(&c, &page).await.1;
+        let code = attr(&html, "data-access-code").expect("the code is shown");
+        let id = booking_id(&html);
+
+        let lock = "/sandbox/lock/maple-court";
+        let keypad = crate::helpers::offered_form(&app.get(&c, lock).await.1);
+        let csrf = keypad.hidden["csrf_token"].clone();
+        let field = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        let r = app
+            .post_form(
+                &c,
+                &keypad.action,
+                &[field("csrf_token", &csrf), field("code", wrong)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 403);
+        assert_eq!(state_of(&app, &id).await, BookingState::Confirmed);
+
+        let r = app
+            .post_form(
+                &c,
+                &keypad.action,
+                &[field("csrf_token", &csrf), field("code", &code)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200);
+        let opened = r.text().await.unwrap();
+        assert_eq!(attr(&opened, "data-door").as_deref(), Some("open"));
+        assert_eq!(state_of(&app, &id).await, BookingState::InProgress);
+
+        let finish = crate::helpers::offered_form(&opened);
+        let mut fields: Vec<(String, String)> = finish.hidden.into_iter().collect();
+        fields.push(field("unit", "2B"));
+        let r = app.post_form(&c, &finish.action, &fields).await;
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(state_of(&app, &id).await, BookingState::Completed);
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let visits = app.sandbox.snapshot().visits;
+        assert_eq!(visits.len(), 1);
+        assert_eq!(visits[0].unit_names, ["2B"]);
+        let _ = std::fs::remove_file(file);
+    }
+);

@@ -3,9 +3,9 @@
 mod helpers;
 
 mod booking;
-mod mail;
-mod smtp;
-mod staff;
 mod callbacks;
+mod mail;
 mod ops;
 mod outbox;
+mod smtp;
+mod staff;

@@ -1,0 +1,42 @@
+//! The port every access provider implements (../shared/access/PROVIDERS.md §4): access for a
+//! booking's window, and its revocation. The built-in code provider is the first; lock
+//! vendors (Seam, ...) add their own.
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use super::codes::AccessCode;
+use crate::booking::{Booking, BookingId};
+use crate::config::Community;
+
+/// What the renter gets.
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    /// A keypad code, for providers that use one.
+    pub code: Option<AccessCode>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// Worth trying again (the vendor is down).
+    #[error("access provider temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// The vendor refused (unknown device, ...).
+    #[error("access provider refused: {0}")]
+    Refused(String),
+}
+
+pub trait AccessProvider: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Access for the booking's window; issuing again for the same booking is idempotent.
+    fn issue(
+        &self,
+        community: &Community,
+        booking: &Booking,
+    ) -> impl Future<Output = Result<AccessGrant, AccessError>> + Send;
+
+    fn revoke(&self, booking: &BookingId) -> impl Future<Output = Result<(), AccessError>> + Send;
+}
