@@ -194,8 +194,9 @@ impl Browser {
         if v[0].as_bool() == Some(true) {
             assert_eq!(
                 v[1], v[2],
-                "the page's viewport should be the device's width ({})",
-                v[2]
+                "the page is laid out {} px wide on a {} px device: something is too wide, \
+                 so a phone would zoom out or scroll sideways",
+                v[1], v[2]
             );
         }
     }

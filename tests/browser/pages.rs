@@ -300,7 +300,8 @@ pub async fn errors_are_announced(b: &Browser, app: &TestApp) {
 /// The page fits the viewport: nothing to scroll sideways.
 pub async fn assert_no_horizontal_scroll(b: &Browser, what: &str) {
     let v = b
-        .js("const d = document.documentElement; return [d.scrollWidth, d.clientWidth]")
+        .js("const d = document.documentElement;
+             return [d.scrollWidth, Math.min(d.clientWidth, screen.width)]")
         .await;
     let (scroll, client) = (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0));
     assert!(
