@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tourgate::config::{Communities, LogFormat, Settings};
 use tourgate::knock::sandbox::Sandbox;
+use tourgate::staff as accounts;
 use tourgate::startup::{sandbox_config, Application};
 use tourgate::store::Store;
 
@@ -24,6 +25,11 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Run the Knock sandbox (an emulator of Knock's partner API) on its own.
     KnockSandbox {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -31,6 +37,42 @@ enum Command {
         /// Communities file whose communities the sandbox knows (besides Knock's stage test community).
         #[arg(long, env = "TOURGATE_COMMUNITIES")]
         communities: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff member (password from TOURGATE_STAFF_PASSWORD, else a prompt).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// A community slug this member may see; repeat for several.
+        #[arg(long = "community")]
+        communities: Vec<String>,
+        /// Sees every community.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List staff members and their communities.
+    List,
+    /// Remove a staff member and end their sessions.
+    Remove {
+        #[arg(long)]
+        email: String,
+    },
+    /// Give a staff member a community.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        community: String,
+    },
+    /// Take a community away from a staff member.
+    Revoke {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        community: String,
     },
 }
 
@@ -80,6 +122,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("migrations applied ({})", store.backend());
             Ok(())
         }
+        Command::Staff { command } => staff(command).await,
         Command::Serve => {
             let settings = Settings::from_env()?;
             tourgate::telemetry::init(settings.log_format);
@@ -89,6 +132,70 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn staff(command: StaffCommand) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let store = Store::connect(&settings.database).await?;
+    store.migrate().await?;
+    let communities = &settings.communities;
+    let done = match command {
+        StaffCommand::Add {
+            email,
+            communities: slugs,
+            admin,
+        } => {
+            let password = staff_password()?;
+            let m =
+                accounts::add_staff(&store, communities, &email, &password, &slugs, admin).await?;
+            format!("added {}{}", m.email, describe_access(&m))
+        }
+        StaffCommand::List => {
+            let all = accounts::list(&store).await?;
+            for m in &all {
+                println!("{}{}", m.email, describe_access(m));
+            }
+            format!("{} staff member(s)", all.len())
+        }
+        StaffCommand::Remove { email } => {
+            format!("removed {}", accounts::remove(&store, &email).await?)
+        }
+        StaffCommand::Grant { email, community } => format!(
+            "granted {community} to {}",
+            accounts::grant(&store, communities, &email, &community).await?
+        ),
+        StaffCommand::Revoke { email, community } => format!(
+            "revoked {community} from {}",
+            accounts::revoke(&store, &email, &community).await?
+        ),
+    };
+    store.close().await;
+    println!("{done}");
+    Ok(())
+}
+
+fn describe_access(m: &tourgate::staff::StaffMember) -> String {
+    match (m.is_admin, m.communities.is_empty()) {
+        (true, _) => " (admin: all communities)".into(),
+        (false, true) => " (no communities)".into(),
+        (false, false) => format!(" ({})", m.communities.join(", ")),
+    }
+}
+
+/// TOURGATE_STAFF_PASSWORD, else asked twice on the terminal (not echoed).
+fn staff_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("TOURGATE_STAFF_PASSWORD") {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password("Password for the new staff member: ").map_err(|e| {
+        anyhow::anyhow!("cannot read a password ({e}); set TOURGATE_STAFF_PASSWORD")
+    })?;
+    let again = rpassword::prompt_password("Same password again: ")
+        .map_err(|e| anyhow::anyhow!("cannot read a password ({e})"))?;
+    if first != again {
+        anyhow::bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
 }
 
 fn announce(app: &Application) {

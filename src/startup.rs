@@ -75,6 +75,7 @@ impl Application {
             store: store.clone(),
             bookings: bookings.clone(),
             metrics,
+            staff_sign_in: crate::staff::SignInLimits::new(),
         });
         let session_settings = settings.clone();
         let server = HttpServer::new(move || {

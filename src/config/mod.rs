@@ -7,7 +7,7 @@ pub use communities::{Communities, Community, CommunityError, SandboxSchedule};
 pub use secret::Secret;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -66,6 +66,8 @@ pub struct Settings {
     pub workers: bool,
     /// Directory for the SQLite file and mail when no URL says otherwise.
     pub data_dir: PathBuf,
+    /// Reverse proxies whose X-Forwarded-For is believed (for per-client limits).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Settings {
@@ -208,6 +210,10 @@ impl Settings {
             Some("off") | Some("false") | Some("0") => false,
             Some(v) => return Err(bad("TOURGATE_WORKERS", format!("`{v}` is not on or off"))),
         };
+        let trusted_proxies = match src.get("TOURGATE_TRUSTED_PROXIES") {
+            Some(v) => parse_ip_list("TOURGATE_TRUSTED_PROXIES", &v)?,
+            None => Vec::new(),
+        };
         Ok(Settings {
             listen,
             public_url,
@@ -220,6 +226,7 @@ impl Settings {
             log_format,
             workers,
             data_dir,
+            trusted_proxies,
         })
     }
 }
@@ -270,6 +277,18 @@ fn parse_http_url(var: &'static str, v: &str) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+fn parse_ip_list(var: &'static str, v: &str) -> Result<Vec<IpAddr>, ConfigError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| bad(var, format!("`{s}` is not an IP address")))
+        })
+        .collect()
 }
 
 fn seconds(src: &Source, var: &'static str, default: f64) -> Result<Duration, ConfigError> {
@@ -338,6 +357,22 @@ mod tests {
         let e = Settings::from_sources(&src(&[("ACCESS_WEBHOOK_SECRET", "plain")])).unwrap_err();
         assert_eq!(e.var, "ACCESS_WEBHOOK_SECRET");
         assert!(e.to_string().starts_with("ACCESS_WEBHOOK_SECRET: "));
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_addresses() {
+        let s = Settings::from_sources(&src(&[("TOURGATE_TRUSTED_PROXIES", "10.0.0.1, ::1,")]))
+            .unwrap();
+        assert_eq!(
+            s.trusted_proxies,
+            vec![
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        let e = Settings::from_sources(&src(&[("TOURGATE_TRUSTED_PROXIES", "10.0.0.0/8")]))
+            .unwrap_err();
+        assert_eq!(e.var, "TOURGATE_TRUSTED_PROXIES");
     }
 
     #[test]

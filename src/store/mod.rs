@@ -6,6 +6,8 @@ mod bookings;
 pub use bookings::InsertOutcome;
 mod postgres;
 mod sqlite;
+mod staff;
+pub use staff::{NewStaffSession, StaffChange};
 
 use sqlx::{PgPool, SqlitePool};
 

@@ -4,6 +4,7 @@ mod bookings;
 mod csrf;
 pub mod error;
 mod ops;
+mod staff;
 mod tours;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub store: Store,
     pub bookings: BookingService,
     pub metrics: Metrics,
+    pub staff_sign_in: crate::staff::SignInLimits,
 }
 
 const STYLESHEET: &str = include_str!("../../static/style.css");
@@ -39,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))
+        .configure(staff::routes)
         .route("/bookings/{token}", web::get().to(bookings::show))
         .route(
             "/bookings/{token}/calendar.ics",

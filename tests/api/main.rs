@@ -3,4 +3,7 @@
 mod helpers;
 
 mod booking;
+mod mail;
 mod ops;
+mod smtp;
+mod staff;

@@ -16,4 +16,5 @@ mod pages;
 mod accessibility;
 mod desktop;
 mod phone;
+mod staff;
 mod weight;

@@ -1,0 +1,213 @@
+//! The messages Tourgate sends a renter. Dates and times are in the community's zone, with the
+//! zone named; every message carries the community's name and address and the manage link.
+use askama::Template;
+use chrono::{DateTime, Utc};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+
+use super::MailError;
+use crate::booking::slots::{describe, describe_time};
+use crate::booking::Booking;
+use crate::calendar::{self, CalendarEvent, CalendarMethod};
+use crate::config::Community;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    Confirmation,
+    Reminder24h,
+    Reminder1h,
+    AccessInstructions,
+    Cancellation,
+    Reschedule,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmation => "confirmation",
+            Self::Reminder24h => "reminder_24h",
+            Self::Reminder1h => "reminder_1h",
+            Self::AccessInstructions => "access_instructions",
+            Self::Cancellation => "cancellation",
+            Self::Reschedule => "reschedule",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Confirmation,
+            Self::Reminder24h,
+            Self::Reminder1h,
+            Self::AccessInstructions,
+            Self::Cancellation,
+            Self::Reschedule,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Which calendar method, if any, rides along.
+    fn calendar(self) -> Option<CalendarMethod> {
+        match self {
+            Self::Confirmation | Self::Reschedule => Some(CalendarMethod::Request),
+            Self::Cancellation => Some(CalendarMethod::Cancel),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a message needs, already loaded.
+pub struct MailContext<'a> {
+    pub kind: MailKind,
+    pub booking: &'a Booking,
+    pub community: &'a Community,
+    pub manage_url: String,
+    /// Only for access instructions; never logged.
+    pub access_code: Option<&'a str>,
+    /// iCalendar SEQUENCE: grows with each change of the booking.
+    pub sequence: u32,
+    pub from: &'a Mailbox,
+    pub now: DateTime<Utc>,
+}
+
+/// A composed message: what is sent, and what is logged to Knock (subject and HTML body).
+pub struct RenderedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub ics: Option<String>,
+    pub message: Message,
+}
+
+#[derive(Template)]
+#[template(path = "mail/body.html")]
+struct HtmlBody<'a> {
+    kind: &'a str,
+    community: &'a Community,
+    first_name: &'a str,
+    when: &'a str,
+    ends: &'a str,
+    manage_url: &'a str,
+    booking_id: &'a str,
+    access_code: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/body.txt")]
+struct TextBody<'a> {
+    kind: &'a str,
+    community: &'a Community,
+    first_name: &'a str,
+    when: &'a str,
+    ends: &'a str,
+    manage_url: &'a str,
+    booking_id: &'a str,
+    access_code: Option<&'a str>,
+}
+
+pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
+    let b = ctx.booking;
+    let c = ctx.community;
+    let when = describe(b.slot_start, c.timezone);
+    let ends = describe_time(b.slot_end, c.timezone);
+    let subject = match ctx.kind {
+        MailKind::Confirmation => format!("Your self-guided tour of {} is booked", c.name),
+        MailKind::Reminder24h => format!("Tomorrow: your self-guided tour of {}", c.name),
+        MailKind::Reminder1h => format!("In an hour: your self-guided tour of {}", c.name),
+        MailKind::AccessInstructions => format!("How to get in: your tour of {}", c.name),
+        MailKind::Cancellation => format!("Cancelled: your tour of {}", c.name),
+        MailKind::Reschedule => format!("New time for your tour of {}", c.name),
+    };
+    let html = HtmlBody {
+        kind: ctx.kind.as_str(),
+        community: c,
+        first_name: &b.first_name,
+        when: &when,
+        ends: &ends,
+        manage_url: &ctx.manage_url,
+        booking_id: b.id.as_str(),
+        access_code: ctx.access_code,
+    }
+    .render()
+    .map_err(|e| MailError::Build(e.to_string()))?;
+    let text = TextBody {
+        kind: ctx.kind.as_str(),
+        community: c,
+        first_name: &b.first_name,
+        when: &when,
+        ends: &ends,
+        manage_url: &ctx.manage_url,
+        booking_id: b.id.as_str(),
+        access_code: ctx.access_code,
+    }
+    .render()
+    .map_err(|e| MailError::Build(e.to_string()))?;
+    let to: Mailbox = format!("{} {} <{}>", b.first_name, b.last_name, b.email)
+        .parse()
+        .or_else(|_| b.email.parse())
+        .map_err(|e: lettre::address::AddressError| MailError::Build(e.to_string()))?;
+    let ics = ctx.kind.calendar().map(|method| {
+        let uid = format!("{}@tourgate", b.id);
+        let summary = format!("Self-guided tour: {}", c.name);
+        let description = format!(
+            "Your self-guided tour of {}. Manage it: {}",
+            c.name, ctx.manage_url
+        );
+        calendar::render(&CalendarEvent {
+            uid: &uid,
+            sequence: ctx.sequence,
+            method,
+            start: b.slot_start,
+            end: b.slot_end,
+            timezone: c.timezone,
+            summary: &summary,
+            location: &c.address,
+            description: &description,
+            url: Some(&ctx.manage_url),
+            organizer_email: Some(ctx.from.email.as_ref()),
+            attendee_email: Some(&b.email),
+            stamp: ctx.now,
+        })
+    });
+    let alternatives = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html.clone()),
+        );
+    let body = match (&ics, ctx.kind.calendar()) {
+        (Some(ics), Some(method)) => {
+            let method = match method {
+                CalendarMethod::Cancel => "CANCEL",
+                CalendarMethod::Request => "REQUEST",
+                CalendarMethod::Publish => "PUBLISH",
+            };
+            let content_type =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                    .map_err(|e| MailError::Build(e.to_string()))?;
+            MultiPart::mixed()
+                .multipart(alternatives)
+                .singlepart(Attachment::new("tour.ics".into()).body(ics.clone(), content_type))
+        }
+        _ => alternatives,
+    };
+    let message = Message::builder()
+        .from(ctx.from.clone())
+        .to(to)
+        .subject(&subject)
+        .multipart(body)
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(RenderedMail {
+        subject,
+        text,
+        html,
+        ics,
+        message,
+    })
+}

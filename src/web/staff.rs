@@ -1,0 +1,18 @@
+//! The staff area: sign-in and sign-out, the tour list, one booking's page. Every page but the
+//! sign-in form needs a live session. A staff member sees only their communities; another
+//! community's booking is answered exactly like one that does not exist.
+mod auth;
+mod booking;
+mod labels;
+mod login;
+mod tours;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/staff", web::get().to(tours::list))
+        .route("/staff/login", web::get().to(login::form))
+        .route("/staff/login", web::post().to(login::submit))
+        .route("/staff/logout", web::post().to(login::sign_out))
+        .route("/staff/bookings/{id}", web::get().to(booking::show));
+}

@@ -1,0 +1,113 @@
+//! GET /staff/bookings/{id}: one booking, its history and what staff did to it.
+use actix_session::Session;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::auth;
+use super::labels::{knock_delivery, state_label};
+use crate::booking::slots::{describe, describe_time};
+use crate::booking::{Booking, BookingId};
+use crate::config::Community;
+use crate::web::csrf;
+use crate::web::error::WebError;
+use crate::web::AppState;
+
+struct HistoryLine {
+    at: String,
+    actor: String,
+    what: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_booking.html")]
+struct BookingPage<'a> {
+    me: &'a str,
+    csrf_token: String,
+    community: &'a Community,
+    booking: &'a Booking,
+    state_label: &'static str,
+    when: String,
+    ends: String,
+    knock: String,
+    created: String,
+    history: Vec<HistoryLine>,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let Some(me) = auth::signed_in(&state, &req).await? else {
+        return Ok(auth::to_login());
+    };
+    // Malformed, unknown and another community's booking all answer the same 404.
+    let id = BookingId::parse(&path).ok_or(WebError::NotFound)?;
+    let booking = state
+        .store
+        .booking_by_id(&id)
+        .await?
+        .filter(|b| me.staff.sees(&b.community_slug))
+        .ok_or(WebError::NotFound)?;
+    let c = state
+        .settings
+        .communities
+        .get(&booking.community_slug)
+        .ok_or(WebError::NotFound)?;
+    let tz = c.timezone;
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+    };
+    let mut history: Vec<(chrono::DateTime<chrono::Utc>, HistoryLine)> = state
+        .store
+        .booking_events(&id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            (
+                e.at,
+                HistoryLine {
+                    at: local(e.at),
+                    actor: e.actor,
+                    what: e.kind,
+                    detail: e.detail,
+                },
+            )
+        })
+        .collect();
+    history.extend(
+        state
+            .store
+            .staff_actions_on(&id)
+            .await?
+            .into_iter()
+            .map(|a| {
+                (
+                    a.at,
+                    HistoryLine {
+                        at: local(a.at),
+                        actor: a.actor,
+                        what: a.action,
+                        detail: a.detail,
+                    },
+                )
+            }),
+    );
+    // Stable: events of the same instant keep their recorded order.
+    history.sort_by_key(|(at, _)| *at);
+    let page = BookingPage {
+        me: &me.staff.email,
+        csrf_token: csrf::token(&session)?,
+        community: c,
+        state_label: state_label(booking.state),
+        when: describe(booking.slot_start, tz),
+        ends: describe_time(booking.slot_end, tz),
+        knock: knock_delivery(&booking, tz),
+        created: local(booking.created_at),
+        history: history.into_iter().map(|(_, h)| h).collect(),
+        booking: &booking,
+    };
+    Ok(auth::page(page.render()?))
+}

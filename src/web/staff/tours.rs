@@ -1,0 +1,353 @@
+//! GET /staff: tours by community and day, in each community's own time.
+use std::collections::HashSet;
+
+use actix_session::Session;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::auth;
+use super::labels::{knock_delivery, state_label, STATES};
+use crate::booking::{Booking, BookingState};
+use crate::config::Community;
+use crate::staff::AuditEntry;
+use crate::web::csrf;
+use crate::web::error::WebError;
+use crate::web::AppState;
+
+/// Days shown after today when no range is asked for.
+const DEFAULT_DAYS: i64 = 14;
+/// The widest range one page may ask for.
+const MAX_DAYS: i64 = 92;
+/// Bookings this recent are listed whatever their date, so a new one is always seen.
+const RECENT: Duration = Duration::hours(24);
+const SIGN_INS_SHOWN: i64 = 5;
+
+#[derive(Deserialize, Default)]
+struct ToursQuery {
+    community: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    state: Option<String>,
+}
+
+/// The query as parsed at the edge.
+struct Filters {
+    community: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    state: Option<BookingState>,
+}
+
+impl Filters {
+    fn parse(query: &str) -> Result<Self, WebError> {
+        let q: ToursQuery = serde_urlencoded::from_str(query)
+            .map_err(|_| WebError::BadRequest("The filters could not be read.".into()))?;
+        let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let date = |v: Option<String>, what: &str| -> Result<Option<NaiveDate>, WebError> {
+            given(v)
+                .map(|s| {
+                    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
+                        WebError::BadRequest(format!("The {what} date must look like 2026-11-24."))
+                    })
+                })
+                .transpose()
+        };
+        let from = date(q.from, "From")?;
+        let to = date(q.to, "To")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                return Err(WebError::BadRequest(
+                    "The To date is before the From date.".into(),
+                ));
+            }
+            if (t - f).num_days() >= MAX_DAYS {
+                return Err(WebError::BadRequest(format!(
+                    "Ask for at most {MAX_DAYS} days at a time."
+                )));
+            }
+        }
+        let state = given(q.state)
+            .map(|s| {
+                BookingState::parse(&s)
+                    .ok_or_else(|| WebError::BadRequest("That state is not one we know.".into()))
+            })
+            .transpose()?;
+        Ok(Self {
+            community: given(q.community),
+            from,
+            to,
+            state,
+        })
+    }
+
+    /// The default view: no dates asked for.
+    fn default_range(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+
+    /// The first and last day for a community whose today is `today`.
+    fn days(&self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let from = self.from.unwrap_or(today);
+        let to = self
+            .to
+            .unwrap_or(from + Duration::days(DEFAULT_DAYS))
+            .max(from);
+        (from, to)
+    }
+}
+
+/// The first instant of a local day. Where midnight does not exist (a DST change at
+/// midnight), the day starts at the first local time that does.
+fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    (0..=3)
+        .filter_map(|h| date.and_hms_opt(h, 0, 0))
+        .find_map(|t| tz.from_local_datetime(&t).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| date.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+struct Row {
+    id: String,
+    time: String,
+    renter: String,
+    state: &'static str,
+    state_label: &'static str,
+    source: String,
+    knock: String,
+}
+
+struct TourDay {
+    heading: String,
+    rows: Vec<Row>,
+}
+
+struct CommunityTours<'a> {
+    community: &'a Community,
+    days: Vec<TourDay>,
+}
+
+struct StateOption {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+struct CommunityOption<'a> {
+    slug: &'a str,
+    name: &'a str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_tours.html")]
+struct ToursPage<'a> {
+    me: &'a str,
+    csrf_token: String,
+    community_options: Vec<CommunityOption<'a>>,
+    state_options: Vec<StateOption>,
+    from: String,
+    to: String,
+    default_range: bool,
+    communities: Vec<CommunityTours<'a>>,
+    sign_ins: Vec<SignInLine>,
+}
+
+struct SignInLine {
+    at: String,
+    what: &'static str,
+    detail: String,
+}
+
+impl From<AuditEntry> for SignInLine {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            at: e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            what: if e.action == "sign_in" {
+                "Signed in"
+            } else {
+                "Refused"
+            },
+            detail: e.detail,
+        }
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+) -> Result<HttpResponse, WebError> {
+    let Some(me) = auth::signed_in(&state, &req).await? else {
+        return Ok(auth::to_login());
+    };
+    let filters = Filters::parse(req.query_string())?;
+    let visible = me.staff.visible(&state.settings.communities);
+    let shown: Vec<&Community> = match &filters.community {
+        // Unknown and not granted look the same.
+        Some(slug) => vec![*visible
+            .iter()
+            .find(|c| &c.slug == slug)
+            .ok_or(WebError::NotFound)?],
+        None => visible.clone(),
+    };
+    let now = Utc::now();
+    let mut communities = Vec::with_capacity(shown.len());
+    for c in shown {
+        let bookings = bookings_for(&state, c, &filters, now).await?;
+        communities.push(CommunityTours {
+            community: c,
+            days: by_day(&bookings, c.timezone),
+        });
+    }
+    let sign_ins = state
+        .store
+        .recent_sign_ins(&me.staff.email, SIGN_INS_SHOWN)
+        .await?
+        .into_iter()
+        .map(SignInLine::from)
+        .collect();
+    let page = ToursPage {
+        me: &me.staff.email,
+        csrf_token: csrf::token(&session)?,
+        community_options: visible
+            .iter()
+            .map(|c| CommunityOption {
+                slug: &c.slug,
+                name: &c.name,
+                selected: filters.community.as_deref() == Some(c.slug.as_str()),
+            })
+            .collect(),
+        state_options: STATES
+            .iter()
+            .map(|s| StateOption {
+                value: s.as_str(),
+                label: state_label(*s),
+                selected: filters.state == Some(*s),
+            })
+            .collect(),
+        from: filters.from.map(|d| d.to_string()).unwrap_or_default(),
+        to: filters.to.map(|d| d.to_string()).unwrap_or_default(),
+        default_range: filters.default_range(),
+        communities,
+        sign_ins,
+    };
+    Ok(auth::page(page.render()?))
+}
+
+async fn bookings_for(
+    state: &AppState,
+    c: &Community,
+    filters: &Filters,
+    now: DateTime<Utc>,
+) -> Result<Vec<Booking>, WebError> {
+    let today = now.with_timezone(&c.timezone).date_naive();
+    let (from, to) = filters.days(today);
+    let start = day_start(c.timezone, from);
+    let end = day_start(c.timezone, to + Duration::days(1));
+    let mut bookings = state
+        .store
+        .bookings_between(std::slice::from_ref(&c.slug), start, end)
+        .await?;
+    if filters.default_range() {
+        let listed: HashSet<String> = bookings.iter().map(|b| b.id.to_string()).collect();
+        for id in state
+            .store
+            .booking_ids_created_since(&c.slug, now - RECENT)
+            .await?
+        {
+            if listed.contains(id.as_str()) {
+                continue;
+            }
+            if let Some(b) = state.store.booking_by_id(&id).await? {
+                bookings.push(b);
+            }
+        }
+        bookings.sort_by_key(|b| b.slot_start);
+    }
+    if let Some(s) = filters.state {
+        bookings.retain(|b| b.state == s);
+    }
+    Ok(bookings)
+}
+
+fn by_day(bookings: &[Booking], tz: Tz) -> Vec<TourDay> {
+    let mut days: Vec<(NaiveDate, TourDay)> = Vec::new();
+    for b in bookings {
+        let local = b.slot_start.with_timezone(&tz);
+        let date = local.date_naive();
+        if days.last().map(|(d, _)| *d) != Some(date) {
+            days.push((
+                date,
+                TourDay {
+                    heading: local.format("%A, %B %-d, %Y").to_string(),
+                    rows: Vec::new(),
+                },
+            ));
+        }
+        if let Some((_, day)) = days.last_mut() {
+            day.rows.push(Row {
+                id: b.id.to_string(),
+                time: local.format("%-I:%M %p").to_string(),
+                renter: format!("{} {}", b.first_name, b.last_name),
+                state: b.state.as_str(),
+                state_label: state_label(b.state),
+                source: b.source_title.clone(),
+                knock: knock_delivery(b, tz),
+            });
+        }
+    }
+    days.into_iter().map(|(_, d)| d).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_starts_at_local_midnight_in_its_zone() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        assert_eq!(day_start(tz, d).to_rfc3339(), "2026-11-24T05:00:00+00:00");
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        assert_eq!(
+            day_start(kolkata, d).to_rfc3339(),
+            "2026-11-23T18:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn a_day_without_a_midnight_starts_at_its_first_hour() {
+        // Santiago springs forward at 00:00 on the first Sunday of September.
+        let tz: Tz = "America/Santiago".parse().unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
+        let start = day_start(tz, d).with_timezone(&tz);
+        assert_eq!(start.date_naive(), d);
+        assert_eq!(start.format("%H:%M").to_string(), "01:00");
+    }
+
+    #[test]
+    fn filters_refuse_bad_dates_reversed_ranges_and_unknown_states() {
+        assert!(Filters::parse("from=24-11-2026").is_err());
+        assert!(Filters::parse("from=2026-11-24&to=2026-11-23").is_err());
+        assert!(Filters::parse("from=2026-01-01&to=2026-12-31").is_err());
+        assert!(Filters::parse("state=lost").is_err());
+        let f = Filters::parse("community=&from=&to=2026-11-30&state=confirmed").unwrap();
+        assert!(f.community.is_none());
+        assert_eq!(f.state, Some(BookingState::Confirmed));
+        assert!(!f.default_range());
+        assert!(Filters::parse("").unwrap().default_range());
+    }
+
+    #[test]
+    fn without_dates_the_range_is_today_and_two_weeks_on() {
+        let f = Filters::parse("").unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        assert_eq!(
+            f.days(today),
+            (today, NaiveDate::from_ymd_opt(2026, 12, 8).unwrap())
+        );
+    }
+}

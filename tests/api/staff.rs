@@ -1,0 +1,639 @@
+//! The staff area over HTTP: sign-in and its limits, sessions, and who sees what.
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{LOCATION, SET_COOKIE};
+use tourgate::booking::{BookingId, NewBooking, Renter};
+use tourgate::domain::{BookingToken, Email, PersonName, Phone, SourceTitle};
+use tourgate::knock::sandbox::Fault;
+use tourgate::store::{InsertOutcome, Store};
+
+use crate::helpers::{client, spawn_app, spawn_app_with, Backend, TestApp};
+use crate::on_both_backends;
+
+const PASSWORD: &str = "correct horse battery staple";
+const REFUSED: &str = "E-mail or password is not right, or too many attempts. Try again later.";
+const MAPLE: &str = "maple-court";
+const LOTUS: &str = "lotus-residency";
+
+async fn add_staff(app: &TestApp, email: &str, communities: &[&str], admin: bool) {
+    let slugs: Vec<String> = communities.iter().map(|s| s.to_string()).collect();
+    tourgate::staff::add_staff(
+        &app.app_store,
+        &app.settings.communities,
+        email,
+        PASSWORD,
+        &slugs,
+        admin,
+    )
+    .await
+    .expect("the staff member is added");
+}
+
+/// A browser whose cookies the test can read and plant.
+fn browser() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let c = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (c, jar)
+}
+
+/// Fills in the sign-in form as the page offers it (with its CSRF token) and posts it.
+async fn sign_in(
+    app: &TestApp,
+    c: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let form = app.landing(c, "/staff/login").await;
+    assert_eq!(form.action, "/staff/login");
+    let mut fields: Vec<(String, String)> = form.hidden.into_iter().collect();
+    fields.push(("email".into(), email.into()));
+    fields.push(("password".into(), password.into()));
+    app.post_form(c, "/staff/login", &fields).await
+}
+
+async fn signed_in_client(app: &TestApp, email: &str) -> (reqwest::Client, Arc<Jar>) {
+    let (c, jar) = browser();
+    let r = sign_in(app, &c, email, PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
+    (c, jar)
+}
+
+fn staff_cookie(jar: &Jar, app: &TestApp) -> Option<String> {
+    let url = app.url("/staff").parse().unwrap();
+    let header = jar.cookies(&url)?;
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix("tg_staff="))
+        .map(str::to_string)
+}
+
+/// GET with nothing but the given staff cookie.
+async fn get_with_cookie(app: &TestApp, path: &str, token: &str) -> u16 {
+    client()
+        .get(app.url(path))
+        .header("Cookie", format!("tg_staff={token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn goes_to_login(r: &reqwest::Response) -> bool {
+    r.status().as_u16() == 303 && r.headers()[LOCATION] == "/staff/login"
+}
+
+fn booking_ids(html: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("[data-booking-id]").unwrap();
+    doc.select(&sel)
+        .map(|e| e.attr("data-booking-id").unwrap().to_string())
+        .collect()
+}
+
+/// Books the first offered slot at a community and returns the booking id.
+async fn book_at(app: &TestApp, slug: &str) -> String {
+    let c = client();
+    let page = app.book(&c, &format!("/tours/{slug}"), None).await;
+    let (_, html) = app.get(&c, &page).await;
+    booking_ids(&html)
+        .pop()
+        .expect("the booking page shows its id")
+}
+
+async fn exec(app: &TestApp, sql: &str, at: DateTime<Utc>) {
+    match &app.app_store {
+        Store::Sqlite(p) => {
+            sqlx::query(sql).bind(at).execute(p).await.unwrap();
+        }
+        Store::Postgres(p) => {
+            sqlx::query(sql).bind(at).execute(p).await.unwrap();
+        }
+    }
+}
+
+async fn count_sessions(app: &TestApp) -> i64 {
+    let sql = "SELECT COUNT(*) FROM staff_sessions";
+    match &app.app_store {
+        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+    }
+}
+
+fn fault(route: &str, count: u32, status: u16) -> Fault {
+    serde_json::from_value(serde_json::json!({
+        "route": route, "count": count, "status": status, "retry_after": null
+    }))
+    .expect("a valid fault")
+}
+
+on_both_backends!(
+    the_right_password_signs_in_with_a_locked_down_cookie_and_shows_the_tour_list,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "Ann@Example.com", &[MAPLE], false).await;
+        let (c, _) = browser();
+        // The address is matched whatever its case.
+        let r = sign_in(&app, &c, "ann@example.COM", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert_eq!(r.headers()[LOCATION], "/staff");
+        let cookie = r
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|v| v.starts_with("tg_staff="))
+            .expect("a staff session cookie");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.contains("Path=/staff"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+        let (status, html) = app.get(&c, "/staff").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("ann@example.com"), "{html}");
+        assert!(html.contains("Maple Court Apartments"));
+        // The sign-in is audited and shown back.
+        assert!(html.contains("Your recent sign-ins") && html.contains("Signed in"));
+        assert!(html.contains("from 127.0.0.1"), "{html}");
+    }
+);
+
+on_both_backends!(
+    behind_https_the_session_cookie_is_secure,
+    |b: Backend| async move {
+        let app = spawn_app_with(b, &[("TOURGATE_PUBLIC_URL", "https://tours.example")]).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let r = sign_in(&app, &browser().0, "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+        assert!(
+            cookie.starts_with("tg_staff=") && cookie.contains("Secure"),
+            "{cookie}"
+        );
+    }
+);
+
+on_both_backends!(
+    a_wrong_password_and_an_unknown_email_get_the_same_401_message,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, jar) = browser();
+        let wrong = sign_in(&app, &c, "ann@example.com", "not the password").await;
+        assert_eq!(wrong.status().as_u16(), 401);
+        let wrong = wrong.text().await.unwrap();
+        let unknown = sign_in(&app, &c, "nobody@example.com", PASSWORD).await;
+        assert_eq!(unknown.status().as_u16(), 401);
+        let unknown = unknown.text().await.unwrap();
+        let junk = sign_in(&app, &c, "not an address", PASSWORD).await;
+        assert_eq!(junk.status().as_u16(), 401);
+        for html in [&wrong, &unknown, &junk.text().await.unwrap()] {
+            assert!(html.contains(REFUSED), "{html}");
+        }
+        // The typed address is kept, escaped; the password never is.
+        assert!(wrong.contains("value=\"ann@example.com\""));
+        assert!(!wrong.contains("not the password"));
+        assert!(staff_cookie(&jar, &app).is_none());
+        assert!(goes_to_login(
+            &c.get(app.url("/staff")).send().await.unwrap()
+        ));
+    }
+);
+
+on_both_backends!(
+    after_too_many_failures_even_the_right_password_is_refused_with_the_same_message,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        add_staff(&app, "bob@example.com", &[MAPLE], false).await;
+        let (c, _) = browser();
+        for _ in 0..tourgate::staff::ACCOUNT_ATTEMPTS {
+            let r = sign_in(&app, &c, "ann@example.com", "guess guess guess").await;
+            assert_eq!(r.status().as_u16(), 401);
+        }
+        let r = sign_in(&app, &c, "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 429);
+        assert!(r.text().await.unwrap().contains(REFUSED));
+        assert!(goes_to_login(
+            &c.get(app.url("/staff")).send().await.unwrap()
+        ));
+        // Another account from the same address is not locked out by Ann's.
+        assert_eq!(
+            sign_in(&app, &c, "bob@example.com", PASSWORD)
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+    }
+);
+
+on_both_backends!(
+    an_address_trying_many_accounts_is_limited_and_a_trusted_proxy_names_the_client,
+    |b: Backend| async move {
+        let app = spawn_app_with(b, &[("TOURGATE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, _) = browser();
+        let form = app.landing(&c, "/staff/login").await;
+        let attempt = |email: String, forwarded: &'static str| {
+            let mut fields: Vec<(String, String)> = form.hidden.clone().into_iter().collect();
+            fields.push(("email".into(), email));
+            fields.push(("password".into(), "guess guess guess".into()));
+            c.post(app.url("/staff/login"))
+                .header("Sec-Fetch-Site", "same-origin")
+                // A forged first hop; the proxy appended the real client.
+                .header("X-Forwarded-For", format!("6.6.6.6, {forwarded}"))
+                .form(&fields)
+                .send()
+        };
+        for i in 0..tourgate::staff::ADDRESS_ATTEMPTS {
+            let r = attempt(format!("user{i}@example.com"), "198.51.100.1")
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 401);
+        }
+        let r = attempt("ann@example.com".into(), "198.51.100.1")
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 429);
+        assert!(r.text().await.unwrap().contains(REFUSED));
+        // Another client behind the same proxy is not limited.
+        let r = attempt("ann@example.com".into(), "198.51.100.2")
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+);
+
+on_both_backends!(
+    x_forwarded_for_from_an_untrusted_peer_does_not_dodge_the_address_limit,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let (c, _) = browser();
+        let form = app.landing(&c, "/staff/login").await;
+        for i in 0..=tourgate::staff::ADDRESS_ATTEMPTS {
+            let mut fields: Vec<(String, String)> = form.hidden.clone().into_iter().collect();
+            fields.push(("email".into(), format!("user{i}@example.com")));
+            fields.push(("password".into(), "guess guess guess".into()));
+            let r = c
+                .post(app.url("/staff/login"))
+                .header("Sec-Fetch-Site", "same-origin")
+                .header("X-Forwarded-For", format!("203.0.113.{i}"))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            let expected = if i < tourgate::staff::ADDRESS_ATTEMPTS {
+                401
+            } else {
+                429
+            };
+            assert_eq!(r.status().as_u16(), expected, "attempt {i}");
+        }
+    }
+);
+
+on_both_backends!(
+    a_cookie_value_planted_before_sign_in_never_becomes_the_session,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        add_staff(&app, "mallory@example.com", &[MAPLE], false).await;
+        let url: reqwest::Url = app.url("/staff").parse().unwrap();
+
+        // A value of the right shape that the attacker chose.
+        let planted = "A".repeat(43);
+        let (c, jar) = browser();
+        jar.add_cookie_str(&format!("tg_staff={planted}; Path=/staff"), &url);
+        assert_eq!(
+            sign_in(&app, &c, "ann@example.com", PASSWORD)
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+        let issued = staff_cookie(&jar, &app).unwrap();
+        assert_ne!(issued, planted);
+        assert_eq!(get_with_cookie(&app, "/staff", &planted).await, 303);
+        assert_eq!(get_with_cookie(&app, "/staff", &issued).await, 200);
+
+        // The attacker's own live session planted in the victim's browser: signing in ends
+        // it and issues a new one, so the attacker never holds the victim's session.
+        let (_, mallory_jar) = signed_in_client(&app, "mallory@example.com").await;
+        let mallorys = staff_cookie(&mallory_jar, &app).unwrap();
+        let (victim, victim_jar) = browser();
+        victim_jar.add_cookie_str(&format!("tg_staff={mallorys}; Path=/staff"), &url);
+        assert_eq!(
+            sign_in(&app, &victim, "ann@example.com", PASSWORD)
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+        assert_ne!(staff_cookie(&victim_jar, &app).unwrap(), mallorys);
+        assert_eq!(get_with_cookie(&app, "/staff", &mallorys).await, 303);
+    }
+);
+
+on_both_backends!(
+    signing_out_ends_the_session_for_good,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, jar) = signed_in_client(&app, "ann@example.com").await;
+        let token = staff_cookie(&jar, &app).unwrap();
+        let (_, html) = app.get(&c, "/staff").await;
+        let form = crate::helpers::offered_form(&html);
+        assert_eq!(form.action, "/staff/logout");
+
+        // Without the CSRF token nothing happens.
+        let r = app.post_form(&c, "/staff/logout", &[]).await;
+        assert_eq!(r.status().as_u16(), 403);
+        assert_eq!(get_with_cookie(&app, "/staff", &token).await, 200);
+
+        let fields: Vec<(String, String)> = form.hidden.into_iter().collect();
+        let r = app.post_form(&c, "/staff/logout", &fields).await;
+        assert!(goes_to_login(&r));
+        assert!(staff_cookie(&jar, &app).is_none(), "the cookie is removed");
+        // Replaying the old value does not work either: the session is gone.
+        assert_eq!(get_with_cookie(&app, "/staff", &token).await, 303);
+        assert_eq!(count_sessions(&app).await, 0);
+    }
+);
+
+on_both_backends!(
+    the_sign_in_form_refuses_posts_without_its_csrf_token_or_from_another_site,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, jar) = browser();
+        let form = app.landing(&c, "/staff/login").await;
+        let creds = [
+            ("email".to_string(), "ann@example.com".to_string()),
+            ("password".to_string(), PASSWORD.to_string()),
+        ];
+        let r = app.post_form(&c, "/staff/login", &creds).await;
+        assert_eq!(r.status().as_u16(), 403);
+        let mut wrong = creds.to_vec();
+        wrong.push(("csrf_token".into(), "forged".into()));
+        assert_eq!(
+            app.post_form(&c, "/staff/login", &wrong)
+                .await
+                .status()
+                .as_u16(),
+            403
+        );
+        let mut right: Vec<(String, String)> = form.hidden.into_iter().collect();
+        right.extend(creds.iter().cloned());
+        let r = c
+            .post(app.url("/staff/login"))
+            .header("Sec-Fetch-Site", "cross-site")
+            .form(&right)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 403);
+        assert!(staff_cookie(&jar, &app).is_none());
+        // The CSRF check comes first: refused posts did not spend the account's attempts.
+        for _ in 1..tourgate::staff::ACCOUNT_ATTEMPTS {
+            let _ = app.post_form(&c, "/staff/login", &creds).await;
+        }
+        assert_eq!(
+            app.post_form(&c, "/staff/login", &right)
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+    }
+);
+
+on_both_backends!(
+    every_staff_page_but_the_sign_in_form_needs_a_session,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let c = client();
+        for path in [
+            "/staff",
+            "/staff/bookings/tg_0000000000000000",
+            "/staff/bookings/x",
+        ] {
+            let r = c.get(app.url(path)).send().await.unwrap();
+            assert!(goes_to_login(&r), "{path}");
+        }
+        assert_eq!(get_with_cookie(&app, "/staff", &"B".repeat(43)).await, 303);
+        assert_eq!(get_with_cookie(&app, "/staff", "junk' OR 1=1").await, 303);
+        let (status, html) = app.get(&c, "/staff/login").await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("<label for=\"email\">") && html.contains("<label for=\"password\">")
+        );
+    }
+);
+
+on_both_backends!(
+    a_session_idle_for_eight_hours_is_over,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, _) = signed_in_client(&app, "ann@example.com").await;
+        // Seven hours idle: still signed in, and the visit counts as activity.
+        exec(
+            &app,
+            "UPDATE staff_sessions SET last_seen_at = $1",
+            Utc::now() - Duration::hours(7),
+        )
+        .await;
+        assert_eq!(app.get(&c, "/staff").await.0, 200);
+        exec(
+            &app,
+            "UPDATE staff_sessions SET last_seen_at = $1 WHERE last_seen_at < $1",
+            Utc::now() - Duration::minutes(5),
+        )
+        .await;
+        assert_eq!(
+            app.get(&c, "/staff").await.0,
+            200,
+            "the earlier visit moved last_seen_at on"
+        );
+        exec(
+            &app,
+            "UPDATE staff_sessions SET last_seen_at = $1",
+            Utc::now() - Duration::hours(8) - Duration::minutes(1),
+        )
+        .await;
+        assert!(goes_to_login(
+            &c.get(app.url("/staff")).send().await.unwrap()
+        ));
+        assert_eq!(count_sessions(&app).await, 0, "the idle session is deleted");
+    }
+);
+
+on_both_backends!(
+    a_staff_member_of_one_community_sees_nothing_of_another,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let maple = book_at(&app, MAPLE).await;
+        let lotus = book_at(&app, LOTUS).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, _) = signed_in_client(&app, "ann@example.com").await;
+
+        let (status, html) = app.get(&c, "/staff").await;
+        assert_eq!(status, 200);
+        assert_eq!(booking_ids(&html), vec![maple.clone()]);
+        assert!(!html.contains("Lotus Residency"), "{html}");
+        assert!(!html.contains(&lotus));
+
+        // Asking for the other community by name, or for its booking, is a 404.
+        assert_eq!(app.get(&c, "/staff?community=lotus-residency").await.0, 404);
+        let (status, html) = app.get(&c, &format!("/staff/bookings/{lotus}")).await;
+        assert_eq!(status, 404);
+        assert!(!html.contains(&lotus));
+        assert_eq!(app.get(&c, "/staff?community=nowhere").await.0, 404);
+
+        let (status, html) = app.get(&c, &format!("/staff/bookings/{maple}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(booking_ids(&html), vec![maple.clone()]);
+        assert!(html.contains("Grace Hopper"));
+        // Its history, from the request to Knock's confirmation.
+        assert!(
+            html.contains("requested") && html.contains("Knock confirmed"),
+            "{html}"
+        );
+    }
+);
+
+on_both_backends!(an_admin_sees_every_community, |b: Backend| async move {
+    let app = spawn_app(b).await;
+    let maple = book_at(&app, MAPLE).await;
+    let lotus = book_at(&app, LOTUS).await;
+    add_staff(&app, "boss@example.com", &[], true).await;
+    let (c, _) = signed_in_client(&app, "boss@example.com").await;
+    let (_, html) = app.get(&c, "/staff").await;
+    let ids = booking_ids(&html);
+    assert!(ids.contains(&maple) && ids.contains(&lotus), "{html}");
+    let (_, html) = app.get(&c, "/staff?community=lotus-residency").await;
+    assert_eq!(booking_ids(&html), vec![lotus.clone()]);
+    for id in [&maple, &lotus] {
+        assert_eq!(app.get(&c, &format!("/staff/bookings/{id}")).await.0, 200);
+    }
+});
+
+on_both_backends!(
+    the_tour_list_shows_state_source_and_knock_delivery_and_filters_by_state,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let c = client();
+        let q = serde_urlencoded::to_string([("utm_knock_source_title", "Zillow <Self> Tour")])
+            .unwrap();
+        let page = app.book(&c, &format!("/tours/{MAPLE}?{q}"), None).await;
+        let (_, html) = app.get(&c, &page).await;
+        let confirmed = booking_ids(&html).pop().unwrap();
+        // Knock is down: the next booking waits for a retry.
+        app.sandbox
+            .inject_fault(fault("appointment_request", 5, 503));
+        let form = app.landing(&c, &format!("/tours/{MAPLE}")).await;
+        let r = app
+            .post_form(
+                &c,
+                &form.action,
+                &TestApp::fill(&form, &form.starts[1], &[("email", "alan@example.com")]),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 303);
+        let (_, html) = app.get(&c, r.headers()[LOCATION].to_str().unwrap()).await;
+        let pending = booking_ids(&html).pop().unwrap();
+
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (s, _) = signed_in_client(&app, "ann@example.com").await;
+        let (_, html) = app.get(&s, "/staff").await;
+        let doc = scraper::Html::parse_document(&html);
+        let row = |id: &str| {
+            let sel = scraper::Selector::parse(&format!("tr[data-booking-id=\"{id}\"]")).unwrap();
+            doc.select(&sel)
+                .next()
+                .unwrap_or_else(|| panic!("a row for {id}: {html}"))
+                .text()
+                .collect::<String>()
+        };
+        let first = row(&confirmed);
+        assert!(
+            first.contains("Confirmed") && first.contains("delivered"),
+            "{first}"
+        );
+        assert!(first.contains("Zillow <Self> Tour"), "{first}");
+        assert!(
+            html.contains("Zillow &lt;Self&gt; Tour")
+                || html.contains("Zillow &#60;Self&#62; Tour")
+        );
+        let second = row(&pending);
+        assert!(second.contains("Requested"), "{second}");
+        assert!(second.contains("pending (next attempt "), "{second}");
+        assert!(html.contains("scope=\"col\"") && html.contains("<nav"));
+
+        let (_, html) = app.get(&s, "/staff?state=requesting").await;
+        assert_eq!(booking_ids(&html), vec![pending.clone()]);
+        assert_eq!(app.get(&s, "/staff?state=lost").await.0, 400);
+        assert_eq!(app.get(&s, "/staff?from=yesterday").await.0, 400);
+    }
+);
+
+on_both_backends!(
+    a_new_booking_shows_by_default_whatever_its_date_but_not_outside_an_asked_range,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let now = Utc::now();
+        let start = now + Duration::days(40);
+        let id = BookingId::generate();
+        let new = NewBooking {
+            id: id.clone(),
+            token: BookingToken::generate(),
+            idempotency_key: format!("staff-test-{}", crate::helpers::random_name()),
+            community_slug: MAPLE.into(),
+            renter: Renter {
+                first_name: PersonName::parse("Ada").unwrap(),
+                last_name: PersonName::parse("Lovelace").unwrap(),
+                email: Email::parse("ada@example.com").unwrap(),
+                phone: Phone::parse("(206) 555-0100").unwrap(),
+                sms_consent: false,
+                move_date: None,
+                bedrooms: None,
+                message: None,
+            },
+            source_title: SourceTitle::parse("Self-Guided Tour Vendor").unwrap(),
+            slot_start: start,
+            slot_start_knock: start.to_rfc3339(),
+            slot_end: start + Duration::minutes(30),
+            created_at: now,
+        };
+        assert!(matches!(
+            app.app_store.insert_booking(&new).await.unwrap(),
+            InsertOutcome::Inserted
+        ));
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, _) = signed_in_client(&app, "ann@example.com").await;
+        let (_, html) = app.get(&c, "/staff").await;
+        assert_eq!(booking_ids(&html), vec![id.to_string()]);
+        let today = now.date_naive();
+        let (_, html) = app
+            .get(
+                &c,
+                &format!("/staff?from={today}&to={}", today + Duration::days(3)),
+            )
+            .await;
+        assert!(booking_ids(&html).is_empty(), "{html}");
+        let day = start
+            .with_timezone(&chrono_tz::America::New_York)
+            .date_naive();
+        let (_, html) = app.get(&c, &format!("/staff?from={day}&to={day}")).await;
+        assert_eq!(booking_ids(&html), vec![id.to_string()]);
+    }
+);
