@@ -22,7 +22,9 @@ if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
 fi
 
 installed_axe_version() {
-  node -p "require('./$DEPS_DIR/node_modules/axe-core/package.json').version" 2>/dev/null || true
+  DEPS_DIR="$DEPS_DIR" node -p \
+    "require(require('path').resolve(process.env.DEPS_DIR, 'node_modules/axe-core/package.json')).version" \
+    2>/dev/null || true
 }
 
 if [ ! -f "$AXE_JS" ] || [ "$(installed_axe_version)" != "$AXE_VERSION" ]; then

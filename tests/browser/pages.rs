@@ -89,6 +89,10 @@ pub async fn show_day(b: &Browser, day: usize) {
     let tabs = b.find_all(".day-tab").await;
     assert!(tabs.len() > day, "the day picker offers day #{}", day + 1);
     tabs[day].click().await.expect("tap a day");
+    assert_only_day_shows(b, day).await;
+}
+
+async fn assert_only_day_shows(b: &Browser, day: usize) {
     let expected = b
         .js_with(
             "return [...document.querySelectorAll('.day')[arguments[0]]
@@ -102,11 +106,11 @@ pub async fn show_day(b: &Browser, day: usize) {
         .flatten()
         .filter_map(|x| x.as_str().map(str::to_string))
         .collect();
-    assert!(!expected.is_empty());
+    assert!(!expected.is_empty(), "day #{} offers times", day + 1);
     assert_eq!(
         visible_slots(b).await,
         expected,
-        "tapping day #{} shows that day's times and no others",
+        "day #{} is chosen: its times show and no others",
         day + 1
     );
 }
@@ -172,20 +176,32 @@ pub async fn booking_page_shows(b: &Browser, slot: &OfferedSlot) -> String {
 /// fields typing, Enter to submit. Returns the slot chosen and the booking id.
 pub async fn book_by_keyboard(b: &Browser, app: &TestApp) -> (OfferedSlot, String) {
     b.goto(&doorway_link(app)).await;
-    let first = offered_slot(b, 0, 0).await;
-    let second = offered_slot(b, 0, 1).await;
 
-    // The skip link comes first, then the day picker, then that day's times.
+    // The skip link comes first, then the day picker.
     let mut presses = 0;
-    while b.focused().await != "input[name=start]" {
+    while b.focused().await != "input[name=day]" {
         presses += 1;
         assert!(
-            presses <= 3,
-            "Tab should reach the first slot within three presses; focus is on {}",
+            presses <= 2,
+            "Tab should reach the day picker within two presses; focus is on {}",
             b.focused().await
         );
         b.press(&[Key::Tab.into()]).await;
     }
+    assert_focus_is_visible(b).await;
+    // An arrow key moves to the next day (tomorrow always has a full day of times).
+    b.press(&[Key::Right.into()]).await;
+    let day = 1;
+    assert_only_day_shows(b, day).await;
+    let first = offered_slot(b, day, 0).await;
+    let second = offered_slot(b, day, 1).await;
+
+    b.press(&[Key::Tab.into()]).await;
+    assert_eq!(
+        b.focused().await,
+        "input[name=start]",
+        "Tab goes from the day picker to the day's first time"
+    );
     assert_focus_is_visible(b).await;
     b.press(&[Key::Space.into()]).await;
     assert_eq!(checked_slot(b).await, Some(first.value.clone()));
@@ -193,7 +209,7 @@ pub async fn book_by_keyboard(b: &Browser, app: &TestApp) -> (OfferedSlot, Strin
     assert_eq!(
         checked_slot(b).await,
         Some(second.value.clone()),
-        "an arrow key moves the choice to the next slot"
+        "an arrow key moves the choice to the next time"
     );
 
     for (id, value) in [
