@@ -1,0 +1,20 @@
+//! The renter's pages in headless Chromium, driven over WebDriver (fantoccini + chromedriver):
+//! booking by pointer and by keyboard at a phone and a desktop viewport, announced errors,
+//! visible focus, no horizontal scrolling at 360 px, axe-core on every page, page weight.
+//!
+//! Chromium, chromedriver and axe-core are installed by scripts/install-test-deps.sh, which the
+//! harness runs itself when one of them is missing. Screenshots go to target/browser-artifacts/.
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod axe;
+mod browser;
+mod deps;
+mod pages;
+
+mod accessibility;
+mod desktop;
+mod phone;
+mod staff;
+mod weight;
