@@ -144,39 +144,17 @@ pub async fn book(
             BookOutcome::Confirmed(b) | BookOutcome::Pending(b) | BookOutcome::AlreadySubmitted(b),
         ) => b,
         Ok(BookOutcome::SlotUnavailable) => {
-            let mut values = values;
-            values.start.clear();
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "start",
-                "That time was just taken or is no longer available. Please choose another time.",
-            );
-            return render_form(
+            return pick_again(
                 &state,
                 c,
                 &session,
                 values,
-                errors,
-                None,
-                StatusCode::CONFLICT,
+                "That time was just taken or is no longer available. Please choose another time.",
             )
             .await;
         }
         Ok(BookOutcome::Refused(_)) => {
-            let mut values = values;
-            values.start.clear();
-            let mut errors = FieldErrors::default();
-            errors.add("start", "The leasing office could not book that time. Nothing was booked. Please choose another time.");
-            return render_form(
-                &state,
-                c,
-                &session,
-                values,
-                errors,
-                None,
-                StatusCode::CONFLICT,
-            )
-            .await;
+            return pick_again(&state, c, &session, values, "The leasing office could not book that time. Nothing was booked. Please choose another time.").await;
         }
         Err(crate::booking::BookError::KnockUnavailable(e)) => {
             tracing::warn!(community = %c.slug, error = %e, "Knock unavailable while booking");
@@ -197,6 +175,29 @@ pub async fn book(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/bookings/{}", booking.token)))
         .finish())
+}
+
+/// The form again with the renter's details kept and fresh slots: their time is gone.
+async fn pick_again(
+    state: &AppState,
+    c: &Community,
+    session: &Session,
+    mut values: FormValues,
+    message: &str,
+) -> Result<HttpResponse, WebError> {
+    values.start.clear();
+    let mut errors = FieldErrors::default();
+    errors.add("start", message);
+    render_form(
+        state,
+        c,
+        session,
+        values,
+        errors,
+        None,
+        StatusCode::CONFLICT,
+    )
+    .await
 }
 
 async fn render_form(
