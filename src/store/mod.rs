@@ -5,7 +5,9 @@
 mod bookings;
 pub use bookings::InsertOutcome;
 mod callbacks;
+mod cancel;
 pub use callbacks::{AccessCallback, CallbackKind, CallbackOutcome};
+pub use cancel::{CancelOutcome, Canceller};
 pub(crate) mod outbox;
 pub use outbox::{OutboxCount, TryOutcome};
 mod postgres;

@@ -1,9 +1,11 @@
 //! The renter's booking page and calendar file, reached by the booking's capability token.
-use actix_web::http::header::ContentType;
-use actix_web::{web, HttpResponse};
+use actix_session::Session;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
+use super::csrf;
 use super::error::WebError;
 use super::AppState;
 use crate::access::{self, CodeProvider};
@@ -12,6 +14,8 @@ use crate::booking::{Booking, BookingState};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
 use crate::domain::BookingToken;
+use crate::outbox::Outbox;
+use crate::store::{CancelOutcome, Canceller};
 
 #[derive(Template)]
 #[template(path = "booking.html")]
@@ -122,4 +126,90 @@ pub async fn calendar_ics(
         .insert_header(("Content-Disposition", "attachment; filename=\"tour.ics\""))
         .insert_header(("Cache-Control", "no-store"))
         .body(ics))
+}
+
+#[derive(Template)]
+#[template(path = "booking_cancel.html")]
+struct CancelPage<'a> {
+    community: &'a Community,
+    booking: &'a Booking,
+    when: String,
+    csrf_token: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct CancelForm {
+    csrf_token: Option<String>,
+}
+
+fn cancellable(b: &Booking) -> bool {
+    matches!(b.state, BookingState::Requesting | BookingState::Confirmed)
+}
+
+fn to_booking(booking: &Booking) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/bookings/{}", booking.token)))
+        .finish()
+}
+
+/// GET /bookings/{token}/cancel: the confirmation step (GET changes nothing: mail scanners
+/// follow links). A booking past cancelling goes back to its page.
+pub async fn cancel_form(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let (booking, c) = load(&state, &path).await?;
+    if !cancellable(&booking) {
+        return Ok(to_booking(&booking));
+    }
+    let page = CancelPage {
+        community: c,
+        when: describe(booking.slot_start, c.timezone),
+        csrf_token: csrf::token(&session)?,
+        booking: &booking,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .insert_header(("Cache-Control", "no-store"))
+        .body(page.render()?))
+}
+
+/// POST /bookings/{token}/cancel. Cancelling twice lands on the same cancelled page.
+#[tracing::instrument(skip_all)]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    outbox: web::Data<Outbox>,
+    path: web::Path<String>,
+    form: web::Form<CancelForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
+    let (booking, _) = load(&state, &path).await?;
+    match state
+        .store
+        .cancel_booking(&booking.id, Canceller::Renter, Utc::now())
+        .await?
+    {
+        CancelOutcome::Cancelled {
+            knock_cancel_queued,
+        } => {
+            tracing::info!(booking = %booking.id, "the renter cancelled");
+            if knock_cancel_queued {
+                outbox.wake();
+            }
+            Ok(to_booking(&booking))
+        }
+        CancelOutcome::AlreadyCancelled => Ok(to_booking(&booking)),
+        CancelOutcome::NotCancellable(_) => Err(WebError::Conflict(
+            "This tour can no longer be cancelled: it has started or is over.",
+        )),
+        CancelOutcome::UnknownBooking => Err(WebError::NotFound),
+    }
 }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod booking;
 mod callbacks;
+mod cancel;
 mod mail;
 mod ops;
 mod outbox;

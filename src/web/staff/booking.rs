@@ -32,6 +32,7 @@ struct BookingPage<'a> {
     knock: String,
     created: String,
     history: Vec<HistoryLine>,
+    cancellable: bool,
 }
 
 pub async fn show(
@@ -107,6 +108,10 @@ pub async fn show(
         knock: knock_delivery(&booking, tz),
         created: local(booking.created_at),
         history: history.into_iter().map(|(_, h)| h).collect(),
+        cancellable: matches!(
+            booking.state,
+            crate::booking::BookingState::Requesting | crate::booking::BookingState::Confirmed
+        ),
         booking: &booking,
     };
     Ok(auth::page(page.render()?))
