@@ -131,6 +131,33 @@ impl Store {
         rows.into_iter().map(OutboxJob::try_from).collect()
     }
 
+    /// The jobs of several bookings (the staff tour list), oldest first.
+    pub async fn outbox_jobs_for_bookings(
+        &self,
+        bookings: &[BookingId],
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        let mut out = Vec::new();
+        // Bounded lists keep every statement well under both backends' bind limits.
+        for chunk in bookings.chunks(200) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox_jobs WHERE booking_id IN ({}) ORDER BY id",
+                marks.join(", ")
+            );
+            let rows: Vec<OutboxRow> = on_backend!(self, p => {
+                let mut q = sqlx::query_as(&sql);
+                for b in chunk {
+                    q = q.bind(b.as_str());
+                }
+                q.fetch_all(p).await?
+            });
+            for r in rows {
+                out.push(OutboxJob::try_from(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes how a try ended. `attempt` fences the write: a worker whose lease ran out (and
     /// whose job another worker claimed, which counted a new attempt) changes nothing.
     /// False when fenced off.

@@ -332,3 +332,76 @@ on_both_backends!(
         assert!(cancel_jobs(&app, &id).await.is_empty());
     }
 );
+
+on_both_backends!(
+    a_dead_knock_cancel_shows_on_the_staff_pages_and_a_retry_delivers_it,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &["maple-court"]).await;
+        let (_, _, id) = confirmed(&app).await;
+        let appointment = appointment_of(&app);
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::AppointmentCancel, 400));
+        let c = staff_client(&app, "ann@example.com").await;
+        let r = staff_cancels(&app, &c, &id, "Lock is broken").await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert_eq!(deliver_cancel(&app, &id, Utc::now()).await, JobState::Dead);
+        assert_eq!(knock_status(&app, &appointment), "Confirmed");
+
+        let (_, list) = app.get(&c, "/staff").await;
+        assert!(list.contains("cancel: dead"), "{list}");
+        let (_, html) = app.get(&c, &format!("/staff/bookings/{id}")).await;
+        let job = cancel_jobs(&app, &id).await.remove(0);
+        let action = format!("/staff/outbox/{}/retry", job.id);
+        assert!(html.contains(&action), "{html}");
+        let token = scraper::Html::parse_document(&html)
+            .select(&scraper::Selector::parse("input[name=csrf_token]").unwrap())
+            .next()
+            .and_then(|i| i.attr("value").map(str::to_string))
+            .unwrap();
+
+        let r = app
+            .post_form(&c, &action, &[("csrf_token".into(), token)])
+            .await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert_eq!(cancel_jobs(&app, &id).await[0].state, JobState::Pending);
+        assert_eq!(
+            deliver_cancel(&app, &id, Utc::now()).await,
+            JobState::Delivered
+        );
+        assert_eq!(knock_status(&app, &appointment), "Cancelled");
+        let (_, html) = app.get(&c, &format!("/staff/bookings/{id}")).await;
+        assert!(!html.contains(&action));
+        assert!(html.contains("outbox_retry"));
+    }
+);
+
+on_both_backends!(
+    a_staff_member_cannot_retry_another_communitys_delivery,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "lotus@example.com", &["lotus-residency"]).await;
+        let (c_renter, page, id) = confirmed(&app).await;
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::AppointmentCancel, 400));
+        renter_cancels(&app, &c_renter, &page).await;
+        assert_eq!(deliver_cancel(&app, &id, Utc::now()).await, JobState::Dead);
+        let job = cancel_jobs(&app, &id).await.remove(0);
+        let c = staff_client(&app, "lotus@example.com").await;
+        let (_, html) = app.get(&c, "/staff").await;
+        let token = scraper::Html::parse_document(&html)
+            .select(&scraper::Selector::parse("input[name=csrf_token]").unwrap())
+            .next()
+            .and_then(|i| i.attr("value").map(str::to_string))
+            .unwrap();
+        let r = app
+            .post_form(
+                &c,
+                &format!("/staff/outbox/{}/retry", job.id),
+                &[("csrf_token".into(), token)],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 404);
+        assert_eq!(cancel_jobs(&app, &id).await[0].state, JobState::Dead);
+    }
+);
