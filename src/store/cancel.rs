@@ -35,7 +35,7 @@ pub enum CancelOutcome {
 }
 
 /// The Knock cancel job for `appointment`, as payload text.
-fn cancel_payload(appointment: &str) -> Result<String, StoreError> {
+pub(super) fn cancel_payload(appointment: &str) -> Result<String, StoreError> {
     Job::AppointmentCancel(AppointmentCancelJob {
         appointment_id: appointment.to_string(),
     })
@@ -107,7 +107,7 @@ impl Store {
             }
             let queued = match &appointment {
                 Some(a) => {
-                    enqueue_job!(&mut *tx, id, JobKind::AppointmentCancel, cancel_payload(a)?, now)?
+                    enqueue_job!(&mut *tx, id, JobKind::AppointmentCancel, cancel_payload(a)?, now, a.as_str())?
                 }
                 None => false,
             };
@@ -148,7 +148,7 @@ impl Store {
             if !kept {
                 return Ok(false);
             }
-            enqueue_job!(&mut *tx, id, JobKind::AppointmentCancel, cancel_payload(appointment_id)?, now)?;
+            enqueue_job!(&mut *tx, id, JobKind::AppointmentCancel, cancel_payload(appointment_id)?, now, appointment_id)?;
             insert_event!(&mut *tx, id, now, "knock", "cancel_queued",
                 &format!("Knock confirmed appointment {appointment_id} after the cancellation; Knock cancel queued"))?;
             tx.commit().await?;
