@@ -11,6 +11,8 @@ pub use cancel::{CancelOutcome, Canceller};
 pub(crate) mod outbox;
 pub use outbox::{OutboxCount, TryOutcome};
 mod postgres;
+mod reschedule;
+pub use reschedule::{RescheduleOutcome, Rescheduled};
 mod sqlite;
 mod staff;
 pub use staff::{NewStaffSession, StaffChange};

@@ -53,6 +53,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/bookings/{token}/cancel", web::post().to(bookings::cancel))
         .route(
+            "/bookings/{token}/reschedule",
+            web::get().to(bookings::reschedule_form),
+        )
+        .route(
+            "/bookings/{token}/reschedule",
+            web::post().to(bookings::reschedule),
+        )
+        .route(
             "/bookings/{token}/calendar.ics",
             web::get().to(bookings::calendar_ics),
         )

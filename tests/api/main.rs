@@ -8,5 +8,6 @@ mod cancel;
 mod mail;
 mod ops;
 mod outbox;
+mod reschedule;
 mod smtp;
 mod staff;
