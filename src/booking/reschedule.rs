@@ -13,7 +13,7 @@ use crate::store::{RescheduleOutcome, Rescheduled};
 
 #[derive(Debug)]
 pub enum RescheduleResult {
-    Moved(Booking),
+    Moved(Box<Booking>),
     /// Only a confirmed booking with a Knock appointment moves.
     NotMovable,
     /// The slot is not offered any more (or is the booking's own).
@@ -96,7 +96,7 @@ impl BookingService {
                     .booking_by_id(&booking.id)
                     .await?
                     .unwrap_or(moved);
-                Ok(RescheduleResult::Moved(b))
+                Ok(RescheduleResult::Moved(Box::new(b)))
             }
             RescheduleOutcome::NotMoved => Ok(RescheduleResult::SlotUnavailable),
         }
