@@ -26,8 +26,8 @@ const GIVE_UP_BEFORE_START: chrono::Duration = chrono::Duration::minutes(10);
 
 #[derive(Clone)]
 pub struct BookingService {
-    store: Store,
-    knock: KnockClient,
+    pub(super) store: Store,
+    pub(super) knock: KnockClient,
 }
 
 #[derive(Debug)]
@@ -289,7 +289,7 @@ fn prospect_request(community: &Community, b: &Booking) -> ProspectRequest {
     }
 }
 
-fn appointment_request(community: &Community, b: &Booking) -> AppointmentRequest {
+pub(super) fn appointment_request(community: &Community, b: &Booking) -> AppointmentRequest {
     // Sent back exactly as Knock offered it; the end keeps the start's offset.
     let start = DateTime::parse_from_rfc3339(&b.slot_start_knock)
         .unwrap_or_else(|_| b.slot_start.fixed_offset());

@@ -208,25 +208,33 @@ impl Store {
     }
 
     /// requesting → confirmed, with Knock's appointment id. False when the booking was not
-    /// requesting any more (a second worker got there first, or it was cancelled).
+    /// requesting any more (a second worker got there first, or it was cancelled). A booking
+    /// cancelled while its request was on its way keeps the appointment id and gets Knock's
+    /// cancel queued, so that no appointment stays in Knock without a live booking.
     pub async fn confirm_booking(
         &self,
         id: &BookingId,
         appointment_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.transition(
-            id,
-            BookingState::Requesting,
-            BookingState::Confirmed,
-            now,
-            "knock",
-            "confirmed",
-            &format!("Knock confirmed appointment {appointment_id}"),
-            Some(appointment_id),
-            None,
-        )
-        .await
+        let confirmed = self
+            .transition(
+                id,
+                BookingState::Requesting,
+                BookingState::Confirmed,
+                now,
+                "knock",
+                "confirmed",
+                &format!("Knock confirmed appointment {appointment_id}"),
+                Some(appointment_id),
+                None,
+            )
+            .await?;
+        if !confirmed {
+            self.cancel_late_appointment(id, appointment_id, now)
+                .await?;
+        }
+        Ok(confirmed)
     }
 
     /// requesting → failed: Knock refused for good; nothing of ours is left in Knock.

@@ -5,10 +5,14 @@
 mod bookings;
 pub use bookings::InsertOutcome;
 mod callbacks;
+mod cancel;
 pub use callbacks::{AccessCallback, CallbackKind, CallbackOutcome};
+pub use cancel::{CancelOutcome, Canceller};
 pub(crate) mod outbox;
 pub use outbox::{OutboxCount, TryOutcome};
 mod postgres;
+mod reschedule;
+pub use reschedule::{RescheduleOutcome, Rescheduled};
 mod sqlite;
 mod staff;
 pub use staff::{NewStaffSession, StaffChange};

@@ -131,6 +131,33 @@ impl Store {
         rows.into_iter().map(OutboxJob::try_from).collect()
     }
 
+    /// The jobs of several bookings (the staff tour list), oldest first.
+    pub async fn outbox_jobs_for_bookings(
+        &self,
+        bookings: &[BookingId],
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        let mut out = Vec::new();
+        // Bounded lists keep every statement well under both backends' bind limits.
+        for chunk in bookings.chunks(200) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox_jobs WHERE booking_id IN ({}) ORDER BY id",
+                marks.join(", ")
+            );
+            let rows: Vec<OutboxRow> = on_backend!(self, p => {
+                let mut q = sqlx::query_as(&sql);
+                for b in chunk {
+                    q = q.bind(b.as_str());
+                }
+                q.fetch_all(p).await?
+            });
+            for r in rows {
+                out.push(OutboxJob::try_from(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes how a try ended. `attempt` fences the write: a worker whose lease ran out (and
     /// whose job another worker claimed, which counted a new attempt) changes nothing.
     /// False when fenced off.
@@ -261,21 +288,27 @@ impl Store {
 }
 
 /// Queues a job inside the caller's transaction; `Ok(false)` when the booking already has a
-/// job of this kind (the natural key), which is then left as it is. A macro for the same
-/// reason as `insert_event!`: generic executors make futures that are not provably `Send`.
+/// job of this kind and key (the natural key), which is then left as it is. The key tells
+/// apart jobs of one kind for one booking (the appointment a cancel is for); without one,
+/// one job per booking and kind. A macro for the same reason as `insert_event!`: generic
+/// executors make futures that are not provably `Send`.
 macro_rules! enqueue_job {
     ($tx:expr, $booking:expr, $kind:expr, $payload:expr, $now:expr) => {
+        $crate::store::outbox::enqueue_job!($tx, $booking, $kind, $payload, $now, "")
+    };
+    ($tx:expr, $booking:expr, $kind:expr, $payload:expr, $now:expr, $key:expr) => {
         sqlx::query(
             "INSERT INTO outbox_jobs (kind, booking_id, payload, state, attempts, next_attempt_at, \
-             give_up_at, uncertain, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'pending', 0, $4, $5, FALSE, $4, $4) \
-             ON CONFLICT (booking_id, kind) DO NOTHING",
+             give_up_at, uncertain, created_at, updated_at, dedupe_key) \
+             VALUES ($1, $2, $3, 'pending', 0, $4, $5, FALSE, $4, $4, $6) \
+             ON CONFLICT (booking_id, kind, dedupe_key) DO NOTHING",
         )
         .bind($kind.as_str())
         .bind($booking.as_str())
         .bind($payload)
         .bind($now)
         .bind($now + $crate::outbox::GIVE_UP_AFTER)
+        .bind($key)
         .execute($tx)
         .await
         .map(|r| r.rows_affected() == 1)

@@ -40,6 +40,7 @@ macro_rules! insert_audit {
         .await
     };
 }
+pub(crate) use insert_audit;
 
 impl Store {
     /// Adds an account with its grants. None when the e-mail is taken (nothing is changed).

@@ -1,17 +1,21 @@
 //! The renter's booking page and calendar file, reached by the booking's capability token.
-use actix_web::http::header::ContentType;
-use actix_web::{web, HttpResponse};
+use actix_session::Session;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
+use super::csrf;
 use super::error::WebError;
 use super::AppState;
 use crate::access::{self, CodeProvider};
-use crate::booking::slots::{describe, describe_time};
-use crate::booking::{Booking, BookingState};
+use crate::booking::slots::{describe, describe_time, group_by_day, Day, Slot};
+use crate::booking::{Booking, BookingState, RescheduleResult};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
 use crate::domain::BookingToken;
+use crate::outbox::Outbox;
+use crate::store::{CancelOutcome, Canceller};
 
 #[derive(Template)]
 #[template(path = "booking.html")]
@@ -122,4 +126,222 @@ pub async fn calendar_ics(
         .insert_header(("Content-Disposition", "attachment; filename=\"tour.ics\""))
         .insert_header(("Cache-Control", "no-store"))
         .body(ics))
+}
+
+#[derive(Template)]
+#[template(path = "booking_cancel.html")]
+struct CancelPage<'a> {
+    community: &'a Community,
+    booking: &'a Booking,
+    when: String,
+    csrf_token: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct CancelForm {
+    csrf_token: Option<String>,
+}
+
+fn cancellable(b: &Booking) -> bool {
+    matches!(b.state, BookingState::Requesting | BookingState::Confirmed)
+}
+
+fn to_booking(booking: &Booking) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/bookings/{}", booking.token)))
+        .finish()
+}
+
+/// GET /bookings/{token}/cancel: the confirmation step (GET changes nothing: mail scanners
+/// follow links). A booking past cancelling goes back to its page.
+pub async fn cancel_form(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let (booking, c) = load(&state, &path).await?;
+    if !cancellable(&booking) {
+        return Ok(to_booking(&booking));
+    }
+    let page = CancelPage {
+        community: c,
+        when: describe(booking.slot_start, c.timezone),
+        csrf_token: csrf::token(&session)?,
+        booking: &booking,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .insert_header(("Cache-Control", "no-store"))
+        .body(page.render()?))
+}
+
+/// POST /bookings/{token}/cancel. Cancelling twice lands on the same cancelled page.
+#[tracing::instrument(skip_all)]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    outbox: web::Data<Outbox>,
+    path: web::Path<String>,
+    form: web::Form<CancelForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
+    let (booking, _) = load(&state, &path).await?;
+    match state
+        .store
+        .cancel_booking(&booking.id, Canceller::Renter, Utc::now())
+        .await?
+    {
+        CancelOutcome::Cancelled {
+            knock_cancel_queued,
+        } => {
+            tracing::info!(booking = %booking.id, "the renter cancelled");
+            if knock_cancel_queued {
+                outbox.wake();
+            }
+            Ok(to_booking(&booking))
+        }
+        CancelOutcome::AlreadyCancelled => Ok(to_booking(&booking)),
+        CancelOutcome::NotCancellable(_) => Err(WebError::Conflict(
+            "This tour can no longer be cancelled: it has started or is over.",
+        )),
+        CancelOutcome::UnknownBooking => Err(WebError::NotFound),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "booking_reschedule.html")]
+struct ReschedulePage<'a> {
+    community: &'a Community,
+    booking: &'a Booking,
+    when: String,
+    days: Vec<Day>,
+    csrf_token: String,
+    message: Option<&'a str>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct RescheduleForm {
+    #[serde(default)]
+    start: String,
+    csrf_token: Option<String>,
+}
+
+async fn reschedule_page(
+    state: &AppState,
+    session: &Session,
+    c: &Community,
+    booking: &Booking,
+    message: Option<&str>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let slots = match state.bookings.available_slots(c).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(community = %c.slug, error = %e, "could not load available times");
+            return Err(WebError::Unavailable(
+                "The leasing office's calendar is not answering. Your tour is unchanged; try again in a few minutes.".into(),
+            ));
+        }
+    };
+    let others: Vec<Slot> = slots
+        .into_iter()
+        .filter(|s| s.utc() != booking.slot_start)
+        .collect();
+    let page = ReschedulePage {
+        community: c,
+        when: describe(booking.slot_start, c.timezone),
+        days: group_by_day(&others, c.timezone),
+        csrf_token: csrf::token(session)?,
+        message,
+        booking,
+    };
+    Ok(HttpResponse::build(status)
+        .content_type(ContentType::html())
+        .insert_header(("Cache-Control", "no-store"))
+        .body(page.render()?))
+}
+
+/// GET /bookings/{token}/reschedule: fresh times from Knock.
+pub async fn reschedule_form(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let (booking, c) = load(&state, &path).await?;
+    if booking.state != BookingState::Confirmed {
+        return Ok(to_booking(&booking));
+    }
+    reschedule_page(
+        &state,
+        &session,
+        c,
+        &booking,
+        None,
+        actix_web::http::StatusCode::OK,
+    )
+    .await
+}
+
+/// POST /bookings/{token}/reschedule with the new `start`.
+#[tracing::instrument(skip_all)]
+pub async fn reschedule(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    outbox: web::Data<Outbox>,
+    path: web::Path<String>,
+    form: web::Form<RescheduleForm>,
+) -> Result<HttpResponse, WebError> {
+    use actix_web::http::StatusCode;
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
+    let (booking, c) = load(&state, &path).await?;
+    let Some(slot) = Slot::parse(&form.start) else {
+        return reschedule_page(
+            &state,
+            &session,
+            c,
+            &booking,
+            Some("Choose one of the times offered."),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    let result = state
+        .bookings
+        .reschedule(c, &booking, slot)
+        .await
+        .map_err(|e| match e {
+            crate::booking::BookError::Store(e) => WebError::from(e),
+            crate::booking::BookError::KnockUnavailable(_) => WebError::Unavailable(
+                "The leasing office's calendar is not answering. Your tour is unchanged; try again in a few minutes.".into(),
+            ),
+        })?;
+    match result {
+        RescheduleResult::Moved(b) => {
+            tracing::info!(booking = %b.id, "the renter moved the tour");
+            outbox.wake();
+            Ok(to_booking(&b))
+        }
+        RescheduleResult::NotMovable => Ok(to_booking(&booking)),
+        RescheduleResult::SlotUnavailable => {
+            reschedule_page(&state, &session, c, &booking, Some("That time was just taken or is no longer available. Your tour is unchanged; please choose another time."), StatusCode::CONFLICT).await
+        }
+        RescheduleResult::Refused(_) => {
+            reschedule_page(&state, &session, c, &booking, Some("The leasing office could not take that time. Your tour is unchanged; please choose another time."), StatusCode::CONFLICT).await
+        }
+        RescheduleResult::KnockUnavailable(_) => Err(WebError::Unavailable(
+            "The leasing office's calendar is not answering. Your tour is unchanged; try again in a few minutes.".into(),
+        )),
+    }
 }

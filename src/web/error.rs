@@ -12,6 +12,9 @@ pub enum WebError {
     NotFound,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The request is fine but the thing it acts on is past that point.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("service unavailable: {0}")]
@@ -44,6 +47,7 @@ impl ResponseError for WebError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -54,6 +58,7 @@ impl ResponseError for WebError {
         let (title, message): (&str, &str) = match self {
             Self::NotFound => ("Page not found", "We could not find this page. Check the link you followed, or ask the community for a new one."),
             Self::Forbidden(why) => ("Not allowed", why),
+            Self::Conflict(why) => ("This cannot be done any more", why),
             Self::BadRequest(why) => ("Something is wrong with this request", why),
             Self::Unavailable(why) => ("Please try again shortly", why),
             Self::Internal(cause) => {

@@ -48,6 +48,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(staff::routes)
         .route("/bookings/{token}", web::get().to(bookings::show))
         .route(
+            "/bookings/{token}/cancel",
+            web::get().to(bookings::cancel_form),
+        )
+        .route("/bookings/{token}/cancel", web::post().to(bookings::cancel))
+        .route(
+            "/bookings/{token}/reschedule",
+            web::get().to(bookings::reschedule_form),
+        )
+        .route(
+            "/bookings/{token}/reschedule",
+            web::post().to(bookings::reschedule),
+        )
+        .route(
             "/bookings/{token}/calendar.ics",
             web::get().to(bookings::calendar_ics),
         )

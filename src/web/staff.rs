@@ -3,6 +3,7 @@
 //! community's booking is answered exactly like one that does not exist.
 mod auth;
 mod booking;
+mod cancel;
 mod labels;
 mod login;
 mod tours;
@@ -14,5 +15,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/login", web::get().to(login::form))
         .route("/staff/login", web::post().to(login::submit))
         .route("/staff/logout", web::post().to(login::sign_out))
-        .route("/staff/bookings/{id}", web::get().to(booking::show));
+        .route("/staff/bookings/{id}", web::get().to(booking::show))
+        .route("/staff/bookings/{id}/cancel", web::get().to(cancel::form))
+        .route(
+            "/staff/bookings/{id}/cancel",
+            web::post().to(cancel::submit),
+        )
+        .route("/staff/outbox/{job}/retry", web::post().to(cancel::retry));
 }

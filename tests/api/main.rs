@@ -4,8 +4,10 @@ mod helpers;
 
 mod booking;
 mod callbacks;
+mod cancel;
 mod mail;
 mod ops;
 mod outbox;
+mod reschedule;
 mod smtp;
 mod staff;

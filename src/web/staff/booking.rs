@@ -4,13 +4,23 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::auth;
-use super::labels::{knock_delivery, state_label};
+use super::labels::{job_state, kind_label, knock_delivery, state_label};
 use crate::booking::slots::{describe, describe_time};
 use crate::booking::{Booking, BookingId};
 use crate::config::Community;
+use crate::outbox::JobState;
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
+
+/// One Knock delivery from the outbox, with a retry button when it is dead.
+struct DeliveryLine {
+    id: i64,
+    what: &'static str,
+    state: String,
+    attempts: i32,
+    dead: bool,
+}
 
 struct HistoryLine {
     at: String,
@@ -32,6 +42,8 @@ struct BookingPage<'a> {
     knock: String,
     created: String,
     history: Vec<HistoryLine>,
+    cancellable: bool,
+    deliveries: Vec<DeliveryLine>,
 }
 
 pub async fn show(
@@ -97,6 +109,17 @@ pub async fn show(
     );
     // Stable: events of the same instant keep their recorded order.
     history.sort_by_key(|(at, _)| *at);
+    let jobs = state.store.outbox_jobs_for_booking(&id).await?;
+    let deliveries = jobs
+        .iter()
+        .map(|j| DeliveryLine {
+            id: j.id,
+            what: kind_label(j.kind),
+            state: job_state(j, tz),
+            attempts: j.attempts,
+            dead: j.state == JobState::Dead,
+        })
+        .collect();
     let page = BookingPage {
         me: &me.staff.email,
         csrf_token: csrf::token(&session)?,
@@ -104,9 +127,14 @@ pub async fn show(
         state_label: state_label(booking.state),
         when: describe(booking.slot_start, tz),
         ends: describe_time(booking.slot_end, tz),
-        knock: knock_delivery(&booking, tz),
+        knock: knock_delivery(&booking, &jobs, tz),
+        deliveries,
         created: local(booking.created_at),
         history: history.into_iter().map(|(_, h)| h).collect(),
+        cancellable: matches!(
+            booking.state,
+            crate::booking::BookingState::Requesting | crate::booking::BookingState::Confirmed
+        ),
         booking: &booking,
     };
     Ok(auth::page(page.render()?))

@@ -2,6 +2,7 @@
 use chrono_tz::Tz;
 
 use crate::booking::{Booking, BookingState};
+use crate::outbox::{JobKind, JobState, OutboxJob};
 
 /// Staff wording (the renter's page words some states differently).
 pub fn state_label(s: BookingState) -> &'static str {
@@ -26,8 +27,19 @@ pub const STATES: [BookingState; 7] = [
     BookingState::Failed,
 ];
 
-/// Where the appointment request stands with Knock, times in the community's zone.
-pub fn knock_delivery(b: &Booking, tz: Tz) -> String {
+/// Where the booking's Knock writes stand, times in the community's zone: the appointment
+/// request, then each outbox delivery (visit, cancel, logged e-mail).
+pub fn knock_delivery(b: &Booking, jobs: &[OutboxJob], tz: Tz) -> String {
+    let mut parts = vec![appointment_request(b, tz)];
+    parts.extend(
+        jobs.iter()
+            .filter(|j| j.booking_id == b.id)
+            .map(|j| format!("{}: {}", kind_label(j.kind), job_state(j, tz))),
+    );
+    parts.join("; ")
+}
+
+fn appointment_request(b: &Booking, tz: Tz) -> String {
     match b.state {
         BookingState::Requesting => match b.next_attempt_at {
             Some(t) => format!(
@@ -42,5 +54,32 @@ pub fn knock_delivery(b: &Booking, tz: Tz) -> String {
         ),
         _ if b.knock_appointment_id.is_some() => "delivered".into(),
         _ => "not sent".into(),
+    }
+}
+
+pub fn kind_label(k: JobKind) -> &'static str {
+    match k {
+        JobKind::Visit => "visit",
+        JobKind::AppointmentCancel => "cancel",
+        JobKind::EmailLog => "e-mail log",
+    }
+}
+
+/// pending with the next attempt, delivered, or dead with Knock's own message.
+pub fn job_state(j: &OutboxJob, tz: Tz) -> String {
+    match j.state {
+        JobState::Pending => format!(
+            "pending (next attempt {})",
+            j.next_attempt_at.with_timezone(&tz).format("%H:%M")
+        ),
+        JobState::Delivering => "being delivered".into(),
+        JobState::Delivered => "delivered".into(),
+        JobState::Dead => format!(
+            "dead: {}",
+            j.knock_error_message
+                .as_deref()
+                .or(j.last_error.as_deref())
+                .unwrap_or("no reason given")
+        ),
     }
 }

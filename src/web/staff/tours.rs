@@ -12,6 +12,7 @@ use super::auth;
 use super::labels::{knock_delivery, state_label, STATES};
 use crate::booking::{Booking, BookingState};
 use crate::config::Community;
+use crate::outbox::OutboxJob;
 use crate::staff::AuditEntry;
 use crate::web::csrf;
 use crate::web::error::WebError;
@@ -197,9 +198,11 @@ pub async fn list(
     let mut communities = Vec::with_capacity(shown.len());
     for c in shown {
         let bookings = bookings_for(&state, c, &filters, now).await?;
+        let ids: Vec<_> = bookings.iter().map(|b| b.id.clone()).collect();
+        let jobs = state.store.outbox_jobs_for_bookings(&ids).await?;
         communities.push(CommunityTours {
             community: c,
-            days: by_day(&bookings, c.timezone),
+            days: by_day(&bookings, &jobs, c.timezone),
         });
     }
     let sign_ins = state
@@ -273,7 +276,7 @@ async fn bookings_for(
     Ok(bookings)
 }
 
-fn by_day(bookings: &[Booking], tz: Tz) -> Vec<TourDay> {
+fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
     let mut days: Vec<(NaiveDate, TourDay)> = Vec::new();
     for b in bookings {
         let local = b.slot_start.with_timezone(&tz);
@@ -295,7 +298,7 @@ fn by_day(bookings: &[Booking], tz: Tz) -> Vec<TourDay> {
                 state: b.state.as_str(),
                 state_label: state_label(b.state),
                 source: b.source_title.clone(),
-                knock: knock_delivery(b, tz),
+                knock: knock_delivery(b, jobs, tz),
             });
         }
     }

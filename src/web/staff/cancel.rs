@@ -1,0 +1,232 @@
+//! Staff cancelling a tour (a confirmation step with a reason) and retrying a dead Knock
+//! delivery. Both are scoped like every staff page: another community's booking is a 404.
+use actix_session::Session;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::auth::{self, SignedIn};
+use crate::booking::slots::describe;
+use crate::booking::{Booking, BookingId, BookingState};
+use crate::config::Community;
+use crate::outbox::{JobState, Outbox, GIVE_UP_AFTER};
+use crate::store::{CancelOutcome, Canceller};
+use crate::web::csrf;
+use crate::web::error::WebError;
+use crate::web::AppState;
+
+const REASON_MAX_CHARS: usize = 500;
+
+#[derive(Template)]
+#[template(path = "staff_cancel.html")]
+struct CancelPage<'a> {
+    me: &'a str,
+    csrf_token: String,
+    community: &'a Community,
+    booking: &'a Booking,
+    when: String,
+    reason: &'a str,
+    message: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    reason: String,
+    csrf_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct RetryForm {
+    csrf_token: Option<String>,
+}
+
+/// The booking behind `raw`, when this staff member may see it.
+async fn visible_booking<'a>(
+    state: &'a AppState,
+    me: &SignedIn,
+    raw: &str,
+) -> Result<(Booking, &'a Community), WebError> {
+    let id = BookingId::parse(raw).ok_or(WebError::NotFound)?;
+    let booking = state
+        .store
+        .booking_by_id(&id)
+        .await?
+        .filter(|b| me.staff.sees(&b.community_slug))
+        .ok_or(WebError::NotFound)?;
+    let c = state
+        .settings
+        .communities
+        .get(&booking.community_slug)
+        .ok_or(WebError::NotFound)?;
+    Ok((booking, c))
+}
+
+fn to_booking(id: &BookingId) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/staff/bookings/{id}")))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+fn render(
+    me: &SignedIn,
+    session: &Session,
+    c: &Community,
+    b: &Booking,
+    reason: &str,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let html = CancelPage {
+        me: &me.staff.email,
+        csrf_token: csrf::token(session)?,
+        community: c,
+        booking: b,
+        when: describe(b.slot_start, c.timezone),
+        reason,
+        message,
+    }
+    .render()?;
+    let mut res = auth::page(html);
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// GET /staff/bookings/{id}/cancel: the confirmation step.
+pub async fn form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let Some(me) = auth::signed_in(&state, &req).await? else {
+        return Ok(auth::to_login());
+    };
+    let (b, c) = visible_booking(&state, &me, &path).await?;
+    if !matches!(b.state, BookingState::Requesting | BookingState::Confirmed) {
+        return Ok(to_booking(&b.id));
+    }
+    render(&me, &session, c, &b, "", None, StatusCode::OK)
+}
+
+/// POST /staff/bookings/{id}/cancel with a `reason`.
+#[tracing::instrument(skip_all)]
+pub async fn submit(
+    state: web::Data<AppState>,
+    outbox: web::Data<Outbox>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<CancelForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
+    let Some(me) = auth::signed_in(&state, &req).await? else {
+        return Ok(auth::to_login());
+    };
+    let (b, c) = visible_booking(&state, &me, &path).await?;
+    let reason = form.reason.trim();
+    let problem = if reason.is_empty() {
+        Some("Give a reason: it is kept in the booking's history.")
+    } else if reason.chars().count() > REASON_MAX_CHARS {
+        Some("Keep the reason under 500 characters.")
+    } else if reason
+        .chars()
+        .any(|ch| ch.is_control() && ch != '\n' && ch != '\r')
+    {
+        Some("The reason has characters that cannot be kept. Type it again.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return render(
+            &me,
+            &session,
+            c,
+            &b,
+            &form.reason,
+            Some(problem),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let by = Canceller::Staff {
+        email: &me.staff.email,
+        reason,
+    };
+    match state.store.cancel_booking(&b.id, by, Utc::now()).await? {
+        CancelOutcome::Cancelled {
+            knock_cancel_queued,
+        } => {
+            tracing::info!(booking = %b.id, staff = %me.staff.email, "staff cancelled a tour");
+            if knock_cancel_queued {
+                outbox.wake();
+            }
+            Ok(to_booking(&b.id))
+        }
+        CancelOutcome::AlreadyCancelled => Ok(to_booking(&b.id)),
+        CancelOutcome::NotCancellable(_) => Err(WebError::Conflict(
+            "This tour can no longer be cancelled: it has started or is over.",
+        )),
+        CancelOutcome::UnknownBooking => Err(WebError::NotFound),
+    }
+}
+
+/// POST /staff/outbox/{job}/retry: a dead Knock delivery goes back to pending, due now.
+#[tracing::instrument(skip_all)]
+pub async fn retry(
+    state: web::Data<AppState>,
+    outbox: web::Data<Outbox>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<RetryForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
+    let Some(me) = auth::signed_in(&state, &req).await? else {
+        return Ok(auth::to_login());
+    };
+    let job_id: i64 = path.parse().map_err(|_| WebError::NotFound)?;
+    let job = state
+        .store
+        .outbox_job(job_id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    // The job's booking decides who may act on it.
+    let (b, _) = visible_booking(&state, &me, job.booking_id.as_str()).await?;
+    if job.state == JobState::Dead {
+        let now = Utc::now();
+        if state
+            .store
+            .retry_dead_outbox_job(job_id, now, now + GIVE_UP_AFTER)
+            .await?
+        {
+            state
+                .store
+                .record_staff_action(
+                    &me.staff.email,
+                    "outbox_retry",
+                    Some(&b.id),
+                    &format!(
+                        "Knock delivery {job_id} ({}) queued again",
+                        job.kind.as_str()
+                    ),
+                    now,
+                )
+                .await?;
+            outbox.wake();
+        }
+    }
+    Ok(to_booking(&b.id))
+}
