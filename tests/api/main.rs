@@ -5,6 +5,7 @@ mod helpers;
 mod booking;
 mod callbacks;
 mod mail;
+mod notify;
 mod ops;
 mod outbox;
 mod smtp;
