@@ -17,12 +17,16 @@ pub struct QueuedMail {
 /// What a confirmation queues, for a tour starting at `start`: the confirmation now; the
 /// reminders a day and an hour before, each only when that moment is still ahead (a tour
 /// booked for this afternoon gets no "tomorrow" mail); the access instructions when the code
-/// is shown on the booking page, or now when that time has already come.
+/// is shown on the booking page, or now when that time has already come. Nothing when the
+/// community has renter mail switched off.
 pub fn on_confirm(
     community: &Community,
     start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Vec<QueuedMail> {
+    if !community.renter_mail {
+        return Vec::new();
+    }
     let mut mails = vec![QueuedMail {
         kind: MailKind::Confirmation,
         due: now,
@@ -106,6 +110,28 @@ mod tests {
                 (MailKind::AccessInstructions, now)
             ]
         );
+    }
+
+    #[test]
+    fn a_community_with_renter_mail_off_queues_nothing() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+        let on = community();
+        assert!(on.all()[0].renter_mail, "on unless switched off");
+        assert!(!on_confirm(&on.all()[0], now + Duration::days(2), now).is_empty());
+        let off = Communities::parse(
+            r#"[[community]]
+slug = "quiet"
+knock_community_id = "quietCommunity01"
+name = "Quiet"
+timezone = "UTC"
+address = "1 Main St"
+tour_minutes = 30
+default_source_title = "Self-Guided Tour Vendor"
+renter_mail = false
+"#,
+        )
+        .unwrap();
+        assert!(on_confirm(&off.all()[0], now + Duration::days(2), now).is_empty());
     }
 
     #[test]
