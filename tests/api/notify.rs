@@ -187,3 +187,43 @@ on_both_backends!(
         assert!(app.sandbox.snapshot().emails.is_empty());
     }
 );
+
+on_both_backends!(
+    the_demo_mailbox_lists_the_mail_written_to_files_and_shows_each_one,
+    |b: Backend| async move {
+        let app = spawn_app_with(b, &[]).await;
+        let c = client();
+        let (_, empty) = app.get(&c, "/sandbox/mail").await;
+        assert!(empty.contains("data-mail-empty"), "{empty}");
+        book_ahead(&app, Duration::hours(2)).await;
+        app.outbox.drain(Utc::now()).await.unwrap();
+
+        let (status, html) = app.get(&c, "/sandbox/mail").await;
+        assert_eq!(status, 200);
+        let doc = scraper::Html::parse_document(&html);
+        let link = scraper::Selector::parse("[data-mail] a").unwrap();
+        let first = doc.select(&link).next().expect("a listed mail");
+        assert_eq!(
+            first.text().collect::<String>(),
+            "Your self-guided tour of Maple Court Apartments is booked"
+        );
+        let (status, raw) = app.get(&c, first.attr("href").unwrap()).await;
+        assert_eq!(status, 200);
+        assert!(raw.contains("grace@example.com"), "{raw}");
+
+        for bad in [
+            "/sandbox/mail/..%2Fsecret.eml",
+            "/sandbox/mail/nothing.eml",
+            "/sandbox/mail/x.txt",
+        ] {
+            assert_eq!(app.get(&c, bad).await.0, 404, "{bad}");
+        }
+    }
+);
+
+#[tokio::test]
+async fn there_is_no_demo_mailbox_when_mail_goes_over_smtp() {
+    let smtp = TestSmtp::start();
+    let app = spawn_app_with(Backend::Sqlite, &[("SMTP_URL", smtp.url.as_str())]).await;
+    assert_eq!(app.get(&client(), "/sandbox/mail").await.0, 404);
+}
