@@ -11,11 +11,12 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
-use crate::access::run_no_show_sweep;
+use crate::access::{run_no_show_sweep, CodeProvider};
 use crate::booking::{run_booking_worker, BookingService};
 use crate::config::{Communities, Settings};
 use crate::knock::sandbox::{Sandbox, SandboxCommunity, SandboxConfig};
 use crate::knock::{KnockClient, KnockClientConfig};
+use crate::mail::{MailDesk, Mailer};
 use crate::metrics::Metrics;
 use crate::outbox::{run_outbox_worker, Outbox};
 use crate::store::Store;
@@ -75,7 +76,8 @@ impl Application {
             knock.clone(),
             settings.knock.timeout,
             &metrics,
-        );
+        )
+        .with_mail(mail_desk(&settings)?);
         let bookings = BookingService::new(store.clone(), knock);
 
         let settings = Arc::new(settings);
@@ -133,6 +135,29 @@ impl Application {
         self.stop_workers.cancel();
         result
     }
+}
+
+/// Mail through `SMTP_URL`, else as `.eml` files under the data folder.
+fn mail_desk(settings: &Settings) -> anyhow::Result<MailDesk> {
+    let mailer = match &settings.smtp_url {
+        Some(url) => Mailer::smtp(url.expose()).context("SMTP_URL")?,
+        None => Mailer::files(&settings.data_dir.join("mail")).context("TOURGATE_DATA_DIR")?,
+    };
+    let host = match settings.public_url.host() {
+        Some(url::Host::Domain(d)) if d.contains('.') => d.to_string(),
+        _ => "tourgate.localhost".to_string(),
+    };
+    let from = format!("Tourgate <tours@{host}>")
+        .parse()
+        .context("TOURGATE_PUBLIC_URL: no usable sender address for mail")?;
+    Ok(MailDesk {
+        mailer,
+        communities: settings.communities.clone(),
+        public_url: settings.public_url.clone(),
+        from,
+        codes: CodeProvider::new(settings.secret_key.expose()),
+        knock_agent: "tourgate".to_string(),
+    })
 }
 
 /// The Knock sandbox on its own loopback port, reached by the real client over HTTP.

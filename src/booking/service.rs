@@ -229,8 +229,10 @@ impl BookingService {
             .await
         {
             Ok(appointment) => {
+                let now = Utc::now();
+                let mails = crate::mail::schedule::on_confirm(community, b.slot_start, now);
                 self.store
-                    .confirm_booking(&b.id, appointment.id.as_str(), Utc::now())
+                    .confirm_booking(&b.id, appointment.id.as_str(), &mails, now)
                     .await?;
                 tracing::info!(booking = %b.id, appointment = %appointment.id, "Knock confirmed the tour");
                 Ok(Attempt::Confirmed)

@@ -18,6 +18,9 @@ pub struct Community {
     pub default_source_title: SourceTitle,
     pub units: Vec<String>,
     pub access: AccessTimes,
+    /// Tourgate mails the renter (confirmation, reminders, access instructions). Off for a
+    /// community whose own Knock automations already write to renters.
+    pub renter_mail: bool,
     /// How the Knock sandbox schedules this community (demo and tests only).
     pub sandbox: SandboxSchedule,
 }
@@ -114,6 +117,8 @@ struct RawCommunity {
     code_valid_before_minutes: Option<u32>,
     code_valid_after_minutes: Option<u32>,
     code_shown_before_minutes: Option<u32>,
+    #[serde(default = "mail_on")]
+    renter_mail: bool,
     #[serde(default)]
     sandbox: SandboxSchedule,
 }
@@ -245,9 +250,14 @@ impl RawCommunity {
             tour_minutes: self.tour_minutes,
             default_source_title,
             access,
+            renter_mail: self.renter_mail,
             units: self.units,
         })
     }
+}
+
+fn mail_on() -> bool {
+    true
 }
 
 #[cfg(test)]

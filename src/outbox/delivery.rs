@@ -44,6 +44,8 @@ pub(crate) async fn deliver(
         Job::Visit(v) => deliver_visit(knock, v, uncertain, deadline).await,
         Job::AppointmentCancel(c) => deliver_cancel(knock, c, deadline).await,
         Job::EmailLog(e) => deliver_email_log(knock, e, deadline).await,
+        // The worker sends mail itself (`outbox::mail`); reaching here is a bug.
+        Job::Email(_) => Delivery::Unsendable("an e-mail is not a Knock write".into()),
     }
 }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::booking::BookingId;
 use crate::knock::types::EmailLogType;
+use crate::mail::MailKind;
 
 /// One kind per Knock write; with the booking id it is the job's natural key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11,16 +12,24 @@ pub enum JobKind {
     Visit,
     AppointmentCancel,
     EmailLog,
+    /// An e-mail to the renter, sent through the Mailer (not a Knock write; its log is).
+    Email,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 3] = [Self::Visit, Self::AppointmentCancel, Self::EmailLog];
+    pub const ALL: [Self; 4] = [
+        Self::Visit,
+        Self::AppointmentCancel,
+        Self::EmailLog,
+        Self::Email,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Visit => "visit",
             Self::AppointmentCancel => "appointment_cancel",
             Self::EmailLog => "email_log",
+            Self::Email => "email",
         }
     }
 
@@ -119,12 +128,37 @@ pub struct EmailLogJob {
     pub body: String,
 }
 
-/// A Knock write waiting in the outbox.
+/// An e-mail to the renter. Only its kind is fixed when queued: the message is composed when
+/// it is sent, from the booking as it is then (a reminder after a reschedule shows the new time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailJob {
+    /// A [`MailKind`] name.
+    pub mail: String,
+    /// iCalendar SEQUENCE for an invitation riding along.
+    #[serde(default)]
+    pub sequence: u32,
+}
+
+impl EmailJob {
+    pub fn new(mail: MailKind, sequence: u32) -> Self {
+        Self {
+            mail: mail.as_str().to_string(),
+            sequence,
+        }
+    }
+
+    pub fn kind(&self) -> Option<MailKind> {
+        MailKind::parse(&self.mail)
+    }
+}
+
+/// A write waiting in the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Visit(VisitJob),
     AppointmentCancel(AppointmentCancelJob),
     EmailLog(EmailLogJob),
+    Email(EmailJob),
 }
 
 impl Job {
@@ -133,6 +167,7 @@ impl Job {
             Self::Visit(_) => JobKind::Visit,
             Self::AppointmentCancel(_) => JobKind::AppointmentCancel,
             Self::EmailLog(_) => JobKind::EmailLog,
+            Self::Email(_) => JobKind::Email,
         }
     }
 
@@ -142,6 +177,7 @@ impl Job {
             Self::Visit(j) => serde_json::to_string(j),
             Self::AppointmentCancel(j) => serde_json::to_string(j),
             Self::EmailLog(j) => serde_json::to_string(j),
+            Self::Email(j) => serde_json::to_string(j),
         }
     }
 
@@ -153,6 +189,7 @@ impl Job {
                 Self::AppointmentCancel(serde_json::from_str(payload).map_err(bad)?)
             }
             JobKind::EmailLog => Self::EmailLog(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::Email => Self::Email(serde_json::from_str(payload).map_err(bad)?),
         })
     }
 }

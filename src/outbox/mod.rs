@@ -5,10 +5,13 @@ mod claim;
 pub mod cli;
 mod delivery;
 pub mod jobs;
+mod mail;
 mod metrics;
 pub mod retry;
 mod worker;
 
-pub use jobs::{AppointmentCancelJob, EmailLogJob, Job, JobKind, JobState, OutboxJob, VisitJob};
+pub use jobs::{
+    AppointmentCancelJob, EmailJob, EmailLogJob, Job, JobKind, JobState, OutboxJob, VisitJob,
+};
 pub use retry::GIVE_UP_AFTER;
 pub use worker::{run_outbox_worker, Outbox, LEASE};

@@ -10,10 +10,12 @@ use tracing::Instrument;
 
 use super::claim::claim_due;
 use super::delivery::{deliver, Delivery};
+use super::mail::try_mail;
 use super::metrics::OutboxMetrics;
 use super::retry::{next_attempt, GIVE_UP_AFTER};
 use super::{JobKind, OutboxJob};
 use crate::knock::{KnockClient, KnockError};
+use crate::mail::MailDesk;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, TryOutcome};
 
@@ -37,6 +39,8 @@ pub struct Outbox {
     knock_timeout: Duration,
     metrics: OutboxMetrics,
     wake: Arc<Notify>,
+    /// Sends the e-mail jobs; without it they wait (retried with backoff).
+    mail: Option<Arc<MailDesk>>,
 }
 
 impl Outbox {
@@ -53,7 +57,14 @@ impl Outbox {
             knock_timeout,
             metrics: OutboxMetrics::register(metrics),
             wake: Arc::new(Notify::new()),
+            mail: None,
         }
+    }
+
+    /// This outbox sends e-mail jobs through `desk`.
+    pub fn with_mail(mut self, desk: MailDesk) -> Self {
+        self.mail = Some(Arc::new(desk));
+        self
     }
 
     /// The same outbox over another pool (as a second process would have); metrics shared.
@@ -163,6 +174,14 @@ impl Outbox {
         now: DateTime<Utc>,
         deadline: Instant,
     ) -> Result<(), StoreError> {
+        if job.kind == JobKind::Email {
+            let label = try_mail(&self.store, self.mail.as_deref(), &job, now).await?;
+            self.metrics
+                .attempts
+                .with_label_values(&[job.kind.as_str(), label])
+                .inc();
+            return Ok(());
+        }
         let delivery = match job.job() {
             Ok(payload) => deliver(&self.knock, payload, job.uncertain, deadline).await,
             Err(why) => Delivery::Unsendable(why),

@@ -1,9 +1,12 @@
 //! Bookings and their history.
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::outbox::enqueue_job;
 use super::{is_unique_violation, on_backend, Store, StoreError, WriteTx};
 use crate::booking::model::{Booking, BookingEvent, BookingId, BookingState, NewBooking};
 use crate::domain::Bedrooms;
+use crate::mail::QueuedMail;
+use crate::outbox::{EmailJob, Job, JobKind};
 
 /// Why an insert did not happen.
 #[derive(Debug)]
@@ -207,7 +210,8 @@ impl Store {
         Ok(())
     }
 
-    /// requesting → confirmed, with Knock's appointment id. False when the booking was not
+    /// requesting → confirmed, with Knock's appointment id; `mails` (the confirmation and what
+    /// follows it) are queued in the same transaction. False when the booking was not
     /// requesting any more (a second worker got there first, or it was cancelled). A booking
     /// cancelled while its request was on its way keeps the appointment id and gets Knock's
     /// cancel queued, so that no appointment stays in Knock without a live booking.
@@ -215,6 +219,7 @@ impl Store {
         &self,
         id: &BookingId,
         appointment_id: &str,
+        mails: &[QueuedMail],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let confirmed = self
@@ -228,6 +233,7 @@ impl Store {
                 &format!("Knock confirmed appointment {appointment_id}"),
                 Some(appointment_id),
                 None,
+                mails,
             )
             .await?;
         if !confirmed {
@@ -254,6 +260,7 @@ impl Store {
             reason,
             None,
             Some(reason),
+            &[],
         )
         .await
     }
@@ -270,6 +277,7 @@ impl Store {
         detail: &str,
         appointment_id: Option<&str>,
         failure: Option<&str>,
+        mails: &[QueuedMail],
     ) -> Result<bool, StoreError> {
         on_backend!(self, p => {
             let mut tx = WriteTx::begin_write(p).await?;
@@ -290,6 +298,13 @@ impl Store {
                 == 1;
             if done {
                 insert_event!(&mut *tx, id, now, actor, kind, detail)?;
+                for mail in mails {
+                    let payload = Job::Email(EmailJob::new(mail.kind, mail.sequence))
+                        .to_json()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    enqueue_job!(&mut *tx, id, JobKind::Email, mail.kind.as_str(), payload,
+                        mail.due, now)?;
+                }
                 tx.commit().await?;
             } else {
                 tracing::warn!(booking = %id, from = from.as_str(), to = to.as_str(),

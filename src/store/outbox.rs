@@ -294,24 +294,69 @@ impl Store {
 /// executors make futures that are not provably `Send`.
 macro_rules! enqueue_job {
     ($tx:expr, $booking:expr, $kind:expr, $payload:expr, $now:expr) => {
-        $crate::store::outbox::enqueue_job!($tx, $booking, $kind, $payload, $now, "")
+        $crate::store::outbox::enqueue_job!($tx, $booking, $kind, "", $payload, $now, $now)
     };
+    // `$key` tells apart jobs of one kind for one booking (the appointment a cancel is for).
     ($tx:expr, $booking:expr, $kind:expr, $payload:expr, $now:expr, $key:expr) => {
+        $crate::store::outbox::enqueue_job!($tx, $booking, $kind, $key, $payload, $now, $now)
+    };
+    // `$key` as above (each mail has its own); `$due` is when the job may first be tried (a
+    // reminder's send time).
+    ($tx:expr, $booking:expr, $kind:expr, $key:expr, $payload:expr, $due:expr, $now:expr) => {
         sqlx::query(
-            "INSERT INTO outbox_jobs (kind, booking_id, payload, state, attempts, next_attempt_at, \
-             give_up_at, uncertain, created_at, updated_at, dedupe_key) \
-             VALUES ($1, $2, $3, 'pending', 0, $4, $5, FALSE, $4, $4, $6) \
+            "INSERT INTO outbox_jobs (kind, booking_id, dedupe_key, payload, state, attempts, \
+             next_attempt_at, give_up_at, uncertain, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, FALSE, $7, $7) \
              ON CONFLICT (booking_id, kind, dedupe_key) DO NOTHING",
         )
         .bind($kind.as_str())
         .bind($booking.as_str())
-        .bind($payload)
-        .bind($now)
-        .bind($now + $crate::outbox::GIVE_UP_AFTER)
         .bind($key)
+        .bind($payload)
+        .bind($due)
+        .bind($due + $crate::outbox::GIVE_UP_AFTER)
+        .bind($now)
         .execute($tx)
         .await
         .map(|r| r.rows_affected() == 1)
     };
 }
 pub(crate) use enqueue_job;
+
+impl Store {
+    /// A mail went out: its job is delivered and, in the same transaction, Knock's log of it is
+    /// queued (`log`, keyed like the mail) so that the guest card shows every mail sent. Fenced
+    /// by `attempt` like [`Store::finish_outbox_try`]; false when fenced off.
+    pub async fn finish_email_sent(
+        &self,
+        id: i64,
+        attempt: i32,
+        booking: &BookingId,
+        key: &str,
+        log: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            let done = sqlx::query(
+                "UPDATE outbox_jobs SET state = 'delivered', lease_until = NULL, \
+                 knock_result = 'sent', delivered_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND attempts = $3 AND state = 'delivering'",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if done {
+                if let Some(payload) = log {
+                    enqueue_job!(&mut *tx, booking, JobKind::EmailLog, key, payload, now, now)?;
+                }
+                tx.commit().await?;
+            }
+            Ok(done)
+        })
+    }
+}

@@ -4,6 +4,7 @@ mod bookings;
 mod callbacks;
 mod csrf;
 mod demo_lock;
+mod demo_mail;
 pub mod error;
 mod ops;
 mod staff;
@@ -42,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(ops::routes)
         .configure(callbacks::routes)
         .configure(demo_lock::routes)
+        .configure(demo_mail::routes)
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))

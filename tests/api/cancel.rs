@@ -215,7 +215,7 @@ on_both_backends!(
         let bid = BookingId::parse(&id).unwrap();
         let confirmed = app
             .app_store
-            .confirm_booking(&bid, "4242", Utc::now())
+            .confirm_booking(&bid, "4242", &[], Utc::now())
             .await
             .unwrap();
         assert!(!confirmed);

@@ -165,6 +165,9 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     env.insert("DATABASE_URL".into(), database_url);
+    // Mail without SMTP_URL goes to files: keep them out of the working tree.
+    let data_dir = std::env::temp_dir().join(format!("tourgate-data-{}", random_name()));
+    env.insert("TOURGATE_DATA_DIR".into(), data_dir.display().to_string());
     env.insert(
         "TOURGATE_COMMUNITIES".into(),
         communities.display().to_string(),

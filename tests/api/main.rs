@@ -6,6 +6,7 @@ mod booking;
 mod callbacks;
 mod cancel;
 mod mail;
+mod notify;
 mod ops;
 mod outbox;
 mod reschedule;

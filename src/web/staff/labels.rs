@@ -62,6 +62,7 @@ pub fn kind_label(k: JobKind) -> &'static str {
         JobKind::Visit => "visit",
         JobKind::AppointmentCancel => "cancel",
         JobKind::EmailLog => "e-mail log",
+        JobKind::Email => "e-mail",
     }
 }
 

@@ -1,0 +1,90 @@
+//! Sending one queued mail: the booking as it is now, composed and handed to the Mailer.
+use chrono::{DateTime, Utc};
+use lettre::message::Mailbox;
+use url::Url;
+
+use super::schedule::still_useful;
+use super::{compose, MailContext, MailError, MailKind, Mailer};
+use crate::access::CodeProvider;
+use crate::booking::{Booking, BookingState};
+use crate::config::Communities;
+
+/// What sending mail needs: the transport, the communities, where links point, the sender,
+/// and the door codes (recomputed for the access instructions, never stored).
+#[derive(Clone)]
+pub struct MailDesk {
+    pub mailer: Mailer,
+    pub communities: Communities,
+    pub public_url: Url,
+    pub from: Mailbox,
+    pub codes: CodeProvider,
+    /// `agent.username` in Knock's e-mail log (required by Knock; an automated sender).
+    pub knock_agent: String,
+}
+
+/// How one send came out.
+#[derive(Debug)]
+pub enum Sent {
+    /// Handed to the mail server; subject and HTML body are what Knock's log gets.
+    Sent { subject: String, html: String },
+    /// Not sent, on purpose (the booking was cancelled, the tour has begun...): `why`.
+    Skipped(String),
+}
+
+impl MailDesk {
+    /// Sends mail `kind` about `booking` as it stands at `now`.
+    pub async fn send(
+        &self,
+        kind: MailKind,
+        sequence: u32,
+        booking: &Booking,
+        now: DateTime<Utc>,
+    ) -> Result<Sent, MailError> {
+        if let Some(why) = reason_to_skip(kind, booking, now) {
+            return Ok(Sent::Skipped(why));
+        }
+        let community = self
+            .communities
+            .get(&booking.community_slug)
+            .ok_or_else(|| {
+                MailError::Build(format!("unknown community {}", booking.community_slug))
+            })?;
+        let code = (kind == MailKind::AccessInstructions)
+            .then(|| self.codes.code_for(&booking.id, booking.slot_start));
+        let manage_url = self
+            .public_url
+            .join(&format!("bookings/{}", booking.token))
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        let mail = compose(&MailContext {
+            kind,
+            booking,
+            community,
+            manage_url: manage_url.to_string(),
+            access_code: code.as_ref().map(|c| c.reveal()),
+            sequence,
+            from: &self.from,
+            now,
+        })?;
+        self.mailer.send(mail.message).await?;
+        Ok(Sent::Sent {
+            subject: mail.subject,
+            html: mail.html,
+        })
+    }
+}
+
+fn reason_to_skip(kind: MailKind, b: &Booking, now: DateTime<Utc>) -> Option<String> {
+    let live = matches!(b.state, BookingState::Confirmed | BookingState::InProgress);
+    let fits = match kind {
+        MailKind::Cancellation => b.state == BookingState::Cancelled,
+        MailKind::AccessInstructions => live,
+        _ => b.state == BookingState::Confirmed,
+    };
+    if !fits {
+        return Some(format!("the booking is {}", b.state.as_str()));
+    }
+    if !still_useful(kind, b.slot_start, now) {
+        return Some("the tour has begun".into());
+    }
+    None
+}
