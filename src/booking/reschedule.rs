@@ -85,6 +85,11 @@ impl BookingService {
                     slot_start: moved.slot_start,
                     slot_end,
                     slot_start_knock: &slot.value,
+                    mails: &crate::mail::schedule::on_confirm(
+                        community,
+                        moved.slot_start,
+                        Utc::now(),
+                    ),
                 },
                 Utc::now(),
             )

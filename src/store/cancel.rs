@@ -8,7 +8,8 @@ use super::outbox::enqueue_job;
 use super::staff::insert_audit;
 use super::{on_backend, Store, StoreError, WriteTx};
 use crate::booking::{BookingId, BookingState};
-use crate::outbox::{AppointmentCancelJob, Job, JobKind};
+use crate::mail::MailKind;
+use crate::outbox::{AppointmentCancelJob, EmailJob, Job, JobKind};
 
 /// Who cancels.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +112,20 @@ impl Store {
                 }
                 None => false,
             };
+            if appointment.is_some() {
+                // The renter is told, with a calendar CANCEL that outranks every invitation
+                // sent so far (one per confirmation and reschedule).
+                let (moves,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM booking_events WHERE booking_id = $1 AND kind = 'rescheduled'",
+                )
+                .bind(id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                let payload = Job::Email(EmailJob::new(MailKind::Cancellation, moves as u32 + 1))
+                    .to_json()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                enqueue_job!(&mut *tx, id, JobKind::Email, MailKind::Cancellation.as_str(), payload, now, now)?;
+            }
             let knock = if queued { "; Knock cancel queued" } else { "" };
             insert_event!(&mut *tx, id, now, actor.as_str(), "cancelled", &format!("{detail}{knock}"))?;
             if let Canceller::Staff { email, reason } = by {

@@ -8,7 +8,8 @@ use super::cancel::cancel_payload;
 use super::outbox::enqueue_job;
 use super::{is_unique_violation, on_backend, Store, StoreError, WriteTx};
 use crate::booking::BookingId;
-use crate::outbox::JobKind;
+use crate::mail::{MailKind, QueuedMail};
+use crate::outbox::{EmailJob, Job, JobKind};
 
 /// The new slot and the appointment Knock made for it.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct Rescheduled<'a> {
     pub slot_end: DateTime<Utc>,
     /// The start exactly as Knock offered it.
     pub slot_start_knock: &'a str,
+    /// What a confirmation at the new time would queue (the first becomes the reschedule mail).
+    pub mails: &'a [QueuedMail],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,33 @@ impl Store {
                     insert_event!(&mut *tx, id, now, "renter", "rescheduled", &format!(
                         "Moved to {}; Knock appointment {} replaced by {} (cancel of the old one queued)",
                         r.slot_start_knock, r.old_appointment, r.new_appointment))?;
+                    // Mails timed for the old start are dropped; the new time gets its own.
+                    sqlx::query(
+                        "UPDATE outbox_jobs SET state = 'delivered', knock_result = 'not sent: rescheduled', \
+                         updated_at = $2, delivered_at = $2 \
+                         WHERE booking_id = $1 AND kind = 'email' AND state = 'pending'",
+                    )
+                    .bind(id.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let (moves,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM booking_events WHERE booking_id = $1 AND kind = 'rescheduled'",
+                    )
+                    .bind(id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    for mail in r.mails {
+                        let kind = match mail.kind {
+                            MailKind::Confirmation => MailKind::Reschedule,
+                            other => other,
+                        };
+                        let payload = Job::Email(EmailJob::new(kind, moves as u32))
+                            .to_json()
+                            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                        let key = format!("{}:{}", kind.as_str(), r.new_appointment);
+                        enqueue_job!(&mut *tx, id, JobKind::Email, key.as_str(), payload, mail.due, now)?;
+                    }
                     tx.commit().await?;
                     Ok(true)
                 }

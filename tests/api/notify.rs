@@ -227,3 +227,40 @@ async fn there_is_no_demo_mailbox_when_mail_goes_over_smtp() {
     let app = spawn_app_with(Backend::Sqlite, &[("SMTP_URL", smtp.url.as_str())]).await;
     assert_eq!(app.get(&client(), "/sandbox/mail").await.0, 404);
 }
+
+on_both_backends!(
+    a_cancelled_tour_gets_a_calendar_cancel_and_no_reminders,
+    |b: Backend| async move {
+        let smtp = TestSmtp::start();
+        let app = spawn_app_with(b, &[("SMTP_URL", smtp.url.as_str())]).await;
+        let (id, start) = book_ahead(&app, Duration::hours(30)).await;
+        app.outbox.drain(Utc::now()).await.unwrap();
+        assert_eq!(smtp.wait_for(1).len(), 1, "the confirmation");
+        let bid = BookingId::parse(&id).unwrap();
+        app.app_store
+            .cancel_booking(&bid, tourgate::store::Canceller::Renter, Utc::now())
+            .await
+            .unwrap();
+        // Driven past every reminder's time: only the cancellation goes out.
+        app.outbox
+            .drain(start - Duration::minutes(5))
+            .await
+            .unwrap();
+        let got = smtp.wait_for(2);
+        assert_eq!(
+            got.len(),
+            2,
+            "{:?}",
+            got.iter().map(subject).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            subject(&got[1]),
+            "Cancelled: your tour of Maple Court Apartments"
+        );
+        let raw = String::from_utf8_lossy(&got[1].data).to_string();
+        assert!(raw.contains("METHOD:CANCEL"), "{raw}");
+        assert!(raw.contains(&format!("UID:{id}@tourgate")));
+        // One Knock e-mail log per message sent.
+        assert_eq!(app.sandbox.snapshot().emails.len(), 2);
+    }
+);
