@@ -147,16 +147,19 @@ fn mail_desk(settings: &Settings) -> anyhow::Result<MailDesk> {
         Some(url::Host::Domain(d)) if d.contains('.') => d.to_string(),
         _ => "tourgate.localhost".to_string(),
     };
-    let from = format!("Tourgate <tours@{host}>")
-        .parse()
-        .context("TOURGATE_PUBLIC_URL: no usable sender address for mail")?;
+    let from = match &settings.mail_from {
+        Some(from) => from.clone(),
+        None => format!("Tourgate <tours@{host}>")
+            .parse()
+            .context("TOURGATE_PUBLIC_URL: no usable sender address for mail (set MAIL_FROM)")?,
+    };
     Ok(MailDesk {
         mailer,
         communities: settings.communities.clone(),
         public_url: settings.public_url.clone(),
         from,
         codes: CodeProvider::new(settings.secret_key.expose()),
-        knock_agent: "tourgate".to_string(),
+        knock_agent: settings.knock_agent_username.clone(),
     })
 }
 

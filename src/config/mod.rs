@@ -66,6 +66,10 @@ pub struct Settings {
     pub workers: bool,
     /// Directory for the SQLite file and mail when no URL says otherwise.
     pub data_dir: PathBuf,
+    /// Sender of renter mail (`MAIL_FROM`); derived from the public host when unset.
+    pub mail_from: Option<lettre::message::Mailbox>,
+    /// The Knock agent username e-mail logs are filed under (`KNOCK_AGENT_USERNAME`).
+    pub knock_agent_username: String,
     /// Reverse proxies whose X-Forwarded-For is believed (for per-client limits).
     pub trusted_proxies: Vec<IpAddr>,
 }
@@ -214,7 +218,27 @@ impl Settings {
             Some(v) => parse_ip_list("TOURGATE_TRUSTED_PROXIES", &v)?,
             None => Vec::new(),
         };
+        let mail_from = src
+            .get("MAIL_FROM")
+            .map(|v| {
+                v.parse::<lettre::message::Mailbox>().map_err(|_| {
+                    bad(
+                        "MAIL_FROM",
+                        format!("`{v}` is not an address like Tours <tours@example.com>"),
+                    )
+                })
+            })
+            .transpose()?;
+        let knock_agent_username = match src.get("KNOCK_AGENT_USERNAME") {
+            Some(v) if v.trim().is_empty() || v.len() > 100 => {
+                return Err(bad("KNOCK_AGENT_USERNAME", "must be 1 to 100 characters"))
+            }
+            Some(v) => v,
+            None => "tourgate".to_string(),
+        };
         Ok(Settings {
+            mail_from,
+            knock_agent_username,
             listen,
             public_url,
             database,
@@ -354,6 +378,8 @@ mod tests {
         assert_eq!(e.var, "TOURGATE_LISTEN");
         let e = Settings::from_sources(&src(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
         assert_eq!(e.var, "DATABASE_URL");
+        let e = Settings::from_sources(&src(&[("MAIL_FROM", "not an address")])).unwrap_err();
+        assert_eq!(e.var, "MAIL_FROM");
         let e = Settings::from_sources(&src(&[("ACCESS_WEBHOOK_SECRET", "plain")])).unwrap_err();
         assert_eq!(e.var, "ACCESS_WEBHOOK_SECRET");
         assert!(e.to_string().starts_with("ACCESS_WEBHOOK_SECRET: "));

@@ -264,3 +264,31 @@ on_both_backends!(
         assert_eq!(app.sandbox.snapshot().emails.len(), 2);
     }
 );
+
+on_both_backends!(
+    the_sender_and_the_knock_agent_come_from_the_settings,
+    |b: Backend| async move {
+        let smtp = TestSmtp::start();
+        let app = spawn_app_with(
+            b,
+            &[
+                ("SMTP_URL", smtp.url.as_str()),
+                ("MAIL_FROM", "Maple Tours <tours@maple.example>"),
+                (
+                    "KNOCK_AGENT_USERNAME",
+                    "2be16a9e-b3ab-4b1f-9632-575aca1a3d20",
+                ),
+            ],
+        )
+        .await;
+        book_ahead(&app, Duration::hours(30)).await;
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let got = smtp.wait_for(1);
+        assert_eq!(got[0].from, "tours@maple.example");
+        let snap = app.sandbox.snapshot();
+        assert_eq!(
+            snap.emails[0].agent_username,
+            "2be16a9e-b3ab-4b1f-9632-575aca1a3d20"
+        );
+    }
+);
