@@ -264,6 +264,26 @@ impl Store {
     }
 
     /// Job counts by kind and state, with each group's oldest job.
+    /// Queues one renter mail due now, apart from the scheduled ones (its own key), e.g. the
+    /// access instructions a staff member resends.
+    pub async fn queue_mail_now(
+        &self,
+        id: &crate::booking::BookingId,
+        kind: crate::mail::MailKind,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let payload = crate::outbox::Job::Email(crate::outbox::EmailJob::new(kind, 0))
+            .to_json()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = format!("{}:resend:{}", kind.as_str(), now.timestamp_micros());
+        on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            enqueue_job!(&mut *tx, id, JobKind::Email, key.as_str(), payload, now, now)?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError> {
         let rows: Vec<(String, String, i64, Option<DateTime<Utc>>)> = on_backend!(self, p => {
             sqlx::query_as(

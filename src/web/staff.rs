@@ -21,5 +21,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/staff/bookings/{id}/cancel",
             web::post().to(cancel::submit),
         )
-        .route("/staff/outbox/{job}/retry", web::post().to(cancel::retry));
+        .route("/staff/outbox/{job}/retry", web::post().to(cancel::retry))
+        .route(
+            "/staff/bookings/{id}/resend-access",
+            web::post().to(cancel::resend_access),
+        );
 }

@@ -405,3 +405,54 @@ on_both_backends!(
         assert_eq!(cancel_jobs(&app, &id).await[0].state, JobState::Dead);
     }
 );
+
+on_both_backends!(
+    staff_resend_the_access_email_of_their_own_communitys_tour_only,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "maple@example.com", &["maple-court"]).await;
+        add_staff(&app, "lotus@example.com", &["lotus-residency"]).await;
+        let (_, _, id) = confirmed(&app).await;
+        let access_jobs = |jobs: &[tourgate::outbox::OutboxJob]| {
+            jobs.iter()
+                .filter(|j| j.kind == JobKind::Email && j.payload.contains("access_instructions"))
+                .count()
+        };
+        let bid = BookingId::parse(&id).unwrap();
+        let before = access_jobs(&app.app_store.outbox_jobs_for_booking(&bid).await.unwrap());
+        let path = format!("/staff/bookings/{id}/resend-access");
+        let token_from = |html: &str| {
+            scraper::Html::parse_document(html)
+                .select(&scraper::Selector::parse("input[name=csrf_token]").unwrap())
+                .next()
+                .and_then(|i| i.attr("value").map(str::to_string))
+                .expect("a csrf token")
+        };
+
+        let other = staff_client(&app, "lotus@example.com").await;
+        let (_, html) = app.get(&other, "/staff").await;
+        let r = app
+            .post_form(&other, &path, &[("csrf_token".into(), token_from(&html))])
+            .await;
+        assert_eq!(r.status().as_u16(), 404);
+
+        let c = staff_client(&app, "maple@example.com").await;
+        let (_, html) = app.get(&c, &format!("/staff/bookings/{id}")).await;
+        assert!(html.contains(&path), "the button is offered");
+        let r = app
+            .post_form(&c, &path, &[("csrf_token".into(), token_from(&html))])
+            .await;
+        assert_eq!(r.status().as_u16(), 303);
+        let jobs = app.app_store.outbox_jobs_for_booking(&bid).await.unwrap();
+        assert_eq!(
+            access_jobs(&jobs),
+            before + 1,
+            "one more access e-mail queued"
+        );
+        let (_, html) = app.get(&c, &format!("/staff/bookings/{id}")).await;
+        assert!(
+            html.contains("Access e-mail queued again"),
+            "the action is in the history"
+        );
+    }
+);

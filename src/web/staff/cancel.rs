@@ -1,5 +1,6 @@
-//! Staff cancelling a tour (a confirmation step with a reason) and retrying a dead Knock
-//! delivery. Both are scoped like every staff page: another community's booking is a 404.
+//! Staff actions on one booking: cancelling a tour (a confirmation step with a reason),
+//! retrying a dead Knock delivery, resending the access e-mail. All scoped like every staff
+//! page: another community's booking is a 404.
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -228,5 +229,49 @@ pub async fn retry(
             outbox.wake();
         }
     }
+    Ok(to_booking(&b.id))
+}
+
+/// POST /staff/bookings/{id}/resend-access: the access instructions again, now (a renter who
+/// lost the mail). Only for a tour still ahead or under way.
+pub async fn resend_access(
+    state: web::Data<AppState>,
+    outbox: web::Data<Outbox>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<RetryForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
+    let Some(me) = auth::signed_in(&state, &req).await? else {
+        return Ok(auth::to_login());
+    };
+    let (b, _) = visible_booking(&state, &me, &path).await?;
+    if !matches!(b.state, BookingState::Confirmed | BookingState::InProgress) {
+        return Err(WebError::Conflict(
+            "Only a confirmed tour has access instructions to resend.",
+        ));
+    }
+    let now = Utc::now();
+    state
+        .store
+        .queue_mail_now(&b.id, crate::mail::MailKind::AccessInstructions, now)
+        .await?;
+    state
+        .store
+        .record_staff_action(
+            &me.staff.email,
+            "resend_access",
+            Some(&b.id),
+            "Access e-mail queued again",
+            now,
+        )
+        .await?;
+    outbox.wake();
     Ok(to_booking(&b.id))
 }
