@@ -247,6 +247,9 @@ fn announce(app: &Application) {
         for c in s.communities.all() {
             println!("  Demo lock for {}: {base}/sandbox/lock/{}", c.name, c.slug);
         }
+        if s.smtp_url.is_none() {
+            println!("  Mail sent to renters: {base}/sandbox/mail");
+        }
         if std::env::var_os("ACCESS_WEBHOOK_SECRET").is_none() {
             println!(
                 "  Access webhook secret (demo only): {}",
