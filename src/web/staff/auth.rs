@@ -39,6 +39,18 @@ pub fn presented(req: &HttpRequest) -> Option<String> {
     req.cookie(COOKIE).map(|c| c.value().to_string())
 }
 
+/// A staff form post: it must come from our own page (CSRF, else 403) and from a signed-in
+/// member (`None`: send them to sign in).
+pub async fn signed_in_post(
+    state: &AppState,
+    req: &HttpRequest,
+    session: &actix_session::Session,
+    csrf_token: Option<&str>,
+) -> Result<Option<SignedIn>, WebError> {
+    crate::web::csrf::verify(req, session, csrf_token, &state.settings.public_url)?;
+    signed_in(state, req).await
+}
+
 /// The staff member behind this request's cookie, if its session is live.
 pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<SignedIn>, WebError> {
     let Some(token) = presented(req).as_deref().and_then(SessionToken::parse) else {

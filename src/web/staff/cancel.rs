@@ -123,13 +123,8 @@ pub async fn submit(
     path: web::Path<String>,
     form: web::Form<CancelForm>,
 ) -> Result<HttpResponse, WebError> {
-    csrf::verify(
-        &req,
-        &session,
-        form.csrf_token.as_deref(),
-        &state.settings.public_url,
-    )?;
-    let Some(me) = auth::signed_in(&state, &req).await? else {
+    let Some(me) = auth::signed_in_post(&state, &req, &session, form.csrf_token.as_deref()).await?
+    else {
         return Ok(auth::to_login());
     };
     let (b, c) = visible_booking(&state, &me, &path).await?;
@@ -189,13 +184,8 @@ pub async fn retry(
     path: web::Path<String>,
     form: web::Form<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
-    csrf::verify(
-        &req,
-        &session,
-        form.csrf_token.as_deref(),
-        &state.settings.public_url,
-    )?;
-    let Some(me) = auth::signed_in(&state, &req).await? else {
+    let Some(me) = auth::signed_in_post(&state, &req, &session, form.csrf_token.as_deref()).await?
+    else {
         return Ok(auth::to_login());
     };
     let job_id: i64 = path.parse().map_err(|_| WebError::NotFound)?;
@@ -242,13 +232,8 @@ pub async fn resend_access(
     path: web::Path<String>,
     form: web::Form<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
-    csrf::verify(
-        &req,
-        &session,
-        form.csrf_token.as_deref(),
-        &state.settings.public_url,
-    )?;
-    let Some(me) = auth::signed_in(&state, &req).await? else {
+    let Some(me) = auth::signed_in_post(&state, &req, &session, form.csrf_token.as_deref()).await?
+    else {
         return Ok(auth::to_login());
     };
     let (b, _) = visible_booking(&state, &me, &path).await?;
