@@ -221,6 +221,10 @@ struct ReschedulePage<'a> {
     booking: &'a Booking,
     when: String,
     days: Vec<Day>,
+    tz_label: String,
+    /// Always empty: the page comes back only when the time picked is gone. A field because
+    /// the shared picker compares against the booking form's `String`.
+    chosen: String,
     csrf_token: String,
     message: Option<&'a str>,
 }
@@ -257,6 +261,8 @@ async fn reschedule_page(
         community: c,
         when: describe(booking.slot_start, c.timezone),
         days: group_by_day(&others, c.timezone),
+        tz_label: super::tours::tz_label(c),
+        chosen: String::new(),
         csrf_token: csrf::token(session)?,
         message,
         booking,

@@ -250,7 +250,7 @@ async fn render_form(
 }
 
 /// "in Pacific time (America/Los_Angeles, PST)": the zone named, with today's abbreviation.
-fn tz_label(c: &Community) -> String {
+pub(super) fn tz_label(c: &Community) -> String {
     let abbrev = Utc::now()
         .with_timezone(&c.timezone)
         .format("%Z")

@@ -62,6 +62,9 @@ pub struct TestApp {
     pub base: String,
     pub app_store: Store,
     pub sandbox: Sandbox,
+    /// The sandbox's own address (its HTML view is at `/_sandbox`); read by tests/browser.
+    #[allow(dead_code)]
+    pub sandbox_url: String,
     pub settings: std::sync::Arc<Settings>,
     pub bookings: tourgate::booking::BookingService,
     pub outbox: tourgate::outbox::Outbox,
@@ -182,7 +185,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     .expect("test settings are valid");
     let app = Application::build(settings).await.expect("the app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
-    let (sandbox, _) = app
+    let (sandbox, sandbox_url) = app
         .sandbox
         .clone()
         .expect("tests run against the in-process sandbox");
@@ -190,6 +193,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         base,
         app_store: app.store.clone(),
         sandbox,
+        sandbox_url: sandbox_url.as_str().trim_end_matches('/').to_string(),
         settings: app.settings.clone(),
         bookings: app.bookings.clone(),
         outbox: app.outbox.clone(),

@@ -1,37 +1,81 @@
-//! axe-core on every renter page: no serious or critical violation.
-use crate::axe::serious_violations;
+//! axe-core on every renter page and state the walks do not reach: no serious or critical
+//! violation. (The walks check the pages they pass through.)
+use tourgate::knock::sandbox::Fault;
+
+use crate::axe::AxeReport;
 use crate::browser::Browser;
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{spawn_app, Backend, TestApp};
 use crate::pages;
+
+fn fault(route: &str, count: u32, status: u16) -> Fault {
+    serde_json::from_value(serde_json::json!({
+        "route": route, "count": count, "status": status
+    }))
+    .expect("a valid fault")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renter_pages_have_no_serious_or_critical_accessibility_violations() {
     let app = spawn_app(Backend::Sqlite).await;
     let b = Browser::start(390, 844).await;
-    let mut report = Vec::new();
+    let mut axe = AxeReport::default();
 
     b.goto(&pages::doorway_link(&app)).await;
-    report.push(("the landing page", serious_violations(&b).await));
+    axe.check(&b, "the landing page").await;
 
     pages::errors_are_announced(&b, &app).await;
-    report.push(("the landing page with errors", serious_violations(&b).await));
+    axe.check(&b, "the landing page with errors").await;
 
     pages::book_by_pointer(&b, &app, "axe").await;
-    report.push(("the booking page", serious_violations(&b).await));
+    axe.check(&b, "the booking page").await;
 
     b.goto(&app.url("/bookings/no-such-booking")).await;
     b.screenshot("phone-404").await;
-    report.push(("the 404 page", serious_violations(&b).await));
+    axe.check(&b, "the 404 page").await;
+
+    // Knock unreachable when the renter arrives: a plain message, not a blank page.
+    app.sandbox.inject_fault(fault("available_times", 1, 503));
+    b.goto(&pages::doorway_link(&app)).await;
+    assert!(b
+        .text("main")
+        .await
+        .contains("Tour times are not available right now"));
+    b.screenshot("phone-knock-down").await;
+    axe.check(&b, "the landing page, Knock unreachable").await;
+
+    // Knock refuses the time: the form comes back with an announced notice and fresh times.
+    pick_and_fill(&b, &app).await;
+    app.sandbox
+        .inject_fault(fault("appointment_request", 1, 400));
+    b.tap("form.booking-form button[type=submit]").await;
+    let notice = b.wait_for("main .notice[role=alert]").await;
+    assert!(!notice.text().await.unwrap_or_default().is_empty());
+    b.screenshot("phone-knock-refused").await;
+    axe.check(&b, "the landing page, time refused").await;
+
+    // Knock not answering during the booking: the "we are confirming" page.
+    pick_and_fill(&b, &app).await;
+    app.sandbox
+        .inject_fault(fault("appointment_request", 2, 503));
+    b.tap("form.booking-form button[type=submit]").await;
+    let card = b.wait_for("[data-booking-id]").await;
+    assert_eq!(
+        card.attr("data-state").await.ok().flatten().as_deref(),
+        Some("requesting"),
+        "the renter sees the booking is being confirmed"
+    );
+    b.screenshot("phone-confirming").await;
+    axe.check(&b, "the booking page, being confirmed").await;
 
     b.close().await;
-    let failures: Vec<String> = report
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(page, v)| format!("{page}:\n{}", v.join("\n")))
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "axe-core found serious or critical violations:\n{}",
-        failures.join("\n")
-    );
+    axe.assert_clean();
+}
+
+/// Opens the landing page, picks its first time and fills the details.
+async fn pick_and_fill(b: &Browser, app: &TestApp) {
+    b.goto(&pages::doorway_link(app)).await;
+    let slot = pages::offered_slot(b, 0, 0).await;
+    b.tap(&format!("label.slot:has(input[value='{}'])", slot.value))
+        .await;
+    pages::fill_details(b, "grace@example.com").await;
 }

@@ -14,6 +14,37 @@ axe.run(document, { resultTypes: ['violations'] })
   .catch(e => done({ error: String(e) }));
 "#;
 
+/// axe's findings page by page along a walk, asserted together at its end so that one run
+/// reports every page that fails.
+#[derive(Default)]
+pub struct AxeReport {
+    pages: Vec<(String, Vec<String>)>,
+}
+
+impl AxeReport {
+    /// Runs axe on the page showing now, under the name `page`.
+    pub async fn check(&mut self, b: &Browser, page: &str) {
+        let found = serious_violations(b).await;
+        self.pages.push((page.to_string(), found));
+    }
+
+    /// Fails with every page's serious and critical violations, if any.
+    pub fn assert_clean(self) {
+        assert!(!self.pages.is_empty(), "axe ran on no page");
+        let failures: Vec<String> = self
+            .pages
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(page, v)| format!("{page}:\n{}", v.join("\n")))
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "axe-core found serious or critical violations:\n{}",
+            failures.join("\n")
+        );
+    }
+}
+
 /// Runs axe on the current page and returns its serious and critical violations, printed.
 pub async fn serious_violations(b: &Browser) -> Vec<String> {
     // Run inside WebDriver's script sandbox: no <script> element, nothing the CSP would block.

@@ -189,14 +189,18 @@ impl Browser {
     /// without the tag (about:blank) are let be.
     async fn assert_page_fits_the_device(&self) {
         let v = self
-            .js("return [!!document.querySelector('meta[name=viewport]'), window.innerWidth, screen.width]")
+            .js("const wide = [...document.body.querySelectorAll('*')]
+                     .filter(e => e.getBoundingClientRect().right > screen.width)
+                     .slice(0, 5).map(e => e.outerHTML.slice(0, 120));
+                 return [!!document.querySelector('meta[name=viewport]'), window.innerWidth,
+                         screen.width, wide]")
             .await;
         if v[0].as_bool() == Some(true) {
             assert_eq!(
                 v[1], v[2],
                 "the page is laid out {} px wide on a {} px device: something is too wide, \
-                 so a phone would zoom out or scroll sideways",
-                v[1], v[2]
+                 so a phone would zoom out or scroll sideways; wider than the device: {}",
+                v[1], v[2], v[3]
             );
         }
     }
@@ -250,6 +254,32 @@ impl Browser {
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css:?} did not appear within {PAGE_DEADLINE:?}: {e}"))
+    }
+
+    /// Finds `css` and clicks it, as a tap or a mouse click does.
+    pub async fn tap(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("tap {css:?}: {e}"));
+    }
+
+    /// Opens `url` again and again until `script` returns true there, for work done in the
+    /// background (Knock deliveries); fails after [`PAGE_DEADLINE`] saying `what` was awaited.
+    pub async fn reload_until(&self, url: &str, script: &str, what: &str) {
+        let deadline = Instant::now() + PAGE_DEADLINE;
+        loop {
+            self.goto(url).await;
+            if self.js(script).await == Value::Bool(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not seen at {url} within {PAGE_DEADLINE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     pub async fn js(&self, script: &str) -> Value {

@@ -1,6 +1,8 @@
-//! The renter's pages in headless Chromium, driven over WebDriver (fantoccini + chromedriver):
-//! booking by pointer and by keyboard at a phone and a desktop viewport, announced errors,
-//! visible focus, no horizontal scrolling at 360 px, axe-core on every page, page weight.
+//! The renter's and staff's pages in headless Chromium, driven over WebDriver (fantoccini +
+//! chromedriver), at a phone and a desktop viewport: booking by pointer and by keyboard, the
+//! door code opening the demo lock and the visit reaching Knock, cancelling (renter and staff),
+//! moving a tour, the confirmation e-mail; announced errors, visible focus, no horizontal
+//! scrolling at 360 px, axe-core on every page, page weight.
 //!
 //! Chromium, chromedriver and axe-core are installed by scripts/install-test-deps.sh, which the
 //! harness runs itself when one of them is missing. Screenshots go to target/browser-artifacts/.
@@ -14,7 +16,11 @@ mod deps;
 mod pages;
 
 mod accessibility;
+mod cancel;
 mod desktop;
+mod lock;
+mod mail;
 mod phone;
+mod reschedule;
 mod staff;
 mod weight;

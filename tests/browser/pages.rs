@@ -118,10 +118,21 @@ async fn assert_only_day_shows(b: &Browser, day: usize) {
 /// Books by pointer: taps the second day, then a time's label, fills the form, taps the
 /// button. Returns the slot chosen and the booking page's data-booking-id.
 pub async fn book_by_pointer(b: &Browser, app: &TestApp, shot: &str) -> (OfferedSlot, String) {
+    book_slot_by_pointer(b, app, 1, 1, shot).await
+}
+
+/// Books the `n`th time of the `day`th day by pointer, as [`book_by_pointer`] does.
+pub async fn book_slot_by_pointer(
+    b: &Browser,
+    app: &TestApp,
+    day: usize,
+    n: usize,
+    shot: &str,
+) -> (OfferedSlot, String) {
     b.goto(&doorway_link(app)).await;
     b.screenshot(&format!("{shot}-landing")).await;
-    show_day(b, 1).await;
-    let slot = offered_slot(b, 1, 1).await;
+    show_day(b, day).await;
+    let slot = offered_slot(b, day, n).await;
     b.find(&format!("label.slot:has(input[value='{}'])", slot.value))
         .await
         .click()
@@ -145,7 +156,8 @@ pub async fn book_by_pointer(b: &Browser, app: &TestApp, shot: &str) -> (Offered
 
 /// The booking page is showing, confirmed, for `slot`; returns its data-booking-id.
 pub async fn booking_page_shows(b: &Browser, slot: &OfferedSlot) -> String {
-    let card = b.wait_for("[data-booking-id]").await;
+    // `.booking`: the reschedule form carries the id too, and may still be showing.
+    let card = b.wait_for(".booking[data-booking-id]").await;
     let id = card
         .attr("data-booking-id")
         .await

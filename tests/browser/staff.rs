@@ -1,14 +1,14 @@
 //! A staff member signs in at a desktop and finds the renter's booking; axe on each staff page.
-use crate::axe::serious_violations;
+use crate::axe::AxeReport;
 use crate::browser::Browser;
-use crate::helpers::{client, spawn_app, Backend};
+use crate::helpers::{client, spawn_app, Backend, TestApp};
 
 const EMAIL: &str = "lee@maple.example";
 const PASSWORD: &str = "correct horse battery staple";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
-    let app = spawn_app(Backend::Sqlite).await;
+/// A renter's booking made over HTTP, as the renter's phone would; returns the booking page's
+/// path and the booking id.
+pub async fn renter_booked(app: &TestApp) -> (String, String) {
     let booking_page = app.book(&client(), "/tours/maple-court", None).await;
     let (_, html) = app.get(&client(), &booking_page).await;
     let booking_id = scraper::Html::parse_document(&html)
@@ -16,7 +16,11 @@ async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
         .next()
         .and_then(|e| e.attr("data-booking-id").map(str::to_string))
         .expect("the renter's booking page carries its id");
-    // As the CLI's `staff add` does it.
+    (booking_page, booking_id)
+}
+
+/// A leasing agent at Maple Court, added as the CLI's `staff add` does it.
+pub async fn add_agent(app: &TestApp) {
     tourgate::staff::add_staff(
         &app.app_store,
         &app.settings.communities,
@@ -27,12 +31,26 @@ async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
     )
     .await
     .expect("the staff member is added");
+}
+
+/// Signs in at /staff/login and waits for the tour list.
+pub async fn signed_in(b: &Browser, app: &TestApp) {
+    b.goto(&app.url("/staff/login")).await;
+    sign_in(b, PASSWORD).await;
+    b.wait_for("form.filters").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, booking_id) = renter_booked(&app).await;
+    add_agent(&app).await;
 
     let b = Browser::start(1280, 900).await;
-    let mut report = Vec::new();
+    let mut axe = AxeReport::default();
 
     b.goto(&app.url("/staff/login")).await;
-    report.push(("the sign-in page", serious_violations(&b).await));
+    axe.check(&b, "the sign-in page").await;
 
     sign_in(&b, "not the password").await;
     let alert = b.wait_for("#sign-in-error").await;
@@ -42,7 +60,7 @@ async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
         "a refused sign-in is announced"
     );
     b.screenshot("staff-sign-in-refused").await;
-    report.push(("the sign-in page, refused", serious_violations(&b).await));
+    axe.check(&b, "the sign-in page, refused").await;
 
     sign_in(&b, PASSWORD).await;
     let row = b
@@ -53,7 +71,7 @@ async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
         "/staff"
     );
     b.screenshot("staff-tours").await;
-    report.push(("the staff tour list", serious_violations(&b).await));
+    axe.check(&b, "the staff tour list").await;
 
     row.find(fantoccini::Locator::Css("a"))
         .await
@@ -68,7 +86,7 @@ async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
     );
     assert!(b.text(".booking").await.contains("Grace Hopper"));
     b.screenshot("staff-booking").await;
-    report.push(("the staff booking page", serious_violations(&b).await));
+    axe.check(&b, "the staff booking page").await;
 
     b.find("form[action='/staff/logout'] button")
         .await
@@ -78,16 +96,7 @@ async fn a_staff_member_signs_in_and_finds_the_renters_booking() {
     b.wait_for("form[action='/staff/login']").await;
     b.close().await;
 
-    let failures: Vec<String> = report
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(page, v)| format!("{page}:\n{}", v.join("\n")))
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "axe-core found serious or critical violations:\n{}",
-        failures.join("\n")
-    );
+    axe.assert_clean();
 }
 
 async fn sign_in(b: &Browser, password: &str) {

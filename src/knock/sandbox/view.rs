@@ -24,6 +24,7 @@ struct Row {
 <h1>Knock sandbox</h1>
 <p>Sandbox time: {{ now }}</p>
 {% for section in sections %}
+<section id="{{ section.id }}">
 <h2>{{ section.title }}</h2>
 {% if section.rows.is_empty() %}<p>None yet.</p>{% else %}
 <table>
@@ -32,6 +33,7 @@ struct Row {
 {% endfor %}
 </table>
 {% endif %}
+</section>
 {% endfor %}
 </body>
 </html>"#
@@ -42,6 +44,8 @@ struct SandboxPage {
 }
 
 struct Section {
+    /// The section element's id, for people linking to it and for tests reading it.
+    id: &'static str,
     title: &'static str,
     headings: &'static [&'static str],
     rows: Vec<Row>,
@@ -146,6 +150,7 @@ pub(super) fn render(snapshot: &SandboxSnapshot) -> askama::Result<String> {
         now: time(snapshot.now),
         sections: vec![
             Section {
+                id: "appointments",
                 title: "Appointments",
                 headings: &[
                     "id",
@@ -161,6 +166,7 @@ pub(super) fn render(snapshot: &SandboxSnapshot) -> askama::Result<String> {
                 rows: appointments,
             },
             Section {
+                id: "visits",
                 title: "Visits",
                 headings: &[
                     "id",
@@ -173,6 +179,7 @@ pub(super) fn render(snapshot: &SandboxSnapshot) -> askama::Result<String> {
                 rows: visits,
             },
             Section {
+                id: "emails",
                 title: "Logged e-mails",
                 headings: &[
                     "communication id",
@@ -185,6 +192,7 @@ pub(super) fn render(snapshot: &SandboxSnapshot) -> askama::Result<String> {
                 rows: emails,
             },
             Section {
+                id: "messages",
                 title: "Messages Knock sends",
                 headings: &[
                     "prospect",
@@ -197,6 +205,7 @@ pub(super) fn render(snapshot: &SandboxSnapshot) -> askama::Result<String> {
                 rows: messages,
             },
             Section {
+                id: "requests",
                 title: "Recent requests",
                 headings: &["at", "method", "path", "status", "body"],
                 rows: requests,

@@ -1,0 +1,152 @@
+//! Cancelling in the browser: the renter from the booking page, and a staff member from the
+//! staff area with a reason. Either way the booking page says so and the appointment is
+//! cancelled in Knock (seen in the sandbox's own view; the app runs its workers).
+use crate::axe::AxeReport;
+use crate::browser::Browser;
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::pages;
+use crate::staff::{add_agent, renter_booked, signed_in};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_a_renter_cancels_from_the_booking_page() {
+    renter_cancels(390, 844, "phone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_desktop_a_renter_cancels_from_the_booking_page() {
+    renter_cancels(1280, 900, "desktop").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_desktop_a_staff_member_signs_in_and_cancels_with_a_reason() {
+    staff_cancels(1280, 900, "desktop").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_a_staff_member_signs_in_and_cancels_with_a_reason() {
+    staff_cancels(390, 844, "phone").await;
+}
+
+async fn app_with_workers() -> TestApp {
+    spawn_app_with(Backend::Sqlite, &[("TOURGATE_WORKERS", "on")]).await
+}
+
+async fn renter_cancels(width: u32, height: u32, shot: &str) {
+    let app = app_with_workers().await;
+    let b = Browser::start(width, height).await;
+    let mut axe = AxeReport::default();
+    let (_, id) = pages::book_by_pointer(&b, &app, &format!("{shot}-cancel")).await;
+    let booking_page = b.client.current_url().await.expect("a URL").to_string();
+
+    // Changing one's mind on the confirmation page keeps the tour.
+    b.tap("a[href$='/cancel']").await;
+    b.wait_for(&format!("form[action$='/cancel'][data-booking-id='{id}']"))
+        .await;
+    b.screenshot(&format!("{shot}-cancel-confirm")).await;
+    axe.check(&b, "the renter's cancel page").await;
+    b.tap("form[action$='/cancel'] a").await;
+    assert_state(&b, "confirmed").await;
+
+    b.tap("a[href$='/cancel']").await;
+    b.wait_for("form[action$='/cancel'] button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("tap Yes, cancel my tour");
+    assert_state(&b, "cancelled").await;
+    assert!(b.text(".booking").await.contains("This tour is cancelled"));
+    assert!(
+        b.find_all("a[href$='/cancel']").await.is_empty(),
+        "a cancelled tour offers no cancel link"
+    );
+    b.screenshot(&format!("{shot}-cancelled")).await;
+    axe.check(&b, "the booking page, cancelled by the renter")
+        .await;
+
+    // Reloading the cancel page of a cancelled tour lands on the booking page.
+    b.goto(&format!("{booking_page}/cancel")).await;
+    assert_state(&b, "cancelled").await;
+
+    knock_shows_cancelled(&b, &app).await;
+    b.close().await;
+    axe.assert_clean();
+}
+
+async fn staff_cancels(width: u32, height: u32, shot: &str) {
+    let app = app_with_workers().await;
+    let (renter_page, id) = renter_booked(&app).await;
+    add_agent(&app).await;
+    let b = Browser::start(width, height).await;
+    let mut axe = AxeReport::default();
+
+    signed_in(&b, &app).await;
+    b.tap(&format!("tr[data-booking-id='{id}'] a")).await;
+    b.wait_for(&format!(".booking[data-booking-id='{id}']"))
+        .await;
+    b.tap(&format!("a[href='/staff/bookings/{id}/cancel']"))
+        .await;
+    let reason = b.wait_for("#reason").await;
+    b.screenshot(&format!("{shot}-staff-cancel")).await;
+    axe.check(&b, "the staff cancel page").await;
+    let why = "Renter phoned: found another home";
+    reason.send_keys(why).await.expect("type the reason");
+    b.tap("form[action$='/cancel'] button[type=submit]").await;
+
+    let card = b
+        .wait_for(&format!(".booking[data-booking-id='{id}'][data-state]"))
+        .await;
+    assert_eq!(
+        card.attr("data-state").await.ok().flatten().as_deref(),
+        Some("cancelled")
+    );
+    assert!(
+        b.find_all(&format!("a[href='/staff/bookings/{id}/cancel']"))
+            .await
+            .is_empty(),
+        "a cancelled tour offers no cancel button"
+    );
+    let history = b.text("#history + table").await;
+    assert!(
+        history.contains(why),
+        "the reason is in the booking's history: {history:?}"
+    );
+    b.screenshot(&format!("{shot}-staff-cancelled")).await;
+    axe.check(&b, "the staff booking page, cancelled").await;
+
+    // The renter's own page says so.
+    b.goto(&app.url(&renter_page)).await;
+    assert_state(&b, "cancelled").await;
+    axe.check(&b, "the booking page, cancelled by staff").await;
+
+    knock_shows_cancelled(&b, &app).await;
+    b.close().await;
+    axe.assert_clean();
+}
+
+/// The booking card shows `state` (after a navigation).
+async fn assert_state(b: &Browser, state: &str) {
+    let card = b.wait_for(".booking[data-booking-id]").await;
+    assert_eq!(
+        card.attr("data-state").await.ok().flatten().as_deref(),
+        Some(state),
+        "the booking page shows the tour {state}"
+    );
+}
+
+/// The booking's only appointment is cancelled in the sandbox's own view.
+async fn knock_shows_cancelled(b: &Browser, app: &TestApp) {
+    let appointments = app.sandbox.snapshot().appointments;
+    assert_eq!(appointments.len(), 1, "one booking, one appointment");
+    let script = format!(
+        "return [...document.querySelectorAll('#appointments tr')].some(r =>
+             r.cells.length > 3 && r.cells[0].textContent.trim() === {:?}
+             && r.cells[3].textContent.toLowerCase().includes('cancelled'))",
+        appointments[0].id
+    );
+    b.reload_until(
+        &format!("{}/_sandbox", app.sandbox_url),
+        &script,
+        "the appointment cancelled in Knock",
+    )
+    .await;
+}
