@@ -4,9 +4,8 @@ use serde_json::{json, Value};
 use standardwebhooks::Webhook;
 use tourgate::booking::{BookingId, BookingState};
 use tourgate::outbox::{Job, JobKind, JobState, OutboxJob};
-use tourgate::store::Store;
 
-use crate::helpers::{client, spawn_app, Backend, TestApp};
+use crate::helpers::{client, set_state, spawn_app, Backend, TestApp};
 use crate::on_both_backends;
 
 pub const MAPLE: &str = "/tours/maple-court";
@@ -91,25 +90,6 @@ pub fn completed(booking: &str, at: DateTime<Utc>, units: &[&str]) -> Value {
 
 pub fn granted(booking: &str, at: DateTime<Utc>) -> Value {
     json!({ "type": "access.granted", "booking": booking, "occurred_at": at.to_rfc3339() })
-}
-
-async fn set_state(store: &Store, id: &str, state: &str) {
-    let sql = "UPDATE bookings SET state = $1 WHERE id = $2";
-    let changed = match store {
-        Store::Sqlite(p) => sqlx::query(sql)
-            .bind(state)
-            .bind(id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()),
-        Store::Postgres(p) => sqlx::query(sql)
-            .bind(state)
-            .bind(id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()),
-    };
-    assert_eq!(changed.unwrap(), 1);
 }
 
 on_both_backends!(

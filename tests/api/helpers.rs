@@ -334,3 +334,24 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// Puts a booking straight into `state`, for what is otherwise reached only by waiting hours
+/// (failed, no-show) or for checks against a given state.
+pub async fn set_state(store: &Store, id: &str, state: &str) {
+    let sql = "UPDATE bookings SET state = $1 WHERE id = $2";
+    let changed = match store {
+        Store::Sqlite(p) => sqlx::query(sql)
+            .bind(state)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+        Store::Postgres(p) => sqlx::query(sql)
+            .bind(state)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(changed.unwrap(), 1);
+}

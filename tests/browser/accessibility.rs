@@ -4,7 +4,7 @@ use tourgate::knock::sandbox::Fault;
 
 use crate::axe::AxeReport;
 use crate::browser::Browser;
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{set_state, spawn_app, Backend, TestApp};
 use crate::pages;
 
 fn fault(route: &str, count: u32, status: u16) -> Fault {
@@ -67,6 +67,39 @@ async fn renter_pages_have_no_serious_or_critical_accessibility_violations() {
     b.screenshot("phone-confirming").await;
     axe.check(&b, "the booking page, being confirmed").await;
 
+    b.close().await;
+    axe.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_booking_page_in_every_state_is_accessible_and_plain() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (page, id) = crate::staff::renter_booked(&app).await;
+    let b = Browser::start(390, 844).await;
+    let mut axe = AxeReport::default();
+    // What the renter reads in each state, in words (the badge and the next step).
+    for (state, says) in [
+        ("requesting", "We are confirming your tour"),
+        ("confirmed", "What happens next"),
+        ("in_progress", "Your tour is under way"),
+        ("completed", "Thank you for touring"),
+        ("no_show", "This tour was missed"),
+        ("failed", "This tour could not be booked"),
+        ("cancelled", "This tour is cancelled"),
+    ] {
+        set_state(&app.app_store, &id, state).await;
+        b.goto(&app.url(&page)).await;
+        let card = b.wait_for(".booking[data-booking-id]").await;
+        assert_eq!(
+            card.attr("data-state").await.ok().flatten().as_deref(),
+            Some(state)
+        );
+        let text = b.text(".booking").await;
+        assert!(text.contains(says), "{state}: {text:?}");
+        pages::assert_no_horizontal_scroll(&b, &format!("the booking page, {state}")).await;
+        b.screenshot(&format!("phone-booking-{state}")).await;
+        axe.check(&b, &format!("the booking page, {state}")).await;
+    }
     b.close().await;
     axe.assert_clean();
 }

@@ -88,7 +88,34 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
     let reason = b.wait_for("#reason").await;
     b.screenshot(&format!("{shot}-staff-cancel")).await;
     axe.check(&b, "the staff cancel page").await;
+    // Spaces pass the browser's `required` but are no reason: the page says so, at the field.
+    reason.send_keys("   ").await.expect("type spaces");
+    b.tap("form[action$='/cancel'] button[type=submit]").await;
+    let alert = b.wait_for("#cancel-error").await;
+    assert_eq!(
+        alert.attr("role").await.ok().flatten().as_deref(),
+        Some("alert"),
+        "the missing reason is announced"
+    );
+    let reason = b.find("#reason").await;
+    assert_eq!(
+        reason.attr("aria-invalid").await.ok().flatten().as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        reason
+            .attr("aria-describedby")
+            .await
+            .ok()
+            .flatten()
+            .as_deref(),
+        Some("cancel-error"),
+        "the message is tied to the reason field"
+    );
+    axe.check(&b, "the staff cancel page, no reason").await;
+
     let why = "Renter phoned: found another home";
+    reason.clear().await.expect("clear the reason");
     reason.send_keys(why).await.expect("type the reason");
     b.tap("form[action$='/cancel'] button[type=submit]").await;
 
