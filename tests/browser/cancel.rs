@@ -80,6 +80,7 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
     let mut axe = AxeReport::default();
 
     signed_in(&b, &app).await;
+    axe.check(&b, "the staff tour list").await;
     b.tap(&format!("tr[data-booking-id='{id}'] a")).await;
     b.wait_for(&format!(".booking[data-booking-id='{id}']"))
         .await;
