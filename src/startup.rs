@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
-use crate::access::{run_no_show_sweep, CodeProvider};
+use crate::access::{run_window_sweep, CodeProvider};
 use crate::booking::{run_booking_worker, BookingService};
 use crate::config::{Communities, Settings};
 use crate::knock::sandbox::{Sandbox, SandboxCommunity, SandboxConfig};
@@ -112,7 +112,12 @@ impl Application {
                 stop_workers.clone(),
             ));
             tokio::spawn(run_outbox_worker(outbox.clone(), stop_workers.clone()));
-            tokio::spawn(run_no_show_sweep(store.clone(), stop_workers.clone()));
+            let visits = outbox.clone();
+            tokio::spawn(run_window_sweep(
+                store.clone(),
+                move || visits.wake(),
+                stop_workers.clone(),
+            ));
         }
         Ok(Self {
             port,

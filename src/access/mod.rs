@@ -1,8 +1,9 @@
-//! Door access for tours: the provider port, the built-in code provider, and the no-show sweep.
+//! Door access for tours: the provider port, the built-in code provider, and what happens when
+//! a tour's window ends.
 mod codes;
-mod no_show;
 mod provider;
+mod window_end;
 
 pub use codes::{window, AccessCode, CodeProvider};
-pub use no_show::{run_no_show_sweep, sweep_no_shows, NO_SHOW_GRACE};
 pub use provider::{AccessError, AccessGrant, AccessProvider};
+pub use window_end::{run_window_sweep, sweep_ended_windows, WindowSweep, WINDOW_GRACE};

@@ -57,6 +57,60 @@ pub enum CallbackOutcome {
     Refused(BookingState),
 }
 
+/// confirmed or in_progress → completed, with the tour's one Knock visit queued and a history
+/// line, inside the caller's write transaction `$tx`. `$ids` are the booking's Knock prospect
+/// id, appointment id and source title. Evaluates to whether this call moved the booking;
+/// `?` returns `StoreError` from the enclosing function.
+macro_rules! complete_tour {
+    ($tx:expr, $booking:expr, $ids:expr, $visit_time:expr, $units:expr, $now:expr, $actor:expr, $detail:expr) => {{
+        let booking: &BookingId = $booking;
+        let (prospect, appointment, source_title): (Option<String>, Option<String>, String) = $ids;
+        let (Some(prospect_id), Some(appointment_id)) = (prospect, appointment) else {
+            return Err(StoreError::Corrupt(format!(
+                "booking {booking} is live without Knock's prospect and appointment ids"
+            )));
+        };
+        let moved = sqlx::query(
+            "UPDATE bookings SET state = 'completed', updated_at = $1 \
+             WHERE id = $2 AND state IN ('confirmed', 'in_progress')",
+        )
+        .bind($now)
+        .bind(booking.as_str())
+        .execute(&mut **$tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if moved {
+            let visit = Job::Visit(VisitJob {
+                prospect_id,
+                appointment_id,
+                is_self_guided: true,
+                source_title,
+                visit_time: $visit_time,
+                unit_names: $units,
+            });
+            let payload = visit
+                .to_json()
+                .map_err(|e| StoreError::Corrupt(format!("visit payload: {e}")))?;
+            enqueue_job!(&mut **$tx, booking, JobKind::Visit, payload, $now)?;
+            insert_event!(&mut **$tx, booking, $now, $actor, "completed", $detail)?;
+        }
+        moved
+    }};
+}
+
+/// What came of the renter saying they have finished touring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenterDone {
+    /// Completed now; the visit is queued.
+    Completed,
+    /// Completed before (by the lock, the window's end, or an earlier click).
+    AlreadyCompleted,
+    /// Not touring: the door has not opened for this booking, or the tour is over otherwise.
+    NotInProgress(BookingState),
+    UnknownBooking,
+}
+
 impl Store {
     /// Acts on a callback once per webhook-id. A completed tour queues one visit, carrying
     /// `occurred_at` (clamped to `now` when in the future: Knock refuses future visits).
@@ -97,11 +151,12 @@ impl Store {
             let changed = match (cb.kind, state) {
                 (CallbackKind::AccessGranted, BookingState::Confirmed) => {
                     let moved = sqlx::query(
-                        "UPDATE bookings SET state = 'in_progress', updated_at = $1 \
-                         WHERE id = $2 AND state = 'confirmed'",
+                        "UPDATE bookings SET state = 'in_progress', updated_at = $1, \
+                         first_access_at = $3 WHERE id = $2 AND state = 'confirmed'",
                     )
                     .bind(now)
                     .bind(cb.booking.as_str())
+                    .bind(visit_time)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
@@ -115,39 +170,9 @@ impl Store {
                 (CallbackKind::AccessGranted, BookingState::InProgress | BookingState::Completed)
                 | (CallbackKind::TourCompleted, BookingState::Completed) => false,
                 (CallbackKind::TourCompleted, BookingState::Confirmed | BookingState::InProgress) => {
-                    let (Some(prospect_id), Some(appointment_id)) = (prospect, appointment) else {
-                        return Err(StoreError::Corrupt(format!(
-                            "booking {} is {} without Knock's prospect and appointment ids",
-                            cb.booking, state.as_str()
-                        )));
-                    };
-                    let moved = sqlx::query(
-                        "UPDATE bookings SET state = 'completed', updated_at = $1 \
-                         WHERE id = $2 AND state IN ('confirmed', 'in_progress')",
-                    )
-                    .bind(now)
-                    .bind(cb.booking.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1;
-                    if moved {
-                        let visit = Job::Visit(VisitJob {
-                            prospect_id,
-                            appointment_id,
-                            is_self_guided: true,
-                            source_title,
-                            visit_time,
-                            unit_names: cb.unit_names.clone(),
-                        });
-                        let payload = visit
-                            .to_json()
-                            .map_err(|e| StoreError::Corrupt(format!("visit payload: {e}")))?;
-                        enqueue_job!(&mut *tx, &cb.booking, JobKind::Visit, payload, now)?;
-                        insert_event!(&mut *tx, &cb.booking, now, "access", "completed",
-                            &format!("Tour completed at {}; visit queued for Knock", visit_time.to_rfc3339()))?;
-                    }
-                    moved
+                    complete_tour!(&mut tx, &cb.booking, (prospect, appointment, source_title),
+                        visit_time, cb.unit_names.clone(), now, "access",
+                        &format!("Tour completed at {}; visit queued for Knock", visit_time.to_rfc3339()))
                 }
                 (_, other) => {
                     tracing::warn!(booking = %cb.booking, state = other.as_str(),
@@ -210,5 +235,98 @@ impl Store {
                 BookingId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))
             })
             .collect()
+    }
+
+    /// in_progress → completed for every booking whose window ended before `ended_before`: the
+    /// renter got in, and the provider never said the tour was over. The visit's time is the
+    /// first door access (when the renter was surely there); no units are named. Returns the
+    /// ids moved.
+    pub async fn complete_after_window(
+        &self,
+        ended_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BookingId>, StoreError> {
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+        );
+        on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT id, knock_prospect_id, knock_appointment_id, source_title, \
+                 first_access_at, slot_start FROM bookings \
+                 WHERE state = 'in_progress' AND slot_end <= $1",
+            )
+            .bind(ended_before)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut moved = Vec::new();
+            for (id, prospect, appointment, source_title, first_access, start) in rows {
+                let id = BookingId::parse(&id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))?;
+                let visit_time = first_access.unwrap_or(start).min(now);
+                let detail = format!(
+                    "The tour window ended after the renter got in ({}); visit queued for Knock",
+                    visit_time.to_rfc3339()
+                );
+                if complete_tour!(&mut tx, &id, (prospect, appointment, source_title),
+                    visit_time, Vec::new(), now, "system", &detail)
+                {
+                    moved.push(id);
+                }
+            }
+            tx.commit().await?;
+            Ok(moved)
+        })
+    }
+
+    /// The renter says they have finished touring (on the booking page): in_progress →
+    /// completed with the homes they name, the visit's time being `now`.
+    pub async fn complete_by_renter(
+        &self,
+        id: &BookingId,
+        unit_names: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<RenterDone, StoreError> {
+        on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            let row: Option<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+                "SELECT state, knock_prospect_id, knock_appointment_id, source_title \
+                 FROM bookings WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((state, prospect, appointment, source_title)) = row else {
+                return Ok(RenterDone::UnknownBooking);
+            };
+            let state = BookingState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("booking {id}: state")))?;
+            let outcome = match state {
+                BookingState::InProgress => {
+                    let named = if unit_names.is_empty() {
+                        "no homes named".to_string()
+                    } else {
+                        format!("saw {}", unit_names.join(", "))
+                    };
+                    let detail = format!("The renter finished the tour ({named}); visit queued for Knock");
+                    if complete_tour!(&mut tx, id, (prospect, appointment, source_title),
+                        now, unit_names, now, "renter", &detail)
+                    {
+                        RenterDone::Completed
+                    } else {
+                        RenterDone::AlreadyCompleted
+                    }
+                }
+                BookingState::Completed => RenterDone::AlreadyCompleted,
+                other => RenterDone::NotInProgress(other),
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
     }
 }

@@ -6,7 +6,7 @@ mod bookings;
 pub use bookings::InsertOutcome;
 mod callbacks;
 mod cancel;
-pub use callbacks::{AccessCallback, CallbackKind, CallbackOutcome};
+pub use callbacks::{AccessCallback, CallbackKind, CallbackOutcome, RenterDone};
 pub use cancel::{CancelOutcome, Canceller};
 pub(crate) mod outbox;
 pub use outbox::{OutboxCount, TryOutcome};

@@ -29,9 +29,14 @@ struct BookingPage<'a> {
     access_until: String,
     /// When the code will appear, while it is not shown yet.
     code_appears: Option<String>,
+    /// For the "I have finished" form while the tour is under way.
+    csrf_token: String,
 }
 
-async fn load<'a>(state: &'a AppState, token: &str) -> Result<(Booking, &'a Community), WebError> {
+pub(super) async fn load<'a>(
+    state: &'a AppState,
+    token: &str,
+) -> Result<(Booking, &'a Community), WebError> {
     // Junk never reaches the database; unknown and malformed look the same.
     let token = BookingToken::parse(token).map_err(|_| WebError::NotFound)?;
     let booking = state
@@ -49,6 +54,7 @@ async fn load<'a>(state: &'a AppState, token: &str) -> Result<(Booking, &'a Comm
 
 pub async fn show(
     state: web::Data<AppState>,
+    session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let (booking, c) = load(&state, &path).await?;
@@ -72,6 +78,11 @@ pub async fn show(
         }),
         access_until: describe_time(until, c.timezone),
         code_appears: (live && now < shown_from).then(|| describe(shown_from, c.timezone)),
+        csrf_token: if booking.state == BookingState::InProgress {
+            csrf::token(&session)?
+        } else {
+            String::new()
+        },
         booking: &booking,
     };
     Ok(HttpResponse::Ok()
@@ -146,7 +157,7 @@ fn cancellable(b: &Booking) -> bool {
     matches!(b.state, BookingState::Requesting | BookingState::Confirmed)
 }
 
-fn to_booking(booking: &Booking) -> HttpResponse {
+pub(super) fn to_booking(booking: &Booking) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/bookings/{}", booking.token)))
         .finish()

@@ -23,6 +23,15 @@ pub fn token(session: &Session) -> Result<String, WebError> {
     Ok(t)
 }
 
+/// A fresh token when the visitor's privileges change (sign-in, sign-out): a token seen before
+/// the change, by whoever saw it, is worth nothing after it.
+pub fn renew(session: &Session) -> Result<(), WebError> {
+    session.renew();
+    session
+        .insert(KEY, random_token())
+        .map_err(|e| WebError::Internal(format!("session: {e}")))
+}
+
 pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::config::random_bytes::<32>())
 }

@@ -8,6 +8,7 @@ mod demo_mail;
 pub mod error;
 mod ops;
 mod staff;
+mod tour_done;
 mod tours;
 
 use std::sync::Arc;
@@ -61,6 +62,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/bookings/{token}/reschedule",
             web::post().to(bookings::reschedule),
+        )
+        .route(
+            "/bookings/{token}/done",
+            web::post().to(tour_done::finished),
         )
         .route(
             "/bookings/{token}/calendar.ics",

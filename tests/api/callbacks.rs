@@ -347,14 +347,21 @@ on_both_backends!(
             200
         );
 
-        let sweep = |at| tourgate::access::sweep_no_shows(&app.app_store, at);
-        assert!(sweep(end + Duration::minutes(14)).await.unwrap().is_empty());
+        let sweep = |at| tourgate::access::sweep_ended_windows(&app.app_store, at);
+        assert_eq!(
+            sweep(end + Duration::minutes(14)).await.unwrap(),
+            Default::default()
+        );
         assert_eq!(state_of(&app, &absent).await, BookingState::Confirmed);
         let marked = sweep(end + Duration::minutes(16)).await.unwrap();
-        assert_eq!(marked, [BookingId::parse(&absent).unwrap()]);
+        assert_eq!(marked.no_shows, [BookingId::parse(&absent).unwrap()]);
         assert_eq!(state_of(&app, &absent).await, BookingState::NoShow);
         assert_eq!(state_of(&app, &present).await, BookingState::InProgress);
-        assert!(sweep(end + Duration::hours(2)).await.unwrap().is_empty());
+        assert!(sweep(end + Duration::hours(2))
+            .await
+            .unwrap()
+            .no_shows
+            .is_empty());
 
         // No visit for a no-show, even if a completion arrives afterwards.
         let (s, err) = callback(&app, "msg_after", completed(&absent, Utc::now(), &[])).await;

@@ -5,6 +5,7 @@ mod helpers;
 mod booking;
 mod callbacks;
 mod cancel;
+mod completion;
 mod mail;
 mod notify;
 mod ops;

@@ -352,6 +352,32 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    signing_in_and_out_renews_the_form_token,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, jar) = browser();
+        let before = app.landing(&c, "/staff/login").await.hidden["csrf_token"].clone();
+        let r = sign_in(&app, &c, "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        let token = staff_cookie(&jar, &app).unwrap();
+        let after = app.landing(&c, "/staff").await.hidden["csrf_token"].clone();
+        assert_ne!(before, after, "signing in gives a new form token");
+
+        // The token from before signing in is refused now; the new one works.
+        let old = [("csrf_token".to_string(), before)];
+        let r = app.post_form(&c, "/staff/logout", &old).await;
+        assert_eq!(r.status().as_u16(), 403);
+        assert_eq!(get_with_cookie(&app, "/staff", &token).await, 200);
+        let new = [("csrf_token".to_string(), after.clone())];
+        let r = app.post_form(&c, "/staff/logout", &new).await;
+        assert!(goes_to_login(&r));
+        let next = app.landing(&c, "/staff/login").await.hidden["csrf_token"].clone();
+        assert_ne!(next, after, "signing out gives a new form token too");
+    }
+);
+
+on_both_backends!(
     signing_out_ends_the_session_for_good,
     |b: Backend| async move {
         let app = spawn_app(b).await;

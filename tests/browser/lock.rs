@@ -7,13 +7,23 @@ use crate::helpers::{spawn_app_with, Backend, TestApp, COMMUNITIES};
 use crate::pages;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_a_phone_the_door_code_opens_the_demo_lock_and_the_visit_reaches_knock() {
-    door_code_walk(390, 844, "phone").await;
+async fn on_a_phone_the_door_code_opens_the_demo_lock_the_renter_says_done_and_knock_gets_the_visit(
+) {
+    door_code_walk(390, 844, "phone", Finish::OnTheBookingPage).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_a_desktop_the_door_code_opens_the_demo_lock_and_the_visit_reaches_knock() {
-    door_code_walk(1280, 900, "desktop").await;
+async fn at_a_desktop_the_door_code_opens_the_demo_lock_the_lock_reports_the_tour_and_knock_gets_the_visit(
+) {
+    door_code_walk(1280, 900, "desktop", Finish::AtTheLock).await;
+}
+
+/// Who says the tour is over.
+enum Finish {
+    /// The lock (the provider's `tour.completed`), from the demo lock's page.
+    AtTheLock,
+    /// The renter, with "I have finished my tour" on the booking page.
+    OnTheBookingPage,
 }
 
 /// Maple Court open around the clock in the sandbox, with the code shown and valid a day
@@ -41,7 +51,7 @@ async fn app_at_tour_time() -> (TestApp, tempfile_path::TempPath) {
     (app, file)
 }
 
-async fn door_code_walk(width: u32, height: u32, shot: &str) {
+async fn door_code_walk(width: u32, height: u32, shot: &str, finish: Finish) {
     let (app, _file) = app_at_tour_time().await;
     let b = Browser::start(width, height).await;
     let mut axe = AxeReport::default();
@@ -90,13 +100,36 @@ async fn door_code_walk(width: u32, height: u32, shot: &str) {
     b.screenshot(&format!("{shot}-lock-open")).await;
     axe.check(&b, "the demo lock, door open").await;
 
-    b.tap("label:has(input[name=unit][value='2B'])").await;
-    b.tap("form[action$='/finish'] button[type=submit]").await;
-    b.wait_for("[data-door=finished]").await;
-    axe.check(&b, "the demo lock, tour finished").await;
-
-    b.goto(&booking_page).await;
-    let card = b.wait_for("[data-booking-id]").await;
+    match finish {
+        Finish::AtTheLock => {
+            b.tap("label:has(input[name=unit][value='2B'])").await;
+            b.tap("form[action$='/finish'] button[type=submit]").await;
+            b.wait_for("[data-door=finished]").await;
+            axe.check(&b, "the demo lock, tour finished").await;
+            b.goto(&booking_page).await;
+        }
+        Finish::OnTheBookingPage => {
+            b.goto(&booking_page).await;
+            let card = b.wait_for(".booking[data-booking-id]").await;
+            assert_eq!(
+                card.attr("data-state").await.ok().flatten().as_deref(),
+                Some("in_progress"),
+                "the booking page shows the tour under way"
+            );
+            assert!(
+                b.text(".access").await.contains(&code),
+                "the code stays on the page during the tour"
+            );
+            b.screenshot(&format!("{shot}-under-way")).await;
+            axe.check(&b, "the booking page, tour under way").await;
+            b.tap("form[action$='/done'] label:has(input[name=unit][value='2B'])")
+                .await;
+            b.tap("form[action$='/done'] button[type=submit]").await;
+        }
+    }
+    let card = b
+        .wait_for(".booking[data-booking-id][data-state=completed]")
+        .await;
     assert_eq!(
         card.attr("data-state").await.ok().flatten().as_deref(),
         Some("completed"),

@@ -105,14 +105,17 @@ pub async fn submit(
     .map_err(|e| WebError::Internal(format!("staff sign-in: {e}")))?;
     let email = form.email.trim();
     match outcome {
-        SignIn::Accepted { token, .. } => Ok(HttpResponse::SeeOther()
-            .cookie(auth::session_cookie(
-                token.as_str().to_string(),
-                &state.settings,
-            ))
-            .insert_header((header::LOCATION, "/staff"))
-            .insert_header(("Cache-Control", "no-store"))
-            .finish()),
+        SignIn::Accepted { token, .. } => {
+            csrf::renew(&session)?;
+            Ok(HttpResponse::SeeOther()
+                .cookie(auth::session_cookie(
+                    token.as_str().to_string(),
+                    &state.settings,
+                ))
+                .insert_header((header::LOCATION, "/staff"))
+                .insert_header(("Cache-Control", "no-store"))
+                .finish())
+        }
         SignIn::Refused => render(&session, email, Some(REFUSED), StatusCode::UNAUTHORIZED),
         SignIn::Limited => render(
             &session,
@@ -143,6 +146,7 @@ pub async fn sign_out(
                 .await?;
         }
     }
+    csrf::renew(&session)?;
     Ok(HttpResponse::SeeOther()
         .cookie(auth::removal_cookie(&state.settings))
         .insert_header((header::LOCATION, "/staff/login"))
