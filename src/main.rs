@@ -247,6 +247,12 @@ fn announce(app: &Application) {
         for c in s.communities.all() {
             println!("  Demo lock for {}: {base}/sandbox/lock/{}", c.name, c.slug);
         }
+        if s.communities.all().iter().any(|c| {
+            c.access.shown_before >= chrono::Duration::hours(24)
+                && c.access.valid_before >= chrono::Duration::hours(24)
+        }) {
+            println!("  (Door codes show on the booking page and open the demo lock a day ahead.)");
+        }
         if s.smtp_url.is_none() {
             println!("  Mail sent to renters: {base}/sandbox/mail");
         }

@@ -150,6 +150,8 @@ impl Communities {
     }
 
     /// The demo community served when nothing is configured: Knock's stage test community.
+    /// Its door codes show and work a day ahead, so that whoever tries the demo can open the
+    /// demo lock right after booking (the earliest time offered is always within a day).
     pub fn demo() -> Self {
         Self::parse(
             r#"[[community]]
@@ -161,6 +163,8 @@ address = "100 Maple St, Seattle, WA 98101"
 tour_minutes = 30
 default_source_title = "Self-Guided Tour Vendor"
 units = ["101", "102", "2B"]
+code_shown_before_minutes = 1440
+code_valid_before_minutes = 1440
 "#,
         )
         .expect("the demo community is valid")

@@ -69,8 +69,20 @@ mod tests {
     use crate::config::Communities;
     use chrono::TimeZone;
 
+    /// A community with the default access times (the demo's show codes a day ahead).
     fn community() -> Communities {
-        Communities::demo()
+        Communities::parse(
+            r#"[[community]]
+slug = "maple-court"
+knock_community_id = "b9XQN6eMvvrr07zg"
+name = "Maple Court Apartments"
+timezone = "America/Los_Angeles"
+address = "100 Maple St, Seattle, WA 98101"
+tour_minutes = 30
+default_source_title = "Self-Guided Tour Vendor"
+"#,
+        )
+        .expect("a valid community")
     }
 
     #[test]
