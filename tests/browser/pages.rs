@@ -239,12 +239,27 @@ pub async fn book_by_keyboard(b: &Browser, app: &TestApp) -> (OfferedSlot, Strin
     (second, id)
 }
 
-/// The focused element draws a visible outline.
+/// The focused element draws a visible outline, at 3:1 or more against what it is drawn on
+/// (WCAG 2.2 non-text contrast; axe does not check focus rings).
 pub async fn assert_focus_is_visible(b: &Browser) {
     let v = b
-        .js("const s = getComputedStyle(document.activeElement);
-             return [s.outlineStyle, s.outlineWidth, s.outlineColor];")
+        .js("const e = document.activeElement, s = getComputedStyle(e);
+             let p = e.parentElement, bg = 'rgb(255, 255, 255)';
+             for (; p; p = p.parentElement) {
+               const c = getComputedStyle(p).backgroundColor;
+               if (c !== 'transparent' && !c.endsWith(', 0)')) { bg = c; break; }
+             }
+             return [s.outlineStyle, s.outlineWidth, s.outlineColor, bg];")
         .await;
+    let ratio = contrast(
+        v[2].as_str().unwrap_or_default(),
+        v[3].as_str().unwrap_or_default(),
+    );
+    assert!(
+        ratio >= 3.0,
+        "the focus ring on {} contrasts {ratio:.2}:1 with its background, under 3:1: {v}",
+        b.focused().await
+    );
     let style = v[0].as_str().unwrap_or("none");
     let width: f64 = v[1]
         .as_str()
@@ -342,4 +357,29 @@ pub async fn assert_no_horizontal_scroll(b: &Browser, what: &str) {
 pub async fn assert_no_script(b: &Browser, what: &str) {
     let n = b.js("return document.scripts.length").await;
     assert_eq!(n.as_u64(), Some(0), "{what} carries no <script>");
+}
+
+/// WCAG contrast ratio of two computed `rgb(...)`/`rgba(...)` colours (alpha ignored).
+fn contrast(a: &str, b: &str) -> f64 {
+    fn luminance(css: &str) -> f64 {
+        let channels: Vec<f64> = css
+            .trim_start_matches("rgba(")
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .take(3)
+            .map(|c| c.trim().parse::<f64>().unwrap_or(0.0) / 255.0)
+            .map(|c| {
+                if c <= 0.04045 {
+                    c / 12.92
+                } else {
+                    ((c + 0.055) / 1.055).powf(2.4)
+                }
+            })
+            .collect();
+        assert_eq!(channels.len(), 3, "a computed colour, not {css:?}");
+        0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+    }
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
 }

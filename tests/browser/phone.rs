@@ -38,6 +38,19 @@ async fn at_360_px_no_renter_page_scrolls_sideways() {
     pages::book_by_pointer(&b, &app, "phone-360").await;
     pages::assert_no_horizontal_scroll(&b, "the booking page").await;
     pages::assert_no_script(&b, "the booking page").await;
+    let booking = b.client.current_url().await.expect("a URL").to_string();
+
+    for (what, url) in [
+        ("the cancel page", format!("{booking}/cancel")),
+        ("the reschedule page", format!("{booking}/reschedule")),
+        ("the demo lock", app.url("/sandbox/lock/maple-court")),
+        ("the demo mailbox", app.url("/sandbox/mail")),
+        ("the staff sign-in page", app.url("/staff/login")),
+    ] {
+        b.goto(&url).await;
+        pages::assert_no_horizontal_scroll(&b, what).await;
+        pages::assert_no_script(&b, what).await;
+    }
 
     b.goto(&app.url("/tours/no-such-place")).await;
     pages::assert_no_horizontal_scroll(&b, "the 404 page").await;
