@@ -1,8 +1,9 @@
 //! Sign-in attempt limits per account and per client address (governor's keyed GCRA).
 //!
 //! Every attempt takes a cell, a successful one too: governor cannot hand a cell back, and a
-//! staff member signs in a few times a day, far below the limits. The limits are per process;
-//! behind a load balancer each `serve` process counts on its own.
+//! staff member signs in a few times a day, far below the limits. These limits are per
+//! process; the account limit also holds across processes through the refusals on record
+//! (see `sign_in`).
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;

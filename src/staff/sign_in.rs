@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::accounts::StaffError;
 use super::password;
-use super::rate_limit::SignInLimits;
+use super::rate_limit::{SignInLimits, ACCOUNT_ATTEMPTS, WINDOW};
 use super::session::SessionToken;
 use super::StaffMember;
 use crate::domain::Email;
@@ -42,6 +42,15 @@ pub async fn sign_in(
     if !limits.allow(email.as_deref(), a.ip) {
         tracing::warn!(ip = %a.ip, "staff sign-in refused: too many attempts");
         return Ok(SignIn::Limited);
+    }
+    // The in-memory limits are this process's; the account's refusals on record are every
+    // process's (the same query runs for unknown accounts, which simply have none).
+    if let Some(e) = &email {
+        let since = a.now - chrono::Duration::from_std(WINDOW).unwrap_or(chrono::Duration::MAX);
+        if store.refused_sign_ins_since(e, since).await? >= i64::from(ACCOUNT_ATTEMPTS) {
+            tracing::warn!(ip = %a.ip, "staff sign-in refused: too many refusals for the account");
+            return Ok(SignIn::Limited);
+        }
     }
     let credentials = match &email {
         Some(e) => store.staff_credentials(e).await?,

@@ -329,6 +329,26 @@ impl Store {
         Ok(())
     }
 
+    /// Refused sign-ins for the account since `since`, counted by every `serve` process
+    /// alike: the attempt limit that holds behind a load balancer.
+    pub async fn refused_sign_ins_since(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let n: i64 = on_backend!(self, p => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM staff_audit \
+                 WHERE actor = $1 AND action = 'sign_in_refused' AND at > $2",
+            )
+            .bind(email)
+            .bind(since)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(n)
+    }
+
     /// The account's latest sign-ins and refused attempts, newest first.
     pub async fn recent_sign_ins(
         &self,

@@ -68,7 +68,8 @@ pub struct TestApp {
     pub settings: std::sync::Arc<Settings>,
     pub bookings: tourgate::booking::BookingService,
     pub outbox: tourgate::outbox::Outbox,
-    _db: TestDb,
+    /// Shared with [`TestApp::another_process`]; dropped with the last of them.
+    _db: std::sync::Arc<TestDb>,
 }
 
 /// A database of its own for one test, dropped afterwards.
@@ -197,7 +198,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         settings: app.settings.clone(),
         bookings: app.bookings.clone(),
         outbox: app.outbox.clone(),
-        _db: db,
+        _db: std::sync::Arc::new(db),
     };
     tokio::spawn(app.run_until_stopped());
     t
@@ -244,6 +245,29 @@ pub fn offered_form(html: &str) -> OfferedForm {
 }
 
 impl TestApp {
+    /// A second `serve` process on the same database and secret key: its own port, its own
+    /// in-memory state (and its own Knock sandbox), as behind a load balancer.
+    #[allow(dead_code)]
+    pub async fn another_process(&self) -> TestApp {
+        let mut settings = (*self.settings).clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.public_url.set_port(Some(0)).unwrap();
+        let app = Application::build(settings).await.expect("the app builds");
+        let (sandbox, sandbox_url) = app.sandbox.clone().expect("the in-process sandbox");
+        let t = TestApp {
+            base: format!("http://127.0.0.1:{}", app.port()),
+            app_store: app.store.clone(),
+            sandbox,
+            sandbox_url: sandbox_url.as_str().trim_end_matches('/').to_string(),
+            settings: app.settings.clone(),
+            bookings: app.bookings.clone(),
+            outbox: app.outbox.clone(),
+            _db: self._db.clone(),
+        };
+        tokio::spawn(app.run_until_stopped());
+        t
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

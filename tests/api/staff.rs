@@ -245,6 +245,46 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    the_account_limit_holds_across_serve_processes_sharing_the_database,
+    |b: Backend| async move {
+        let first = spawn_app(b).await;
+        let second = first.another_process().await;
+        add_staff(&first, "ann@example.com", &[MAPLE], false).await;
+        let (c, _) = browser();
+        // Guesses spread over two processes, each under its own in-memory budget.
+        for i in 0..tourgate::staff::ACCOUNT_ATTEMPTS {
+            let app = if i % 2 == 0 { &first } else { &second };
+            let r = sign_in(app, &c, "ann@example.com", "guess guess guess").await;
+            assert_eq!(r.status().as_u16(), 401);
+        }
+        // Refusals are audited off the answer's path: wait (with a deadline) until all are.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while first
+            .app_store
+            .refused_sign_ins_since("ann@example.com", Utc::now() - Duration::hours(1))
+            .await
+            .unwrap()
+            < i64::from(tourgate::staff::ACCOUNT_ATTEMPTS)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "refusals not audited in time"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        for app in [&first, &second] {
+            let r = sign_in(app, &c, "ann@example.com", PASSWORD).await;
+            assert_eq!(
+                r.status().as_u16(),
+                429,
+                "every process refuses the account"
+            );
+            assert!(r.text().await.unwrap().contains(REFUSED));
+        }
+    }
+);
+
+on_both_backends!(
     an_address_trying_many_accounts_is_limited_and_a_trusted_proxy_names_the_client,
     |b: Backend| async move {
         let app = spawn_app_with(b, &[("TOURGATE_TRUSTED_PROXIES", "127.0.0.1")]).await;
