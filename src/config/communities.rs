@@ -25,6 +25,10 @@ pub struct Community {
     pub sandbox: SandboxSchedule,
 }
 
+/// The most any access time may reach (`code_*_minutes`): a code never works, and is never
+/// shown, more than a day before the tour.
+pub const LATEST_EARLY_ACCESS: chrono::Duration = chrono::Duration::hours(24);
+
 /// The scheduling inputs Knock uses (API.md §3), for the sandbox's copy of the community.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,7 +225,9 @@ impl RawCommunity {
         let defaults = AccessTimes::default();
         let minutes = |v: Option<u32>, default: chrono::Duration, name: &str| match v {
             None => Ok(default),
-            Some(m) if m <= 24 * 60 => Ok(chrono::Duration::minutes(i64::from(m))),
+            Some(m) if chrono::Duration::minutes(i64::from(m)) <= LATEST_EARLY_ACCESS => {
+                Ok(chrono::Duration::minutes(i64::from(m)))
+            }
             Some(_) => Err(at(&format!("{name} must be at most 1440"))),
         };
         let access = AccessTimes {

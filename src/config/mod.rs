@@ -3,7 +3,9 @@
 mod communities;
 mod secret;
 
-pub use communities::{AccessTimes, Communities, Community, CommunityError, SandboxSchedule};
+pub use communities::{
+    AccessTimes, Communities, Community, CommunityError, SandboxSchedule, LATEST_EARLY_ACCESS,
+};
 pub use secret::Secret;
 
 use std::collections::HashMap;

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use super::bookings::insert_event;
 use super::outbox::enqueue_job;
 use super::{on_backend, Store, StoreError, WriteTx};
+use crate::access::WINDOW_GRACE;
 use crate::booking::{BookingId, BookingState};
+use crate::config::LATEST_EARLY_ACCESS;
 use crate::outbox::{Job, JobKind, VisitJob};
 
 /// What the provider reports.
@@ -136,16 +138,21 @@ impl Store {
             if seen.is_some() {
                 return Ok(CallbackOutcome::Duplicate);
             }
-            let booking: Option<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
-                "SELECT state, knock_prospect_id, knock_appointment_id, source_title \
-                 FROM bookings WHERE id = $1",
+            type Row = (String, Option<String>, Option<String>, String, DateTime<Utc>, DateTime<Utc>);
+            let booking: Option<Row> = sqlx::query_as(
+                "SELECT state, knock_prospect_id, knock_appointment_id, source_title, \
+                 slot_start, slot_end FROM bookings WHERE id = $1",
             )
             .bind(cb.booking.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((state, prospect, appointment, source_title)) = booking else {
+            let Some((state, prospect, appointment, source_title, start, end)) = booking else {
                 return Ok(CallbackOutcome::UnknownBooking);
             };
+            // Providers retry for hours: a report of the renter at the door during the tour's
+            // window may come after the window's end decided "no show". It proves the tour.
+            let in_window = cb.occurred_at >= start - LATEST_EARLY_ACCESS
+                && cb.occurred_at <= end + WINDOW_GRACE;
             let state = BookingState::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("booking {}: state", cb.booking)))?;
             let changed = match (cb.kind, state) {
@@ -173,6 +180,24 @@ impl Store {
                     complete_tour!(&mut tx, &cb.booking, (prospect, appointment, source_title),
                         visit_time, cb.unit_names.clone(), now, "access",
                         &format!("Tour completed at {}; visit queued for Knock", visit_time.to_rfc3339()))
+                }
+                (_, BookingState::NoShow) if in_window => {
+                    let units = match cb.kind {
+                        CallbackKind::TourCompleted => cb.unit_names.clone(),
+                        CallbackKind::AccessGranted => Vec::new(),
+                    };
+                    // Through in_progress, as the arrival would have gone had it come in time.
+                    sqlx::query("UPDATE bookings SET state = 'in_progress', first_access_at = $1 \
+                                 WHERE id = $2 AND state = 'no_show'")
+                        .bind(visit_time)
+                        .bind(cb.booking.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    complete_tour!(&mut tx, &cb.booking, (prospect, appointment, source_title),
+                        visit_time, units, now, "access",
+                        &format!("A late {} report shows the renter at the door at {}: no longer a no-show; \
+                                  tour completed, visit queued for Knock",
+                                 cb.kind.as_str(), visit_time.to_rfc3339()))
                 }
                 (_, other) => {
                     tracing::warn!(booking = %cb.booking, state = other.as_str(),

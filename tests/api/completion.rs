@@ -166,3 +166,63 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    a_late_report_from_inside_the_window_turns_a_no_show_into_a_completed_tour,
+    |b: Backend| async move {
+        let app = crate::helpers::spawn_app(b).await;
+        let c = client();
+        let starts = app.landing(&c, MAPLE).await.starts;
+        let mut ids = Vec::new();
+        for start in &starts[..3] {
+            let page = app.book(&c, MAPLE, Some(start)).await;
+            ids.push(booking_id(&app.get(&c, &page).await.1));
+        }
+        let (opened, finished, outside) = (&ids[0], &ids[1], &ids[2]);
+        let mut latest = slot_end(&app, outside).await;
+        for id in &ids {
+            latest = latest.max(slot_end(&app, id).await);
+        }
+        let swept =
+            tourgate::access::sweep_ended_windows(&app.app_store, latest + Duration::minutes(16))
+                .await
+                .unwrap();
+        assert_eq!(swept.no_shows.len(), 3);
+
+        // The lock's report of the door opening five minutes into the tour, hours late.
+        let start = slot_end(&app, opened).await - Duration::minutes(30);
+        let (s, _) = callback(
+            &app,
+            "msg_late_in",
+            granted(opened, start + Duration::minutes(5)),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(state_of(&app, opened).await, BookingState::Completed);
+        let visit = visit_of(&jobs_of(&app, opened).await);
+        assert!(visit.unit_names.is_empty());
+
+        // A late completion, ten minutes after the window, with the homes seen.
+        let at = slot_end(&app, finished).await + Duration::minutes(10);
+        let (s, _) = callback(&app, "msg_late_done", completed(finished, at, &["102"])).await;
+        assert_eq!(s, 200);
+        assert_eq!(state_of(&app, finished).await, BookingState::Completed);
+        assert_eq!(visit_of(&jobs_of(&app, finished).await).unit_names, ["102"]);
+
+        // A door opening an hour after the window is not this tour's.
+        let at = slot_end(&app, outside).await + Duration::hours(1);
+        let (s, _) = callback(&app, "msg_too_late", granted(outside, at)).await;
+        assert_eq!(s, 409);
+        assert_eq!(state_of(&app, outside).await, BookingState::NoShow);
+        assert!(jobs_of(&app, outside).await.is_empty());
+
+        // Replays and further reports change nothing; Knock gets one visit per tour.
+        let (s, _) = callback(&app, "msg_late_in", granted(opened, start)).await;
+        assert_eq!(s, 200);
+        let (s, _) = callback(&app, "msg_late_again", completed(opened, start, &[])).await;
+        assert_eq!(s, 200);
+        assert_eq!(jobs_of(&app, opened).await.len(), 1);
+        app.outbox.drain(Utc::now()).await.unwrap();
+        assert_eq!(app.sandbox.snapshot().visits.len(), 2);
+    }
+);
