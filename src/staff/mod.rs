@@ -11,7 +11,7 @@ pub use accounts::{add_staff, grant, list, remove, revoke, StaffError};
 pub use client_ip::client_ip;
 pub use password::{NewPassword, PasswordProblem};
 pub use rate_limit::{SignInLimits, ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS};
-pub use session::{SessionToken, IDLE_TIMEOUT};
+pub use session::{SessionToken, IDLE_TIMEOUT, MAX_LIFETIME};
 pub use sign_in::{sign_in, SignIn, SignInAttempt};
 
 use chrono::{DateTime, Utc};

@@ -3,8 +3,11 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-/// Signed-in sessions end after this long without a request.
+/// Signed-in sessions end after this long without a request...
 pub const IDLE_TIMEOUT: chrono::Duration = chrono::Duration::hours(8);
+/// ...and this long after signing in, however busy: a stolen cookie does not live for ever,
+/// and a working day needs one sign-in.
+pub const MAX_LIFETIME: chrono::Duration = chrono::Duration::hours(12);
 
 /// The cookie's value. Debug hides it: it is a bearer credential.
 pub struct SessionToken(String);

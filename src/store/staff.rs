@@ -235,10 +235,12 @@ impl Store {
         Ok(StaffChange::Done)
     }
 
-    /// Records a sign-in: ends the session the browser came with, drops this account's idle
-    /// sessions, starts the new one and audits it, all in one transaction.
+    /// Records a sign-in: ends the session the browser came with, drops this account's
+    /// sessions that are over (idle or too old), starts the new one and audits it, all in one
+    /// transaction.
     pub async fn start_staff_session(&self, s: &NewStaffSession<'_>) -> Result<(), StoreError> {
         let idle_since = s.now - crate::staff::IDLE_TIMEOUT;
+        let started_before = s.now - crate::staff::MAX_LIFETIME;
         on_backend!(self, p => {
             let mut tx = WriteTx::begin_write(p).await?;
             if let Some(old) = s.replaces {
@@ -247,11 +249,15 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND last_seen_at <= $2")
-                .bind(s.staff.id)
-                .bind(idle_since)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM staff_sessions WHERE staff_id = $1 \
+                 AND (last_seen_at <= $2 OR created_at <= $3)",
+            )
+            .bind(s.staff.id)
+            .bind(idle_since)
+            .bind(started_before)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "INSERT INTO staff_sessions (id, staff_id, created_at, last_seen_at) \
                  VALUES ($1, $2, $3, $3)",
@@ -268,23 +274,26 @@ impl Store {
     }
 
     /// The staff member of a live session, marking it seen. A session idle for `idle` or
-    /// longer is deleted and gives None.
+    /// longer, or started `lifetime` or longer ago, is deleted and gives None.
     pub async fn touch_staff_session(
         &self,
         id: &str,
         now: DateTime<Utc>,
         idle: Duration,
+        lifetime: Duration,
     ) -> Result<Option<StaffMember>, StoreError> {
-        let row: Option<(i64, DateTime<Utc>)> = on_backend!(self, p => {
-            sqlx::query_as("SELECT staff_id, last_seen_at FROM staff_sessions WHERE id = $1")
-                .bind(id)
-                .fetch_optional(p)
-                .await?
+        let row: Option<(i64, DateTime<Utc>, DateTime<Utc>)> = on_backend!(self, p => {
+            sqlx::query_as(
+                "SELECT staff_id, last_seen_at, created_at FROM staff_sessions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?
         });
-        let Some((staff_id, last_seen)) = row else {
+        let Some((staff_id, last_seen, created)) = row else {
             return Ok(None);
         };
-        if last_seen + idle <= now {
+        if last_seen + idle <= now || created + lifetime <= now {
             self.end_staff_session(id).await?;
             return Ok(None);
         }

@@ -514,6 +514,33 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_busy_session_still_ends_twelve_hours_after_signing_in,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (c, _) = signed_in_client(&app, "ann@example.com").await;
+        // Signed in eleven hours ago and busy since: still signed in.
+        exec(
+            &app,
+            "UPDATE staff_sessions SET created_at = $1",
+            Utc::now() - Duration::hours(11),
+        )
+        .await;
+        assert_eq!(app.get(&c, "/staff").await.0, 200);
+        exec(
+            &app,
+            "UPDATE staff_sessions SET created_at = $1",
+            Utc::now() - Duration::hours(12) - Duration::minutes(1),
+        )
+        .await;
+        assert!(goes_to_login(
+            &c.get(app.url("/staff")).send().await.unwrap()
+        ));
+        assert_eq!(count_sessions(&app).await, 0, "the old session is deleted");
+    }
+);
+
+on_both_backends!(
     a_session_idle_for_eight_hours_is_over,
     |b: Backend| async move {
         let app = spawn_app(b).await;

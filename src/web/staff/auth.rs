@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 
 use crate::config::Settings;
-use crate::staff::{SessionToken, StaffMember, IDLE_TIMEOUT};
+use crate::staff::{SessionToken, StaffMember, IDLE_TIMEOUT, MAX_LIFETIME};
 use crate::web::error::WebError;
 use crate::web::AppState;
 
@@ -59,7 +59,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     let session_id = token.id();
     let staff = state
         .store
-        .touch_staff_session(&session_id, Utc::now(), IDLE_TIMEOUT)
+        .touch_staff_session(&session_id, Utc::now(), IDLE_TIMEOUT, MAX_LIFETIME)
         .await?;
     Ok(staff.map(|staff| SignedIn { staff, session_id }))
 }
