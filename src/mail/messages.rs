@@ -34,6 +34,18 @@ impl MailKind {
         }
     }
 
+    /// For staff: which message this is.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Confirmation => "confirmation",
+            Self::Reminder24h => "reminder a day before",
+            Self::Reminder1h => "reminder an hour before",
+            Self::AccessInstructions => "door code and directions",
+            Self::Cancellation => "cancellation",
+            Self::Reschedule => "new time",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [
             Self::Confirmation,

@@ -153,3 +153,37 @@ pub async fn observe(
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::STYLESHEET;
+
+    /// A stray `}` once made browsers drop the rule after it (the fields' spacing) without a
+    /// word: every brace of the stylesheet must pair up, comments aside.
+    #[test]
+    fn the_stylesheet_braces_pair_up() {
+        let mut text = STYLESHEET;
+        let mut depth = 0i32;
+        while let Some(i) = text.find(['{', '}', '/']) {
+            let (c, rest) = (text.as_bytes()[i], &text[i + 1..]);
+            text = rest;
+            match c {
+                b'/' if text.starts_with('*') => {
+                    let end = text.find("*/").expect("every comment is closed");
+                    text = &text[end + 2..];
+                }
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    assert!(
+                        depth >= 0,
+                        "a stray `}}` before: {:?}",
+                        &rest[..rest.len().min(60)]
+                    );
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(depth, 0, "a `{{` is never closed");
+    }
+}

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::auth;
-use super::labels::{job_state, kind_label, knock_delivery, state_label};
+use super::labels::{delivery_label, job_state, knock_delivery, state_label};
 use crate::booking::slots::{describe, describe_time};
 use crate::booking::{Booking, BookingId};
 use crate::config::Community;
@@ -16,7 +16,7 @@ use crate::web::AppState;
 /// One Knock delivery from the outbox, with a retry button when it is dead.
 struct DeliveryLine {
     id: i64,
-    what: &'static str,
+    what: String,
     state: String,
     attempts: i32,
     dead: bool,
@@ -114,7 +114,7 @@ pub async fn show(
         .iter()
         .map(|j| DeliveryLine {
             id: j.id,
-            what: kind_label(j.kind),
+            what: delivery_label(j),
             state: job_state(j, tz),
             attempts: j.attempts,
             dead: j.state == JobState::Dead,

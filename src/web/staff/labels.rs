@@ -2,7 +2,8 @@
 use chrono_tz::Tz;
 
 use crate::booking::{Booking, BookingState};
-use crate::outbox::{JobKind, JobState, OutboxJob};
+use crate::mail::MailKind;
+use crate::outbox::{Job, JobKind, JobState, OutboxJob};
 
 /// Staff wording (the renter's page words some states differently).
 pub fn state_label(s: BookingState) -> &'static str {
@@ -28,15 +29,28 @@ pub const STATES: [BookingState; 7] = [
 ];
 
 /// Where the booking's Knock writes stand, times in the community's zone: the appointment
-/// request, then each outbox delivery (visit, cancel, logged e-mail).
+/// request, then each delivery to Knock (visit, cancel, logged e-mail). Mail to the renter is
+/// not a Knock write: the booking page lists it with the rest.
 pub fn knock_delivery(b: &Booking, jobs: &[OutboxJob], tz: Tz) -> String {
     let mut parts = vec![appointment_request(b, tz)];
     parts.extend(
         jobs.iter()
-            .filter(|j| j.booking_id == b.id)
+            .filter(|j| j.booking_id == b.id && j.kind != JobKind::Email)
             .map(|j| format!("{}: {}", kind_label(j.kind), job_state(j, tz))),
     );
     parts.join("; ")
+}
+
+/// What one delivery is, for the booking page: which mail, where it applies.
+pub fn delivery_label(j: &OutboxJob) -> String {
+    match j.job() {
+        Ok(Job::Email(e)) => match MailKind::parse(&e.mail) {
+            Some(kind) => format!("e-mail to the renter: {}", kind.label()),
+            None => "e-mail to the renter".into(),
+        },
+        Ok(Job::EmailLog(l)) => format!("e-mail logged to Knock: {}", l.subject),
+        _ => format!("Knock {}", kind_label(j.kind)),
+    }
 }
 
 fn appointment_request(b: &Booking, tz: Tz) -> String {
