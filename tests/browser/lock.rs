@@ -70,6 +70,15 @@ async fn door_code_walk(width: u32, height: u32, shot: &str, finish: Finish) {
         "a six-digit code, not {code:?}"
     );
     assert!(b.text(".access").await.contains(&code));
+    let spoken = b
+        .js("return document.querySelector('.code .visually-hidden').textContent.trim()")
+        .await;
+    let digits: Vec<String> = code.chars().map(String::from).collect();
+    assert_eq!(
+        spoken.as_str(),
+        Some(digits.join(" ").as_str()),
+        "screen readers hear the code digit by digit"
+    );
     axe.check(&b, "the booking page with its door code").await;
     let booking_page = b.client.current_url().await.expect("a URL").to_string();
 
