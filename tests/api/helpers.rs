@@ -184,21 +184,25 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         file: HashMap::new(),
     })
     .expect("test settings are valid");
+    serve(settings, std::sync::Arc::new(db)).await
+}
+
+/// Builds the app from `settings` and serves it in the background.
+async fn serve(settings: Settings, db: std::sync::Arc<TestDb>) -> TestApp {
     let app = Application::build(settings).await.expect("the app builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
     let (sandbox, sandbox_url) = app
         .sandbox
         .clone()
         .expect("tests run against the in-process sandbox");
     let t = TestApp {
-        base,
+        base: format!("http://127.0.0.1:{}", app.port()),
         app_store: app.store.clone(),
         sandbox,
         sandbox_url: sandbox_url.as_str().trim_end_matches('/').to_string(),
         settings: app.settings.clone(),
         bookings: app.bookings.clone(),
         outbox: app.outbox.clone(),
-        _db: std::sync::Arc::new(db),
+        _db: db,
     };
     tokio::spawn(app.run_until_stopped());
     t
@@ -252,20 +256,7 @@ impl TestApp {
         let mut settings = (*self.settings).clone();
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.public_url.set_port(Some(0)).unwrap();
-        let app = Application::build(settings).await.expect("the app builds");
-        let (sandbox, sandbox_url) = app.sandbox.clone().expect("the in-process sandbox");
-        let t = TestApp {
-            base: format!("http://127.0.0.1:{}", app.port()),
-            app_store: app.store.clone(),
-            sandbox,
-            sandbox_url: sandbox_url.as_str().trim_end_matches('/').to_string(),
-            settings: app.settings.clone(),
-            bookings: app.bookings.clone(),
-            outbox: app.outbox.clone(),
-            _db: self._db.clone(),
-        };
-        tokio::spawn(app.run_until_stopped());
-        t
+        serve(settings, self._db.clone()).await
     }
 
     pub fn url(&self, path: &str) -> String {
