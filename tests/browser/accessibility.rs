@@ -58,12 +58,7 @@ async fn renter_pages_have_no_serious_or_critical_accessibility_violations() {
     app.sandbox
         .inject_fault(fault("appointment_request", 2, 503));
     b.tap("form.booking-form button[type=submit]").await;
-    let card = b.wait_for("[data-booking-id]").await;
-    assert_eq!(
-        card.attr("data-state").await.ok().flatten().as_deref(),
-        Some("requesting"),
-        "the renter sees the booking is being confirmed"
-    );
+    pages::assert_booking_state(&b, "requesting").await;
     b.screenshot("phone-confirming").await;
     axe.check(&b, "the booking page, being confirmed").await;
 
@@ -89,11 +84,7 @@ async fn the_booking_page_in_every_state_is_accessible_and_plain() {
     ] {
         set_state(&app.app_store, &id, state).await;
         b.goto(&app.url(&page)).await;
-        let card = b.wait_for(".booking[data-booking-id]").await;
-        assert_eq!(
-            card.attr("data-state").await.ok().flatten().as_deref(),
-            Some(state)
-        );
+        pages::assert_booking_state(&b, state).await;
         let text = b.text(".booking").await;
         assert!(text.contains(says), "{state}: {text:?}");
         pages::assert_no_horizontal_scroll(&b, &format!("the booking page, {state}")).await;

@@ -45,7 +45,7 @@ async fn renter_cancels(width: u32, height: u32, shot: &str) {
     b.screenshot(&format!("{shot}-cancel-confirm")).await;
     axe.check(&b, "the renter's cancel page").await;
     b.tap("form[action$='/cancel'] a").await;
-    assert_state(&b, "confirmed").await;
+    pages::assert_booking_state(&b, "confirmed").await;
 
     b.tap("a[href$='/cancel']").await;
     b.wait_for("form[action$='/cancel'] button[type=submit]")
@@ -53,7 +53,7 @@ async fn renter_cancels(width: u32, height: u32, shot: &str) {
         .click()
         .await
         .expect("tap Yes, cancel my tour");
-    assert_state(&b, "cancelled").await;
+    pages::assert_booking_state(&b, "cancelled").await;
     assert!(b.text(".booking").await.contains("This tour is cancelled"));
     assert!(
         b.find_all("a[href$='/cancel']").await.is_empty(),
@@ -65,7 +65,7 @@ async fn renter_cancels(width: u32, height: u32, shot: &str) {
 
     // Reloading the cancel page of a cancelled tour lands on the booking page.
     b.goto(&format!("{booking_page}/cancel")).await;
-    assert_state(&b, "cancelled").await;
+    pages::assert_booking_state(&b, "cancelled").await;
 
     knock_shows_cancelled(&b, &app).await;
     b.close().await;
@@ -120,12 +120,15 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
     reason.send_keys(why).await.expect("type the reason");
     b.tap("form[action$='/cancel'] button[type=submit]").await;
 
-    let card = b
-        .wait_for(&format!(".booking[data-booking-id='{id}'][data-state]"))
-        .await;
+    pages::assert_booking_state(&b, "cancelled").await;
     assert_eq!(
-        card.attr("data-state").await.ok().flatten().as_deref(),
-        Some("cancelled")
+        b.find(".booking")
+            .await
+            .attr("data-booking-id")
+            .await
+            .ok()
+            .flatten(),
+        Some(id.clone())
     );
     assert!(
         b.find_all(&format!("a[href='/staff/bookings/{id}/cancel']"))
@@ -143,22 +146,12 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
 
     // The renter's own page says so.
     b.goto(&app.url(&renter_page)).await;
-    assert_state(&b, "cancelled").await;
+    pages::assert_booking_state(&b, "cancelled").await;
     axe.check(&b, "the booking page, cancelled by staff").await;
 
     knock_shows_cancelled(&b, &app).await;
     b.close().await;
     axe.assert_clean();
-}
-
-/// The booking card shows `state` (after a navigation).
-async fn assert_state(b: &Browser, state: &str) {
-    let card = b.wait_for(".booking[data-booking-id]").await;
-    assert_eq!(
-        card.attr("data-state").await.ok().flatten().as_deref(),
-        Some(state),
-        "the booking page shows the tour {state}"
-    );
 }
 
 /// The booking's only appointment is cancelled in the sandbox's own view.

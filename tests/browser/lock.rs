@@ -119,12 +119,7 @@ async fn door_code_walk(width: u32, height: u32, shot: &str, finish: Finish) {
         }
         Finish::OnTheBookingPage => {
             b.goto(&booking_page).await;
-            let card = b.wait_for(".booking[data-booking-id]").await;
-            assert_eq!(
-                card.attr("data-state").await.ok().flatten().as_deref(),
-                Some("in_progress"),
-                "the booking page shows the tour under way"
-            );
+            pages::assert_booking_state(&b, "in_progress").await;
             assert!(
                 b.text(".access").await.contains(&code),
                 "the code stays on the page during the tour"
@@ -136,14 +131,7 @@ async fn door_code_walk(width: u32, height: u32, shot: &str, finish: Finish) {
             b.tap("form[action$='/done'] button[type=submit]").await;
         }
     }
-    let card = b
-        .wait_for(".booking[data-booking-id][data-state=completed]")
-        .await;
-    assert_eq!(
-        card.attr("data-state").await.ok().flatten().as_deref(),
-        Some("completed"),
-        "the booking page shows the finished tour"
-    );
+    pages::assert_booking_state(&b, "completed").await;
     assert!(
         b.find_all("[data-access-code]").await.is_empty(),
         "no door code once the tour is over"

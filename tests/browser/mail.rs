@@ -65,7 +65,7 @@ async fn on_a_phone_the_confirmation_email_is_in_the_demo_mailbox_and_reads_well
         .expect("the e-mail links to the booking");
     assert_eq!(link, booking_page, "the link manages this booking");
     b.goto(&link).await;
-    b.wait_for("[data-booking-id][data-state=confirmed]").await;
+    pages::assert_booking_state(&b, "confirmed").await;
 
     b.close().await;
     axe.assert_clean();

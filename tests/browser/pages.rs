@@ -2,7 +2,7 @@
 use fantoccini::key::Key;
 use serde_json::json;
 
-use crate::browser::Browser;
+use crate::browser::{Browser, PAGE_DEADLINE};
 use crate::helpers::TestApp;
 
 /// What Doorway appends to the "Self-Guided Tour" link.
@@ -182,6 +182,27 @@ pub async fn booking_page_shows(b: &Browser, slot: &OfferedSlot) -> String {
         slot.label
     );
     id
+}
+
+/// Waits for the booking card (renter's or staff's page) to show `state`; on time-out says
+/// which state it shows instead.
+pub async fn assert_booking_state(b: &Browser, state: &str) {
+    let css = format!(".booking[data-booking-id][data-state={state}]");
+    let found = b
+        .client
+        .wait()
+        .at_most(PAGE_DEADLINE)
+        .for_element(fantoccini::Locator::Css(&css))
+        .await;
+    if found.is_err() {
+        let shown = b
+            .js(
+                "const c = document.querySelector('.booking[data-booking-id]');
+                 return c ? c.dataset.state : 'no booking card'",
+            )
+            .await;
+        panic!("the booking page should show the tour {state}, but shows {shown}");
+    }
 }
 
 /// Books with the keyboard alone: Tab to the slots, arrows and space to choose, Tab through the
