@@ -28,7 +28,7 @@ enum Finish {
 
 /// Maple Court open around the clock in the sandbox, with the code shown and valid a day
 /// ahead, so that the earliest time offered is already "tour time" for the lock.
-async fn app_at_tour_time() -> (TestApp, tempfile_path::TempPath) {
+pub async fn app_at_tour_time() -> (TestApp, tempfile_path::TempPath) {
     let file = tempfile_path::TempPath::new("tourgate-communities", "toml");
     let text = COMMUNITIES.replacen(
         "units = [\"101\", \"102\", \"2B\"]",
@@ -176,7 +176,7 @@ async fn enter_code(b: &Browser, code: &str) {
 }
 
 /// A path in the temporary directory, removed when dropped.
-mod tempfile_path {
+pub mod tempfile_path {
     pub struct TempPath(pub std::path::PathBuf);
 
     impl TempPath {

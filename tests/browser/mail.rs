@@ -83,3 +83,62 @@ fn html_part(m: &ParsedMail<'_>) -> Option<String> {
     }
     m.subparts.iter().find_map(html_part)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_every_email_a_renter_gets_is_accessible_and_fits() {
+    // Codes shown a day ahead: the door-code e-mail goes out at once.
+    let (app, _file) = crate::lock::app_at_tour_time().await;
+    let b = Browser::start(390, 844).await;
+    let mut axe = AxeReport::default();
+    pages::book_slot_by_pointer(&b, &app, 0, 0, "phone-mails").await;
+    b.tap("a[href$='/reschedule']").await;
+    pages::show_day(&b, 1).await;
+    let later = pages::offered_slot(&b, 1, 0).await;
+    b.tap(&format!("label.slot:has(input[value='{}'])", later.value))
+        .await;
+    b.tap("form[action$='/reschedule'] button[type=submit]")
+        .await;
+    pages::booking_page_shows(&b, &later).await;
+    b.tap("a[href$='/cancel']").await;
+    b.tap("form[action$='/cancel'] button[type=submit]").await;
+    pages::assert_booking_state(&b, "cancelled").await;
+
+    let subjects = [
+        "Your self-guided tour of Maple Court Apartments is booked",
+        "How to get in: your tour of Maple Court Apartments",
+        "New time for your tour of Maple Court Apartments",
+        "Cancelled: your tour of Maple Court Apartments",
+    ];
+    let wanted = serde_json::to_string(&subjects).expect("JSON");
+    b.reload_until(
+        &app.url("/sandbox/mail"),
+        &format!(
+            "const shown = [...document.querySelectorAll('[data-mail] a')]
+                 .map(a => a.textContent.trim());
+             return {wanted}.every(s => shown.includes(s))"
+        ),
+        "the confirmation, door code, new time and cancellation e-mails",
+    )
+    .await;
+
+    let folder = app.settings.data_dir.join("mail");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&folder).expect("the mail folder") {
+        let path = entry.expect("a mail file").path();
+        let eml = std::fs::read(&path).expect("the message file");
+        let mail = parse_mail(&eml).expect("a MIME message");
+        let subject = mail.headers.get_first_value("Subject").unwrap_or_default();
+        let html = html_part(&mail).unwrap_or_else(|| panic!("{subject}: an HTML alternative"));
+        let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/browser-artifacts")
+            .join(format!("mail-{read}.html"));
+        std::fs::write(&file, html).expect("write the e-mail's HTML");
+        b.goto(&format!("file://{}", file.display())).await;
+        pages::assert_no_horizontal_scroll(&b, &subject).await;
+        axe.check(&b, &format!("the e-mail {subject:?}")).await;
+        read += 1;
+    }
+    assert!(read >= subjects.len(), "{read} e-mails read");
+    b.close().await;
+    axe.assert_clean();
+}
