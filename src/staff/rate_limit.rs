@@ -2,8 +2,8 @@
 //!
 //! Every attempt takes a cell, a successful one too: governor cannot hand a cell back, and a
 //! staff member signs in a few times a day, far below the limits. These limits are per
-//! process; the account limit also holds across processes through the refusals on record
-//! (see `sign_in`).
+//! process, a cheap first line; the same limits hold across processes through the refusals on
+//! record in the database (see `sign_in`).
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;

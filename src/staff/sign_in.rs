@@ -4,8 +4,9 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 
 use super::accounts::StaffError;
+use super::client_ip::rate_key;
 use super::password;
-use super::rate_limit::{SignInLimits, ACCOUNT_ATTEMPTS, WINDOW};
+use super::rate_limit::{SignInLimits, ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS, WINDOW};
 use super::session::SessionToken;
 use super::StaffMember;
 use crate::domain::Email;
@@ -43,14 +44,15 @@ pub async fn sign_in(
         tracing::warn!(ip = %a.ip, "staff sign-in refused: too many attempts");
         return Ok(SignIn::Limited);
     }
-    // The in-memory limits are this process's; the account's refusals on record are every
-    // process's (the same query runs for unknown accounts, which simply have none).
-    if let Some(e) = &email {
-        let since = a.now - chrono::Duration::from_std(WINDOW).unwrap_or(chrono::Duration::MAX);
-        if store.refused_sign_ins_since(e, since).await? >= i64::from(ACCOUNT_ATTEMPTS) {
-            tracing::warn!(ip = %a.ip, "staff sign-in refused: too many refusals for the account");
-            return Ok(SignIn::Limited);
-        }
+    // The in-memory limits are this process's; the refusals on record are every process's.
+    let client = rate_key(a.ip).to_string();
+    let window = chrono::Duration::from_std(WINDOW).unwrap_or(chrono::Duration::MAX);
+    let (from_client, for_account) = store
+        .sign_in_failures_since(&client, email.as_deref(), a.now - window)
+        .await?;
+    if from_client >= i64::from(ADDRESS_ATTEMPTS) || for_account >= i64::from(ACCOUNT_ATTEMPTS) {
+        tracing::warn!(ip = %a.ip, "staff sign-in refused: too many refusals on record");
+        return Ok(SignIn::Limited);
     }
     let credentials = match &email {
         Some(e) => store.staff_credentials(e).await?,
@@ -63,7 +65,7 @@ pub async fn sign_in(
         tokio::task::spawn_blocking(move || password::verify(&candidate, stored.as_deref()))
             .await
             .map_err(|e| StaffError::Hashing(e.to_string()))?;
-    let staff = match (matches, credentials, email) {
+    let staff = match (matches, credentials, email.clone()) {
         (true, Some((id, _)), _) => store.staff_member(id).await?,
         (false, Some(_), Some(email)) => {
             tracing::info!("staff sign-in refused: wrong password");
@@ -84,6 +86,9 @@ pub async fn sign_in(
         _ => None,
     };
     let Some(staff) = staff else {
+        store
+            .record_sign_in_failure(&client, email.as_deref(), a.now, a.now - window)
+            .await?;
         return Ok(SignIn::Refused);
     };
     let token = SessionToken::generate();

@@ -338,24 +338,53 @@ impl Store {
         Ok(())
     }
 
-    /// Refused sign-ins for the account since `since`, counted by every `serve` process
-    /// alike: the attempt limit that holds behind a load balancer.
-    pub async fn refused_sign_ins_since(
+    /// Records a refused sign-in from `client` (for `account`, when the input was an e-mail
+    /// address) and forgets those from before `forget_before`, in one transaction.
+    pub async fn record_sign_in_failure(
         &self,
-        email: &str,
+        client: &str,
+        account: Option<&str>,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, p => {
+            let mut tx = WriteTx::begin_write(p).await?;
+            sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+                .bind(forget_before)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO sign_in_failures (at, client, account) VALUES ($1, $2, $3)")
+                .bind(now)
+                .bind(client)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Refused sign-ins since `since` from `client` and for `account`, as every `serve`
+    /// process sharing the database recorded them: the limits that hold behind a load balancer.
+    pub async fn sign_in_failures_since(
+        &self,
+        client: &str,
+        account: Option<&str>,
         since: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let n: i64 = on_backend!(self, p => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM staff_audit \
-                 WHERE actor = $1 AND action = 'sign_in_refused' AND at > $2",
+    ) -> Result<(i64, i64), StoreError> {
+        let counts: (i64, i64) = on_backend!(self, p => {
+            sqlx::query_as(
+                "SELECT \
+                 (SELECT COUNT(*) FROM sign_in_failures WHERE client = $1 AND at > $3), \
+                 (SELECT COUNT(*) FROM sign_in_failures WHERE account = $2 AND at > $3)",
             )
-            .bind(email)
+            .bind(client)
+            .bind(account)
             .bind(since)
             .fetch_one(p)
             .await?
         });
-        Ok(n)
+        Ok(counts)
     }
 
     /// The account's latest sign-ins and refused attempts, newest first.
