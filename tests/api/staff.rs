@@ -244,52 +244,42 @@ on_both_backends!(
     }
 );
 
+/// `n` refused guesses (at the accounts `account(i)` names) spread over two `serve` processes
+/// sharing one database, each under its own in-memory budget; then Ann's right password is
+/// refused by both processes, as `why` says.
+async fn limited_across_processes(b: Backend, n: u32, account: impl Fn(u32) -> String, why: &str) {
+    let first = spawn_app(b).await;
+    let second = first.another_process().await;
+    add_staff(&first, "ann@example.com", &[MAPLE], false).await;
+    let (c, _) = browser();
+    for i in 0..n {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let r = sign_in(app, &c, &account(i), "guess guess guess").await;
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    for app in [&first, &second] {
+        let r = sign_in(app, &c, "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 429, "{why}");
+        assert!(r.text().await.unwrap().contains(REFUSED));
+    }
+}
+
 on_both_backends!(
     the_account_limit_holds_across_serve_processes_sharing_the_database,
     |b: Backend| async move {
-        let first = spawn_app(b).await;
-        let second = first.another_process().await;
-        add_staff(&first, "ann@example.com", &[MAPLE], false).await;
-        let (c, _) = browser();
-        // Guesses spread over two processes, each under its own in-memory budget.
-        for i in 0..tourgate::staff::ACCOUNT_ATTEMPTS {
-            let app = if i % 2 == 0 { &first } else { &second };
-            let r = sign_in(app, &c, "ann@example.com", "guess guess guess").await;
-            assert_eq!(r.status().as_u16(), 401);
-        }
-        for app in [&first, &second] {
-            let r = sign_in(app, &c, "ann@example.com", PASSWORD).await;
-            assert_eq!(
-                r.status().as_u16(),
-                429,
-                "every process refuses the account"
-            );
-            assert!(r.text().await.unwrap().contains(REFUSED));
-        }
+        let ann = |_| "ann@example.com".to_string();
+        let why = "every process refuses the account";
+        limited_across_processes(b, tourgate::staff::ACCOUNT_ATTEMPTS, ann, why).await;
     }
 );
 
 on_both_backends!(
     the_address_limit_holds_across_serve_processes_sharing_the_database,
     |b: Backend| async move {
-        let first = spawn_app(b).await;
-        let second = first.another_process().await;
-        add_staff(&first, "ann@example.com", &[MAPLE], false).await;
-        let (c, _) = browser();
-        // Many accounts tried from one address, half through each process.
-        for i in 0..tourgate::staff::ADDRESS_ATTEMPTS {
-            let app = if i % 2 == 0 { &first } else { &second };
-            let r = sign_in(app, &c, &format!("user{i}@example.com"), "guess").await;
-            assert_eq!(r.status().as_u16(), 401);
-        }
-        for app in [&first, &second] {
-            let r = sign_in(app, &c, "ann@example.com", PASSWORD).await;
-            assert_eq!(
-                r.status().as_u16(),
-                429,
-                "every process refuses the address"
-            );
-        }
+        // Many accounts tried from one address.
+        let many = |i| format!("user{i}@example.com");
+        let why = "every process refuses the address";
+        limited_across_processes(b, tourgate::staff::ADDRESS_ATTEMPTS, many, why).await;
     }
 );
 
