@@ -331,12 +331,24 @@ impl TestApp {
         start: Option<&str>,
     ) -> String {
         let form = self.landing(client, landing_path).await;
-        let start = start
+        let chosen = start
             .map(str::to_string)
             .unwrap_or_else(|| form.starts[0].clone());
-        let r = self
-            .post_form(client, &form.action, &Self::fill(&form, &start, &[]))
+        let mut r = self
+            .post_form(client, &form.action, &Self::fill(&form, &chosen, &[]))
             .await;
+        if start.is_none() && r.status().as_u16() == 409 {
+            // The earliest time can pass its minimum notice between reading the page and
+            // posting it; the answer offers fresh times, as a renter would see them.
+            let fresh = offered_form(&r.text().await.unwrap());
+            r = self
+                .post_form(
+                    client,
+                    &fresh.action,
+                    &Self::fill(&fresh, &fresh.starts[0], &[]),
+                )
+                .await;
+        }
         assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
         r.headers()[LOCATION].to_str().unwrap().to_string()
     }
