@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 use url::Url;
 
-use crate::access::{run_window_sweep, CodeProvider};
-use crate::booking::{run_booking_worker, BookingService};
+use crate::access::Access;
+use crate::booking::{run_booking_worker, run_window_sweep, BookingService};
 use crate::config::{Communities, Settings};
 use crate::knock::sandbox::{Sandbox, SandboxCommunity, SandboxConfig};
 use crate::knock::{KnockClient, KnockClientConfig};
@@ -76,9 +76,10 @@ impl Application {
             knock.clone(),
             settings.knock.timeout,
             &metrics,
-        )
-        .with_mail(mail_desk(&settings)?);
-        let bookings = BookingService::new(store.clone(), knock);
+        );
+        let access = Access::codes(settings.secret_key.expose());
+        let outbox = outbox.with_mail(mail_desk(&settings, access.clone())?);
+        let bookings = BookingService::new(store.clone(), knock, settings.knock.timeout, access);
 
         let settings = Arc::new(settings);
         let state = actix::Data::new(AppState {
@@ -112,12 +113,7 @@ impl Application {
                 stop_workers.clone(),
             ));
             tokio::spawn(run_outbox_worker(outbox.clone(), stop_workers.clone()));
-            let visits = outbox.clone();
-            tokio::spawn(run_window_sweep(
-                store.clone(),
-                move || visits.wake(),
-                stop_workers.clone(),
-            ));
+            tokio::spawn(run_window_sweep(bookings.clone(), stop_workers.clone()));
         }
         Ok(Self {
             port,
@@ -143,7 +139,7 @@ impl Application {
 }
 
 /// Mail through `SMTP_URL`, else as `.eml` files under the data folder.
-fn mail_desk(settings: &Settings) -> anyhow::Result<MailDesk> {
+fn mail_desk(settings: &Settings, access: Access) -> anyhow::Result<MailDesk> {
     let mailer = match &settings.smtp_url {
         Some(url) => Mailer::smtp(url.expose()).context("SMTP_URL")?,
         None => Mailer::files(&settings.data_dir.join("mail")).context("TOURGATE_DATA_DIR")?,
@@ -163,7 +159,7 @@ fn mail_desk(settings: &Settings) -> anyhow::Result<MailDesk> {
         communities: settings.communities.clone(),
         public_url: settings.public_url.clone(),
         from,
-        codes: CodeProvider::new(settings.secret_key.expose()),
+        access,
         knock_agent: settings.knock_agent_username.clone(),
     })
 }

@@ -9,27 +9,11 @@
 use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 
-use super::provider::{AccessError, AccessGrant, AccessProvider};
-use crate::booking::{Booking, BookingId, BookingState};
+use super::provider::{AccessCode, AccessError, AccessGrant, AccessProvider};
 use crate::config::Community;
+use crate::domain::{Booking, BookingId};
 
 const DIGITS: u32 = 6;
-
-/// A door code. Debug never shows it; read it with `reveal` where it is meant to be seen.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessCode(String);
-
-impl AccessCode {
-    pub fn reveal(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for AccessCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessCode(******)")
-    }
-}
 
 #[derive(Clone)]
 pub struct CodeProvider {
@@ -49,7 +33,7 @@ impl CodeProvider {
         let mut first = [0u8; 8];
         first.copy_from_slice(&mac[..8]);
         let n = u64::from_be_bytes(first) % 10u64.pow(DIGITS);
-        AccessCode(format!("{n:0width$}", width = DIGITS as usize))
+        AccessCode::new(format!("{n:0width$}", width = DIGITS as usize))
     }
 
     /// The keypad: the live booking among `candidates` whose code is `entered` and whose
@@ -64,9 +48,13 @@ impl CodeProvider {
         let entered: String = entered.chars().filter(|c| !c.is_whitespace()).collect();
         let mut found = None;
         for b in candidates {
-            let code = self.code_for(&b.id, b.slot_start);
-            let matches: bool = code.0.as_bytes().ct_eq(entered.as_bytes()).into();
-            if matches && live(b) && window(community, b).contains(&now) && found.is_none() {
+            let code = self.code_for(&b.id, b.slot_start());
+            let matches: bool = code.reveal().as_bytes().ct_eq(entered.as_bytes()).into();
+            if matches
+                && b.state.is_live()
+                && window(community, b).contains(&now)
+                && found.is_none()
+            {
                 found = Some(b);
             }
         }
@@ -74,14 +62,9 @@ impl CodeProvider {
     }
 }
 
-/// Bookings whose code may open the door.
-fn live(b: &Booking) -> bool {
-    matches!(b.state, BookingState::Confirmed | BookingState::InProgress)
-}
-
 /// When a booking's code works.
 pub fn window(community: &Community, b: &Booking) -> std::ops::RangeInclusive<DateTime<Utc>> {
-    (b.slot_start - community.access.valid_before)..=(b.slot_end + community.access.valid_after)
+    (b.slot_start() - community.access.valid_before)..=(b.slot_end + community.access.valid_after)
 }
 
 impl AccessProvider for CodeProvider {
@@ -92,10 +75,19 @@ impl AccessProvider for CodeProvider {
     async fn issue(&self, community: &Community, b: &Booking) -> Result<AccessGrant, AccessError> {
         let w = window(community, b);
         Ok(AccessGrant {
-            code: Some(self.code_for(&b.id, b.slot_start)),
+            code: Some(self.code_for(&b.id, b.slot_start())),
             valid_from: *w.start(),
             valid_until: *w.end(),
         })
+    }
+
+    /// The code is derived from the start: a moved booking has a new one already.
+    async fn move_access(
+        &self,
+        community: &Community,
+        b: &Booking,
+    ) -> Result<AccessGrant, AccessError> {
+        self.issue(community, b).await
     }
 
     /// Nothing to undo on a device: the keypad refuses bookings that are not live.

@@ -5,9 +5,29 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use super::codes::AccessCode;
-use crate::booking::{Booking, BookingId};
 use crate::config::Community;
+use crate::domain::{Booking, BookingId};
+
+/// A door code. Debug never shows it; read it with `reveal` where it is meant to be seen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessCode(String);
+
+impl AccessCode {
+    /// Providers make codes; nobody else does.
+    pub(super) fn new(code: String) -> Self {
+        Self(code)
+    }
+
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AccessCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessCode(******)")
+    }
+}
 
 /// What the renter gets.
 #[derive(Debug, Clone)]
@@ -33,6 +53,13 @@ pub trait AccessProvider: Send + Sync {
 
     /// Access for the booking's window; issuing again for the same booking is idempotent.
     fn issue(
+        &self,
+        community: &Community,
+        booking: &Booking,
+    ) -> impl Future<Output = Result<AccessGrant, AccessError>> + Send;
+
+    /// The booking moved: access for its new window; the old window's access stops.
+    fn move_access(
         &self,
         community: &Community,
         booking: &Booking,

@@ -1,11 +1,21 @@
-//! The booking path: from an accepted form to a Knock appointment, with nothing lost on the way.
-pub mod model;
+//! The booking path, a use case over the store: from an accepted form to a Knock appointment,
+//! then cancelling, moving and the tour itself, each writing its transaction from the store's
+//! blocks and deciding by `domain::rules`.
+mod cancel;
+mod queue;
 mod reschedule;
 mod service;
 pub mod slots;
+mod tour;
 mod worker;
 
-pub use model::{Booking, BookingId, BookingState, NewBooking, Renter};
+pub use crate::domain::rules;
+pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
+pub use cancel::{cancel, CancelOutcome, Canceller};
 pub use reschedule::RescheduleResult;
 pub use service::{BookError, BookOutcome, BookingService, SMS_CONSENT_TEXT};
-pub use worker::run_booking_worker;
+pub use tour::{
+    apply_callback, complete_by_renter, sweep_ended_windows, AccessCallback, CallbackOutcome,
+    RenterDone, WindowSweep,
+};
+pub use worker::{run_booking_worker, run_window_sweep};

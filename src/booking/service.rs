@@ -7,13 +7,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::model::{Booking, BookingId, NewBooking, Renter};
+use super::queue::queue_knock_cancel;
 use super::slots::Slot;
+use crate::access::{Access, AccessGrant, AccessProvider};
 use crate::config::Community;
-use crate::domain::{BookingToken, SourceTitle};
+use crate::domain::job::DedupeKey;
+use crate::domain::{
+    Booking, BookingId, BookingState, BookingToken, NewBooking, Renter, SourceTitle,
+};
 use crate::knock::types::{AppointmentRequest, Profile, ProspectRequest, RequestedTime, TourType};
 use crate::knock::{KnockClient, KnockError};
-use crate::store::{InsertOutcome, Store, StoreError};
+use crate::mail::QueuedMail;
+use crate::outbox::retry::backoff_capped;
+use crate::outbox::{EmailJob, Job};
+use crate::store::{BookingChange, InsertOutcome, Store, StoreError};
 
 /// The consent the renter sees next to the SMS checkbox, also sent to Knock with the request.
 pub const SMS_CONSENT_TEXT: &str = "Text me about this tour (confirmation and a reminder). \
@@ -23,11 +30,18 @@ Message and data rates may apply. Reply STOP to opt out.";
 const IN_REQUEST_ATTEMPTS: u32 = 2;
 /// A booking still unconfirmed this close to its start is given up: the renter is told.
 const GIVE_UP_BEFORE_START: chrono::Duration = chrono::Duration::minutes(10);
+/// A booking still waiting for Knock is retried at least this often: its tour is near.
+const MAX_BOOKING_BACKOFF: Duration = Duration::from_secs(300);
+/// Knock calls in one attempt: the prospect, then the appointment.
+const CALLS_PER_ATTEMPT: u32 = 2;
 
 #[derive(Clone)]
 pub struct BookingService {
     pub(super) store: Store,
     pub(super) knock: KnockClient,
+    /// The most one Knock call may take (the client's time-out): bounds every hold.
+    knock_timeout: Duration,
+    pub(super) access: Access,
 }
 
 #[derive(Debug)]
@@ -63,8 +77,84 @@ enum Attempt {
 }
 
 impl BookingService {
-    pub fn new(store: Store, knock: KnockClient) -> Self {
-        Self { store, knock }
+    pub fn new(store: Store, knock: KnockClient, knock_timeout: Duration, access: Access) -> Self {
+        Self {
+            store,
+            knock,
+            knock_timeout,
+            access,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The booking behind a renter's link.
+    pub async fn by_token(&self, token: &BookingToken) -> Result<Option<Booking>, StoreError> {
+        self.store.booking_by_token(token).await
+    }
+
+    pub async fn by_id(&self, id: &BookingId) -> Result<Option<Booking>, StoreError> {
+        self.store.booking_by_id(id).await
+    }
+
+    /// The live booking a code entered at `c`'s keypad opens now, if any (the demo lock).
+    pub async fn booking_for_code(
+        &self,
+        c: &Community,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Booking>, StoreError> {
+        match &self.access {
+            Access::Codes(keypad) => {
+                // Windows reach at most a day around a tour of at most four hours.
+                let nearby = self
+                    .store
+                    .bookings_between(
+                        std::slice::from_ref(&c.slug),
+                        now - chrono::Duration::days(2),
+                        now + chrono::Duration::days(2),
+                    )
+                    .await?;
+                Ok(keypad.open(c, &nearby, code, now).cloned())
+            }
+        }
+    }
+
+    /// The access provider this deployment uses.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// The renter's access for a live booking (the door code, for the built-in provider);
+    /// None for a booking that is not live, or when the provider cannot say now.
+    pub async fn access_grant(&self, community: &Community, b: &Booking) -> Option<AccessGrant> {
+        if !b.state.is_live() {
+            return None;
+        }
+        match self.access.issue(community, b).await {
+            Ok(grant) => Some(grant),
+            Err(e) => {
+                tracing::error!(booking = %b.id, provider = self.access.name(), error = %e,
+                    "the access provider could not issue access");
+                None
+            }
+        }
+    }
+
+    /// How long one attempt may take at most; a hold or lease covers this and a margin, so
+    /// that no second attempt starts while the first may still reach Knock.
+    fn attempt_budget(&self) -> chrono::Duration {
+        let calls = self.knock_timeout.saturating_mul(CALLS_PER_ATTEMPT);
+        chrono::Duration::from_std(calls + Duration::from_secs(5))
+            .unwrap_or(chrono::Duration::minutes(1))
+    }
+
+    /// The renter's own request holds its booking this long: its attempts, the pause between
+    /// them, and a margin. The worker takes the booking only after that.
+    fn request_hold(&self) -> chrono::Duration {
+        self.attempt_budget() * IN_REQUEST_ATTEMPTS as i32 + chrono::Duration::seconds(1)
     }
 
     /// Knock's current self-guided starts for the community, less those our own live bookings
@@ -120,11 +210,11 @@ impl BookingService {
             renter,
             source_title,
             slot_end: slot.utc() + chrono::Duration::minutes(i64::from(community.tour_minutes)),
-            slot_start: slot.utc(),
-            slot_start_knock: slot.value.clone(),
+            slot,
             created_at: now,
         };
-        match self.store.insert_booking(&new).await? {
+        let held_until = now + self.request_hold();
+        match self.store.insert_booking(&new, held_until).await? {
             InsertOutcome::Inserted => {}
             InsertOutcome::AlreadySubmitted(b) => return Ok(BookOutcome::AlreadySubmitted(*b)),
             InsertOutcome::SlotTaken => return Ok(BookOutcome::SlotUnavailable),
@@ -151,50 +241,155 @@ impl BookingService {
             }
         }
         let (after, why) = last_retry.unwrap_or((None, String::new()));
+        let next = Utc::now() + backoff(1, after, &mut rand::thread_rng());
         self.store
-            .schedule_knock_retry(&new.id, Utc::now() + backoff(1, after), &why, Utc::now())
+            .schedule_knock_retry(&new.id, next, &why, Utc::now())
             .await?;
         Ok(BookOutcome::Pending(self.reload(&new.id).await?))
     }
 
-    /// One pass of the background worker: finishes due `requesting` bookings. Returns how many
-    /// it settled or rescheduled.
+    /// One pass of the background worker: finishes due `requesting` bookings, each claimed
+    /// under a lease of its own just before it is worked. Returns how many it worked on.
     /// `now` is a parameter so that tests can drive the worker past a backoff without waiting.
     pub async fn finish_pending(
         &self,
         communities: &crate::config::Communities,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let claimed = self
-            .store
-            .claim_due_requests(now, now + chrono::Duration::seconds(30), 20)
-            .await?;
-        let n = claimed.len();
-        for booking in claimed {
+        let mut n = 0;
+        // Bounded, so that one pass never runs for ever behind a stream of new requests.
+        while n < 20 {
+            let lease_until = Utc::now().max(now) + self.attempt_budget();
+            let Some(booking) = self.store.claim_due_request(now, lease_until).await? else {
+                break;
+            };
+            n += 1;
             let Some(community) = communities.get(&booking.community_slug) else {
-                self.store
-                    .fail_booking(&booking.id, "community no longer configured", Utc::now())
+                self.fail(&booking.id, "community no longer configured")
                     .await?;
                 continue;
             };
-            if booking.slot_start - GIVE_UP_BEFORE_START <= now {
-                self.store
-                    .fail_booking(
-                        &booking.id,
-                        "Knock could not be reached before the tour",
-                        Utc::now(),
-                    )
+            if booking.slot_start() - GIVE_UP_BEFORE_START <= now {
+                self.fail(&booking.id, "Knock could not be reached before the tour")
                     .await?;
                 continue;
             }
             if let Attempt::Retry { after, why } = self.attempt(community, &booking).await? {
-                let next = Utc::now() + backoff(booking.knock_attempts + 1, after);
+                let wait = backoff(booking.knock_attempts + 1, after, &mut rand::thread_rng());
                 self.store
-                    .schedule_knock_retry(&booking.id, next, &why, Utc::now())
+                    .schedule_knock_retry(&booking.id, Utc::now() + wait, &why, Utc::now())
                     .await?;
             }
         }
         Ok(n)
+    }
+
+    /// requesting → confirmed with Knock's appointment id; `mails` (the confirmation and what
+    /// follows it) queued in the same transaction. A booking that stopped waiting meanwhile
+    /// (cancelled, given up) keeps the appointment id and gets its cancel queued, so that no
+    /// appointment stays in Knock without a live booking. False when not confirmed.
+    pub async fn confirm(
+        &self,
+        id: &BookingId,
+        appointment_id: &str,
+        mails: &[QueuedMail],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let Some(b) = tx.booking(id).await? else {
+            return Err(StoreError::Corrupt(format!("booking {id} vanished")));
+        };
+        if b.state == BookingState::Requesting {
+            let change = BookingChange {
+                appointment_id: Some(appointment_id),
+                ..Default::default()
+            };
+            tx.set_state(id, b.state, BookingState::Confirmed, change, now)
+                .await?;
+            tx.history(
+                id,
+                now,
+                "knock",
+                "confirmed",
+                &format!("Knock confirmed appointment {appointment_id}"),
+            )
+            .await?;
+            for mail in mails {
+                let job = Job::Email(EmailJob::new(mail.kind, mail.sequence));
+                let key = DedupeKey::of(mail.kind.as_str());
+                tx.enqueue(id, &job, &key, mail.due, now).await?;
+            }
+            tx.commit().await?;
+            return Ok(true);
+        }
+        if b.knock_appointment_id.as_deref() == Some(appointment_id) {
+            // A second answer for the appointment we have (a twin attempt): nothing to do.
+            return Ok(false);
+        }
+        if b.state.is_live() {
+            // Knock's replace rule makes the newer appointment the prospect's live one; which of
+            // the two answers is newer cannot be told from here. The per-booking hold keeps
+            // twin attempts from happening; should one slip through, staff see it.
+            tracing::error!(booking = %id, appointment = appointment_id,
+                "Knock answered a second appointment for a live booking");
+            tx.history(
+                id,
+                now,
+                "knock",
+                "second_appointment",
+                &format!(
+                    "Knock answered appointment {appointment_id} for a booking that holds another"
+                ),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
+        // Knock holds an appointment no live booking of ours stands for: cancel it.
+        if b.knock_appointment_id.is_none() {
+            tx.adopt_appointment(id, appointment_id, now).await?;
+        }
+        queue_knock_cancel(&mut tx, id, appointment_id, now).await?;
+        tx.history(
+            id,
+            now,
+            "knock",
+            "cancel_queued",
+            &format!(
+                "Knock confirmed appointment {appointment_id} after the booking became {}; \
+             Knock cancel queued",
+                b.state.as_str()
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(booking = %id, appointment = appointment_id, state = b.state.as_str(),
+            "Knock confirmed a booking that no longer waited for it: cancel queued");
+        Ok(false)
+    }
+
+    /// requesting → failed: Knock refused for good, or the time ran out.
+    async fn fail(&self, id: &BookingId, reason: &str) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.store.begin().await?;
+        let change = BookingChange {
+            failure: Some(reason),
+            ..Default::default()
+        };
+        let failed = tx
+            .set_state(
+                id,
+                BookingState::Requesting,
+                BookingState::Failed,
+                change,
+                now,
+            )
+            .await?;
+        if failed {
+            tx.history(id, now, "knock", "failed", reason).await?;
+            tx.commit().await?;
+        }
+        Ok(failed)
     }
 
     async fn reload(&self, id: &BookingId) -> Result<Booking, StoreError> {
@@ -230,10 +425,15 @@ impl BookingService {
         {
             Ok(appointment) => {
                 let now = Utc::now();
-                let mails = crate::mail::schedule::on_confirm(community, b.slot_start, now);
-                self.store
-                    .confirm_booking(&b.id, appointment.id.as_str(), &mails, now)
-                    .await?;
+                let mails = crate::mail::schedule::on_confirm(community, b.slot_start(), now);
+                if self
+                    .confirm(&b.id, appointment.id.as_str(), &mails, now)
+                    .await?
+                {
+                    if let Err(e) = self.access.issue(community, b).await {
+                        tracing::error!(booking = %b.id, error = %e, "access not issued yet");
+                    }
+                }
                 tracing::info!(booking = %b.id, appointment = %appointment.id, "Knock confirmed the tour");
                 Ok(Attempt::Confirmed)
             }
@@ -254,34 +454,30 @@ impl BookingService {
             });
         }
         tracing::warn!(booking = %b.id, error = %e, "Knock refused the booking");
-        self.store
-            .fail_booking(&b.id, &format!("Knock refused {doing}: {e}"), Utc::now())
+        self.fail(&b.id, &format!("Knock refused {doing}: {e}"))
             .await?;
         Ok(Attempt::Refused)
     }
 }
 
-/// Exponential backoff with full jitter, from about a second up to five minutes; Knock's
-/// Retry-After wins when it asks for longer.
-fn backoff(attempt: i32, retry_after: Option<Duration>) -> chrono::Duration {
-    use rand::Rng;
-    let cap_ms = (1000u64 << attempt.clamp(0, 9) as u32).min(300_000);
-    let jittered = rand::thread_rng().gen_range(cap_ms / 2..=cap_ms);
-    let ms = retry_after
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-        .max(jittered);
-    chrono::Duration::milliseconds(ms as i64)
+/// The outbox's backoff (full jitter, Retry-After honoured) with a ceiling of five minutes.
+fn backoff(
+    attempt: i32,
+    retry_after: Option<Duration>,
+    rng: &mut impl rand::Rng,
+) -> chrono::Duration {
+    let wait = backoff_capped(attempt, retry_after, MAX_BOOKING_BACKOFF, rng);
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(300))
 }
 
 fn prospect_request(community: &Community, b: &Booking) -> ProspectRequest {
     ProspectRequest {
         community_id: community.knock_community_id.clone(),
-        source_title: b.source_title.clone(),
-        first_name: b.first_name.clone(),
-        last_name: b.last_name.clone(),
-        email: Some(b.email.clone()),
-        phone: Some(knock_phone(&b.phone)),
+        source_title: b.source_title.as_str().to_string(),
+        first_name: b.first_name.as_str().to_string(),
+        last_name: b.last_name.as_str().to_string(),
+        email: Some(b.email.as_str().to_string()),
+        phone: Some(b.phone.knock_digits().to_string()),
         move_date: b.move_date,
         bedrooms: b.bedrooms.map(|x| vec![x]),
         message: b.message.clone(),
@@ -293,8 +489,7 @@ fn prospect_request(community: &Community, b: &Booking) -> ProspectRequest {
 
 pub(super) fn appointment_request(community: &Community, b: &Booking) -> AppointmentRequest {
     // Sent back exactly as Knock offered it; the end keeps the start's offset.
-    let start = DateTime::parse_from_rfc3339(&b.slot_start_knock)
-        .unwrap_or_else(|_| b.slot_start.fixed_offset());
+    let start = b.slot.start;
     let end = start + chrono::Duration::minutes(i64::from(community.tour_minutes));
     AppointmentRequest {
         community_id: community.knock_community_id.clone(),
@@ -303,14 +498,14 @@ pub(super) fn appointment_request(community: &Community, b: &Booking) -> Appoint
             end_time: Some(end),
         }],
         tour_type: TourType::SelfGuided,
-        source_title: Some(b.source_title.clone()),
+        source_title: Some(b.source_title.as_str().to_string()),
         sms_consent: b.sms_consent,
         sms_consent_disclaimer: b.sms_consent.then(|| SMS_CONSENT_TEXT.to_string()),
         profile: Profile {
-            first_name: b.first_name.clone(),
-            last_name: b.last_name.clone(),
-            email: Some(b.email.clone()),
-            phone: Some(knock_phone(&b.phone)),
+            first_name: b.first_name.as_str().to_string(),
+            last_name: b.last_name.as_str().to_string(),
+            email: Some(b.email.as_str().to_string()),
+            phone: Some(b.phone.knock_digits().to_string()),
             move_date: b.move_date,
             bedrooms: b.bedrooms.map(|x| vec![x]),
             ..Default::default()
@@ -318,32 +513,23 @@ pub(super) fn appointment_request(community: &Community, b: &Booking) -> Appoint
     }
 }
 
-/// Knock's examples send digits only: the national number for +1, else the E.164 digits.
-fn knock_phone(e164: &str) -> String {
-    let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
-    match digits.strip_prefix('1') {
-        Some(national) if e164.starts_with("+1") && national.len() == 10 => national.to_string(),
-        _ => digits,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn phones_go_to_knock_as_digits() {
-        assert_eq!(knock_phone("+12065550155"), "2065550155");
-        assert_eq!(knock_phone("+442079460958"), "442079460958");
-    }
+    use rand::SeedableRng;
 
     #[test]
-    fn backoff_grows_and_honours_retry_after() {
-        for _ in 0..50 {
-            let first = backoff(1, None).num_milliseconds();
-            assert!((1000..=2000).contains(&first), "{first}");
-            assert!(backoff(30, None).num_milliseconds() <= 300_000);
-            assert!(backoff(1, Some(Duration::from_secs(20))).num_milliseconds() >= 20_000);
-        }
+    fn booking_backoff_is_the_outboxs_full_jitter_under_five_minutes() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let waits: Vec<i64> = (0..200)
+            .map(|_| backoff(1, None, &mut rng).num_milliseconds())
+            .collect();
+        // Full jitter: some first retries come almost at once, none later than a second.
+        assert!(waits.iter().all(|w| (100..=1000).contains(w)), "{waits:?}");
+        assert!(waits.iter().any(|w| *w < 500), "{waits:?}");
+        assert!(backoff(30, None, &mut rng).num_milliseconds() <= 300_000);
+        let asked = Some(Duration::from_secs(20));
+        assert!(backoff(1, asked, &mut rng).num_milliseconds() >= 20_000);
     }
 }

@@ -27,7 +27,7 @@ pub struct Community {
 
 /// The most any access time may reach (`code_*_minutes`): a code never works, and is never
 /// shown, more than a day before the tour.
-pub const LATEST_EARLY_ACCESS: chrono::Duration = chrono::Duration::hours(24);
+pub use crate::domain::rules::LATEST_EARLY_ACCESS;
 
 /// The scheduling inputs Knock uses (API.md §3), for the sandbox's copy of the community.
 #[derive(Debug, Clone, Deserialize)]

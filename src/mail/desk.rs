@@ -5,9 +5,9 @@ use url::Url;
 
 use super::schedule::still_useful;
 use super::{compose, MailContext, MailError, MailKind, Mailer};
-use crate::access::CodeProvider;
-use crate::booking::{Booking, BookingState};
+use crate::access::{Access, AccessProvider};
 use crate::config::Communities;
+use crate::domain::{rules, Booking};
 
 /// What sending mail needs: the transport, the communities, where links point, the sender,
 /// and the door codes (recomputed for the access instructions, never stored).
@@ -17,7 +17,7 @@ pub struct MailDesk {
     pub communities: Communities,
     pub public_url: Url,
     pub from: Mailbox,
-    pub codes: CodeProvider,
+    pub access: Access,
     /// `agent.username` in Knock's e-mail log (required by Knock; an automated sender).
     pub knock_agent: String,
 }
@@ -49,8 +49,16 @@ impl MailDesk {
             .ok_or_else(|| {
                 MailError::Build(format!("unknown community {}", booking.community_slug))
             })?;
-        let code = (kind == MailKind::AccessInstructions)
-            .then(|| self.codes.code_for(&booking.id, booking.slot_start));
+        let code = match kind {
+            MailKind::AccessInstructions => {
+                self.access
+                    .issue(community, booking)
+                    .await
+                    .map_err(|e| MailError::Transient(format!("access: {e}")))?
+                    .code
+            }
+            _ => None,
+        };
         let manage_url = self
             .public_url
             .join(&format!("bookings/{}", booking.token))
@@ -74,16 +82,10 @@ impl MailDesk {
 }
 
 fn reason_to_skip(kind: MailKind, b: &Booking, now: DateTime<Utc>) -> Option<String> {
-    let live = matches!(b.state, BookingState::Confirmed | BookingState::InProgress);
-    let fits = match kind {
-        MailKind::Cancellation => b.state == BookingState::Cancelled,
-        MailKind::AccessInstructions => live,
-        _ => b.state == BookingState::Confirmed,
-    };
-    if !fits {
+    if !rules::mail_fits(kind, b.state) {
         return Some(format!("the booking is {}", b.state.as_str()));
     }
-    if !still_useful(kind, b.slot_start, now) {
+    if !still_useful(kind, b.slot_start(), now) {
         return Some("the tour has begun".into());
     }
     None

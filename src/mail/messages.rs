@@ -7,58 +7,13 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
 use super::MailError;
-use crate::booking::slots::{describe, describe_time};
-use crate::booking::Booking;
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
+use crate::domain::{describe, describe_time, Booking};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailKind {
-    Confirmation,
-    Reminder24h,
-    Reminder1h,
-    AccessInstructions,
-    Cancellation,
-    Reschedule,
-}
+pub use crate::domain::MailKind;
 
 impl MailKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Confirmation => "confirmation",
-            Self::Reminder24h => "reminder_24h",
-            Self::Reminder1h => "reminder_1h",
-            Self::AccessInstructions => "access_instructions",
-            Self::Cancellation => "cancellation",
-            Self::Reschedule => "reschedule",
-        }
-    }
-
-    /// For staff: which message this is.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Confirmation => "confirmation",
-            Self::Reminder24h => "reminder a day before",
-            Self::Reminder1h => "reminder an hour before",
-            Self::AccessInstructions => "door code and directions",
-            Self::Cancellation => "cancellation",
-            Self::Reschedule => "new time",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Confirmation,
-            Self::Reminder24h,
-            Self::Reminder1h,
-            Self::AccessInstructions,
-            Self::Cancellation,
-            Self::Reschedule,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
     /// Which calendar method, if any, rides along.
     fn calendar(self) -> Option<CalendarMethod> {
         match self {
@@ -121,7 +76,7 @@ struct TextBody<'a> {
 pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     let b = ctx.booking;
     let c = ctx.community;
-    let when = describe(b.slot_start, c.timezone);
+    let when = describe(b.slot_start(), c.timezone);
     let ends = describe_time(b.slot_end, c.timezone);
     let subject = match ctx.kind {
         MailKind::Confirmation => format!("Your self-guided tour of {} is booked", c.name),
@@ -134,7 +89,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     let html = HtmlBody {
         kind: ctx.kind.as_str(),
         community: c,
-        first_name: &b.first_name,
+        first_name: b.first_name.as_str(),
         when: &when,
         ends: &ends,
         manage_url: &ctx.manage_url,
@@ -146,7 +101,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     let text = TextBody {
         kind: ctx.kind.as_str(),
         community: c,
-        first_name: &b.first_name,
+        first_name: b.first_name.as_str(),
         when: &when,
         ends: &ends,
         manage_url: &ctx.manage_url,
@@ -157,7 +112,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     .map_err(|e| MailError::Build(e.to_string()))?;
     let to: Mailbox = format!("{} {} <{}>", b.first_name, b.last_name, b.email)
         .parse()
-        .or_else(|_| b.email.parse())
+        .or_else(|_| b.email.as_str().parse())
         .map_err(|e: lettre::address::AddressError| MailError::Build(e.to_string()))?;
     let ics = ctx.kind.calendar().map(|method| {
         let uid = format!("{}@tourgate", b.id);
@@ -170,7 +125,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
             uid: &uid,
             sequence: ctx.sequence,
             method,
-            start: b.slot_start,
+            start: b.slot_start(),
             end: b.slot_end,
             timezone: c.timezone,
             summary: &summary,
@@ -178,7 +133,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
             description: &description,
             url: Some(&ctx.manage_url),
             organizer_email: Some(ctx.from.email.as_ref()),
-            attendee_email: Some(&b.email),
+            attendee_email: Some(b.email.as_str()),
             stamp: ctx.now,
         })
     });

@@ -4,7 +4,7 @@ use std::fmt::Write;
 use anyhow::{bail, Context};
 use chrono::Utc;
 
-use super::{JobState, OutboxJob, GIVE_UP_AFTER};
+use super::{retry_dead, Actor, JobState, OutboxJob};
 use crate::store::Store;
 
 pub enum Command {
@@ -18,7 +18,7 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
             let state = match state.as_deref() {
                 None => None,
                 Some(s) => Some(JobState::parse(s).with_context(|| {
-                    format!("--state: `{s}` is not pending, delivering, delivered or dead")
+                    format!("--state: `{s}` is not pending, delivering, delivered, skipped or dead")
                 })?),
             };
             let jobs = store.outbox_jobs(state, limit.clamp(1, 10_000)).await?;
@@ -27,10 +27,7 @@ pub async fn run(store: &Store, command: Command) -> anyhow::Result<()> {
         }
         Command::Retry { id } => {
             let now = Utc::now();
-            if store
-                .retry_dead_outbox_job(id, now, now + GIVE_UP_AFTER)
-                .await?
-            {
+            if retry_dead(store, id, Actor::Cli, now).await? {
                 println!("delivery {id} is pending again; a running worker picks it up");
                 Ok(())
             } else {

@@ -2,93 +2,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::booking::BookingId;
+pub use crate::domain::job::{JobKind, JobPayload, JobState, OutboxJob};
 use crate::knock::types::EmailLogType;
 use crate::mail::MailKind;
-
-/// One kind per Knock write; with the booking id it is the job's natural key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    Visit,
-    AppointmentCancel,
-    EmailLog,
-    /// An e-mail to the renter, sent through the Mailer (not a Knock write; its log is).
-    Email,
-}
-
-impl JobKind {
-    pub const ALL: [Self; 4] = [
-        Self::Visit,
-        Self::AppointmentCancel,
-        Self::EmailLog,
-        Self::Email,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Visit => "visit",
-            Self::AppointmentCancel => "appointment_cancel",
-            Self::EmailLog => "email_log",
-            Self::Email => "email",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// pending → delivering → delivered, or → dead; staff move dead back to pending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobState {
-    Pending,
-    Delivering,
-    Delivered,
-    Dead,
-}
-
-impl JobState {
-    pub const ALL: [Self; 4] = [Self::Pending, Self::Delivering, Self::Delivered, Self::Dead];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivering => "delivering",
-            Self::Delivered => "delivered",
-            Self::Dead => "dead",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// A stored job.
-#[derive(Debug, Clone)]
-pub struct OutboxJob {
-    pub id: i64,
-    pub kind: JobKind,
-    pub booking_id: BookingId,
-    /// The request as JSON text (see [`Job`]).
-    pub payload: String,
-    pub state: JobState,
-    /// Tries started so far (a claim counts as a try: a worker may die inside it).
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub lease_until: Option<DateTime<Utc>>,
-    pub give_up_at: DateTime<Utc>,
-    /// An earlier try may have reached Knock without our hearing the answer.
-    pub uncertain: bool,
-    pub last_error: Option<String>,
-    /// Knock's own errorMessage when it refused for good.
-    pub knock_error_message: Option<String>,
-    /// Knock's id for what it recorded (visitId, communicationId, appointment id).
-    pub knock_result: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
 
 impl OutboxJob {
     pub fn job(&self) -> Result<Job, String> {
@@ -159,6 +75,16 @@ pub enum Job {
     AppointmentCancel(AppointmentCancelJob),
     EmailLog(EmailLogJob),
     Email(EmailJob),
+}
+
+impl JobPayload for Job {
+    fn kind(&self) -> JobKind {
+        Job::kind(self)
+    }
+
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        Job::to_json(self)
+    }
 }
 
 impl Job {

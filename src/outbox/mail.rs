@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::jobs::{EmailLogJob, Job};
 use super::retry::next_attempt;
 use super::OutboxJob;
+use crate::domain::job::DedupeKey;
 use crate::knock::types::EmailLogType;
 use crate::mail::{MailDesk, MailError, Sent};
 use crate::store::{Store, StoreError, TryOutcome};
@@ -48,34 +49,35 @@ pub(crate) async fn try_mail(
     match desk.send(kind, email.sequence, &booking, now).await {
         Ok(Sent::Sent { subject, html }) => {
             tracing::info!(mail = kind.as_str(), "mail sent");
-            let log = booking
-                .knock_prospect_id
-                .as_ref()
-                .map(|prospect| {
-                    Job::EmailLog(EmailLogJob {
-                        prospect_id: prospect.clone(),
-                        kind: EmailLogType::AutomatedSent,
-                        sent_time: Utc::now().max(now),
-                        agent_username: desk.knock_agent.clone(),
-                        subject,
-                        body: html,
-                    })
-                    .to_json()
+            let log = booking.knock_prospect_id.as_ref().map(|prospect| {
+                Job::EmailLog(EmailLogJob {
+                    prospect_id: prospect.clone(),
+                    kind: EmailLogType::AutomatedSent,
+                    sent_time: Utc::now().max(now),
+                    agent_username: desk.knock_agent.clone(),
+                    subject,
+                    body: html,
                 })
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let written = store
-                .finish_email_sent(job.id, job.attempts, &booking.id, kind.as_str(), log, now)
-                .await?;
-            if !written {
+            });
+            // Delivered and, in the same transaction, Knock's log of it queued (keyed like
+            // the mail), so that the guest card shows every mail sent.
+            let mut tx = store.begin().await?;
+            let written = tx.mark_mail_sent(job.id, job.attempts, now).await?;
+            if written {
+                if let Some(log) = &log {
+                    let key = DedupeKey::of(kind.as_str());
+                    tx.enqueue(&booking.id, log, &key, now, now).await?;
+                }
+                tx.commit().await?;
+            } else {
                 tracing::warn!("another worker took this mail over after our lease ran out");
             }
             Ok("delivered")
         }
         Ok(Sent::Skipped(why)) => {
             tracing::info!(mail = kind.as_str(), %why, "mail not sent");
-            let outcome = TryOutcome::Delivered {
-                knock_result: Some(format!("not sent: {why}")),
+            let outcome = TryOutcome::Skipped {
+                why: format!("not sent: {why}"),
             };
             finish(store, job, outcome, now).await
         }
@@ -117,7 +119,8 @@ async fn finish(
     now: DateTime<Utc>,
 ) -> Result<&'static str, StoreError> {
     let label = match &outcome {
-        TryOutcome::Delivered { .. } => "skipped",
+        TryOutcome::Delivered { .. } => "delivered",
+        TryOutcome::Skipped { .. } => "skipped",
         TryOutcome::Retry { .. } => "retry",
         TryOutcome::Dead { .. } => "dead",
     };

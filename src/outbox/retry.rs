@@ -13,16 +13,25 @@ pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// No wait is longer than this (unless Knock asks for longer).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
 /// Retries stop this long after a job was queued (or retried by staff).
-pub const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::days(3);
+pub use crate::domain::job::GIVE_UP_AFTER;
 
 /// The wait after the `attempts`-th failed try: uniform in [0, min(cap, first · 2^(n-1))]
 /// ("full jitter", so that many jobs failing together do not come back together), and at
 /// least what Knock's Retry-After asked for.
 pub fn backoff(attempts: i32, retry_after: Option<Duration>, rng: &mut impl Rng) -> Duration {
+    backoff_capped(attempts, retry_after, MAX_BACKOFF, rng)
+}
+
+/// [`backoff`] with another ceiling: a booking still waiting for Knock is retried at least
+/// every few minutes, because its tour is near.
+pub fn backoff_capped(
+    attempts: i32,
+    retry_after: Option<Duration>,
+    cap: Duration,
+    rng: &mut impl Rng,
+) -> Duration {
     let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
-    let ceiling = FIRST_BACKOFF
-        .saturating_mul(1u32 << doublings)
-        .min(MAX_BACKOFF);
+    let ceiling = FIRST_BACKOFF.saturating_mul(1u32 << doublings).min(cap);
     let jittered = Duration::from_millis(rng.gen_range(0..=ceiling.as_millis() as u64));
     jittered
         .max(MIN_BACKOFF)
@@ -75,6 +84,17 @@ mod tests {
         let waits: Vec<Duration> = (0..500).map(|_| backoff(12, None, &mut rng)).collect();
         assert!(waits.iter().any(|w| *w < Duration::from_secs(600)));
         assert!(waits.iter().any(|w| *w > Duration::from_secs(1800)));
+    }
+
+    #[test]
+    fn a_lower_ceiling_holds_and_retry_after_still_wins() {
+        let mut rng = rand::thread_rng();
+        let cap = Duration::from_secs(300);
+        for _ in 0..100 {
+            assert!(backoff_capped(30, None, cap, &mut rng) <= cap);
+        }
+        let asked = Some(Duration::from_secs(900));
+        assert!(backoff_capped(1, asked, cap, &mut rng) >= Duration::from_secs(900));
     }
 
     #[test]

@@ -4,15 +4,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::claim::claim_due;
 use super::delivery::{deliver, Delivery};
 use super::mail::try_mail;
 use super::metrics::OutboxMetrics;
-use super::retry::{next_attempt, GIVE_UP_AFTER};
+use super::retry::next_attempt;
 use super::{JobKind, OutboxJob};
 use crate::knock::{KnockClient, KnockError};
 use crate::mail::MailDesk;
@@ -38,7 +36,6 @@ pub struct Outbox {
     knock: KnockClient,
     knock_timeout: Duration,
     metrics: OutboxMetrics,
-    wake: Arc<Notify>,
     /// Sends the e-mail jobs; without it they wait (retried with backoff).
     mail: Option<Arc<MailDesk>>,
 }
@@ -56,7 +53,6 @@ impl Outbox {
             knock,
             knock_timeout,
             metrics: OutboxMetrics::register(metrics),
-            wake: Arc::new(Notify::new()),
             mail: None,
         }
     }
@@ -67,11 +63,11 @@ impl Outbox {
         self
     }
 
-    /// The same outbox over another pool (as a second process would have); metrics shared.
+    /// The same outbox over another pool (as a second process would have, with its own
+    /// bell); metrics shared.
     pub fn with_store(&self, store: Store) -> Self {
         Self {
             store,
-            wake: Arc::new(Notify::new()),
             ..self.clone()
         }
     }
@@ -89,16 +85,20 @@ impl Outbox {
         chrono::Duration::from_std(self.lease_std()).unwrap_or(chrono::Duration::seconds(30))
     }
 
-    /// Called after a commit that queued a job: this process's worker starts at once.
+    /// Starts this process's worker at once. Transactions that queue a job ring the same
+    /// bell when they commit, so callers rarely need this.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.store.bell().notify_one();
     }
 
     /// One pass as if it were `now`: claims the jobs due then and delivers them. Returns how
     /// many were claimed.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let claimed_at = Instant::now();
-        let jobs = claim_due(&self.store, now, now + self.lease(), BATCH).await?;
+        let jobs = self
+            .store
+            .claim_due_jobs(now, now + self.lease(), BATCH)
+            .await?;
         let n = jobs.len();
         let deadline = claimed_at
             + self
@@ -118,7 +118,9 @@ impl Outbox {
     /// leaves behind. For tests and diagnostics.
     #[doc(hidden)]
     pub async fn claim_only(&self, now: DateTime<Utc>) -> Result<Vec<OutboxJob>, StoreError> {
-        claim_due(&self.store, now, now + self.lease(), BATCH).await
+        self.store
+            .claim_due_jobs(now, now + self.lease(), BATCH)
+            .await
     }
 
     /// Passes at `now` until nothing more is due then (jobs rescheduled later stay). For tests
@@ -141,18 +143,6 @@ impl Outbox {
         let counts = self.store.outbox_counts().await?;
         self.metrics.observe(&counts, now);
         Ok(())
-    }
-
-    /// Staff retry: a dead job goes back to pending, due now, with a fresh three days.
-    pub async fn retry_dead(&self, id: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let done = self
-            .store
-            .retry_dead_outbox_job(id, now, now + GIVE_UP_AFTER)
-            .await?;
-        if done {
-            self.wake();
-        }
-        Ok(done)
     }
 
     async fn try_job(
@@ -203,6 +193,7 @@ impl Outbox {
                 error,
                 ..
             } => tracing::warn!(%error, next = %next_attempt_at, "Knock delivery will be retried"),
+            TryOutcome::Skipped { why } => tracing::info!(%why, "not sent"),
             TryOutcome::Dead {
                 error,
                 knock_error_message,
@@ -336,7 +327,7 @@ pub async fn run_outbox_worker(outbox: Outbox, stop: CancellationToken) {
         }
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = outbox.wake.notified() => {}
+            _ = outbox.store.bell().notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
     }

@@ -100,6 +100,8 @@ pub async fn sign_in(
             staff: &staff,
             detail: &format!("from {}", a.ip),
             now: a.now,
+            idle_since: a.now - super::IDLE_TIMEOUT,
+            started_before: a.now - super::MAX_LIFETIME,
         })
         .await?;
     tracing::info!(staff = staff.id, "staff signed in");

@@ -1,12 +1,11 @@
 //! Bookings and their history.
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::outbox::enqueue_job;
-use super::{is_unique_violation, on_backend, Store, StoreError, WriteTx};
-use crate::booking::model::{Booking, BookingEvent, BookingId, BookingState, NewBooking};
-use crate::domain::Bedrooms;
-use crate::mail::QueuedMail;
-use crate::outbox::{EmailJob, Job, JobKind};
+use super::{is_unique_violation, on_backend, Store, StoreError};
+use crate::domain::{
+    Bedrooms, Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, NewBooking,
+    PersonName, Phone, Slot, SourceTitle,
+};
 
 /// Why an insert did not happen.
 #[derive(Debug)]
@@ -19,7 +18,7 @@ pub enum InsertOutcome {
 }
 
 #[derive(sqlx::FromRow)]
-struct BookingRow {
+pub(super) struct BookingRow {
     id: String,
     token: String,
     community_slug: String,
@@ -41,6 +40,7 @@ struct BookingRow {
     failure: Option<String>,
     knock_attempts: i32,
     next_attempt_at: Option<DateTime<Utc>>,
+    first_access_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -50,89 +50,79 @@ impl TryFrom<BookingRow> for Booking {
 
     fn try_from(r: BookingRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("booking {}: {what}", r.id));
+        // Knock's string is the slot; the instant column (kept for range queries, at the
+        // backend's precision: microseconds on PostgreSQL) must agree with it.
+        let slot = Slot::parse(&r.slot_start_knock)
+            .filter(|s| (s.utc() - r.slot_start).abs() < chrono::Duration::milliseconds(1))
+            .ok_or_else(|| corrupt("slot"))?;
         Ok(Booking {
             id: BookingId::parse(&r.id).ok_or_else(|| corrupt("id"))?,
+            token: BookingToken::parse(&r.token).map_err(|_| corrupt("token"))?,
             state: BookingState::parse(&r.state).ok_or_else(|| corrupt("state"))?,
             bedrooms: match &r.bedrooms {
                 Some(b) => Some(Bedrooms::parse(b).ok_or_else(|| corrupt("bedrooms"))?),
                 None => None,
             },
-            token: r.token,
+            first_name: PersonName::parse(&r.first_name).map_err(|_| corrupt("first name"))?,
+            last_name: PersonName::parse(&r.last_name).map_err(|_| corrupt("last name"))?,
+            email: Email::parse(&r.email).map_err(|_| corrupt("e-mail"))?,
+            phone: Phone::parse(&r.phone).map_err(|_| corrupt("phone"))?,
+            source_title: SourceTitle::parse(&r.source_title)
+                .map_err(|_| corrupt("source title"))?,
+            slot,
             community_slug: r.community_slug,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            email: r.email,
-            phone: r.phone,
             sms_consent: r.sms_consent,
             move_date: r.move_date,
             message: r.message,
-            source_title: r.source_title,
-            slot_start: r.slot_start,
-            slot_start_knock: r.slot_start_knock,
             slot_end: r.slot_end,
             knock_prospect_id: r.knock_prospect_id,
             knock_appointment_id: r.knock_appointment_id,
             failure: r.failure,
             knock_attempts: r.knock_attempts,
             next_attempt_at: r.next_attempt_at,
+            first_access_at: r.first_access_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
     }
 }
 
-const COLUMNS: &str = "id, token, community_slug, state, first_name, last_name, email, phone, \
+pub(super) const COLUMNS: &str =
+    "id, token, community_slug, state, first_name, last_name, email, phone, \
     sms_consent, move_date, bedrooms, message, source_title, slot_start, slot_start_knock, \
     slot_end, knock_prospect_id, knock_appointment_id, failure, knock_attempts, \
-    next_attempt_at, created_at, updated_at";
+    next_attempt_at, first_access_at, created_at, updated_at";
 
 impl Store {
-    /// Writes the request before Knock hears of it. Duplicates are told apart by looking again,
-    /// because SQLite does not name the violated constraint.
-    pub async fn insert_booking(&self, b: &NewBooking) -> Result<InsertOutcome, StoreError> {
+    /// Writes the request before Knock hears of it, held by the writer until `held_until`:
+    /// the booking worker takes it only after that (the renter's own request is still on its
+    /// way to Knock until then). Duplicates are told apart by looking again, because SQLite
+    /// does not name the violated constraint.
+    pub async fn insert_booking(
+        &self,
+        b: &NewBooking,
+        held_until: DateTime<Utc>,
+    ) -> Result<InsertOutcome, StoreError> {
         if let Some(existing) = self.booking_by_idempotency_key(&b.idempotency_key).await? {
             return Ok(InsertOutcome::AlreadySubmitted(Box::new(existing)));
         }
-        let r = &b.renter;
-        let result = on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            let inserted = sqlx::query(
-                "INSERT INTO bookings (id, token, idempotency_key, community_slug, state, \
-                 first_name, last_name, email, phone, sms_consent, move_date, bedrooms, message, \
-                 source_title, slot_start, slot_start_knock, slot_end, knock_attempts, \
-                 next_attempt_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'requesting', $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                 $14, $15, $16, 0, $17, $17, $17)",
-            )
-            .bind(b.id.as_str())
-            .bind(b.token.as_str())
-            .bind(&b.idempotency_key)
-            .bind(&b.community_slug)
-            .bind(r.first_name.as_str())
-            .bind(r.last_name.as_str())
-            .bind(r.email.as_str())
-            .bind(r.phone.as_e164())
-            .bind(r.sms_consent)
-            .bind(r.move_date)
-            .bind(r.bedrooms.map(Bedrooms::as_knock))
-            .bind(r.message.as_deref())
-            .bind(b.source_title.as_str())
-            .bind(b.slot_start)
-            .bind(&b.slot_start_knock)
-            .bind(b.slot_end)
-            .bind(b.created_at)
-            .execute(&mut *tx)
-            .await;
-            match inserted {
-                Ok(_) => {
-                    insert_event!(&mut *tx, &b.id, b.created_at, "renter", "requested",
-                        &format!("Requested {} from the booking form", b.slot_start_knock))?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-                Err(e) => Err(e),
+        let mut tx = self.begin().await?;
+        let inserted = tx.insert_booking_row(b, held_until).await;
+        let result = match inserted {
+            Ok(()) => {
+                tx.history(
+                    &b.id,
+                    b.created_at,
+                    "renter",
+                    "requested",
+                    &format!("Requested {} from the booking form", b.slot.value),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
             }
-        });
+            Err(e) => Err(e),
+        };
         match result {
             Ok(()) => Ok(InsertOutcome::Inserted),
             Err(e) if is_unique_violation(&e) => {
@@ -152,8 +142,11 @@ impl Store {
         self.one_booking("idempotency_key", key).await
     }
 
-    pub async fn booking_by_token(&self, token: &str) -> Result<Option<Booking>, StoreError> {
-        self.one_booking("token", token).await
+    pub async fn booking_by_token(
+        &self,
+        token: &BookingToken,
+    ) -> Result<Option<Booking>, StoreError> {
+        self.one_booking("token", token.as_str()).await
     }
 
     pub async fn booking_by_id(&self, id: &BookingId) -> Result<Option<Booking>, StoreError> {
@@ -210,110 +203,6 @@ impl Store {
         Ok(())
     }
 
-    /// requesting → confirmed, with Knock's appointment id; `mails` (the confirmation and what
-    /// follows it) are queued in the same transaction. False when the booking was not
-    /// requesting any more (a second worker got there first, or it was cancelled). A booking
-    /// cancelled while its request was on its way keeps the appointment id and gets Knock's
-    /// cancel queued, so that no appointment stays in Knock without a live booking.
-    pub async fn confirm_booking(
-        &self,
-        id: &BookingId,
-        appointment_id: &str,
-        mails: &[QueuedMail],
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let confirmed = self
-            .transition(
-                id,
-                BookingState::Requesting,
-                BookingState::Confirmed,
-                now,
-                "knock",
-                "confirmed",
-                &format!("Knock confirmed appointment {appointment_id}"),
-                Some(appointment_id),
-                None,
-                mails,
-            )
-            .await?;
-        if !confirmed {
-            self.cancel_late_appointment(id, appointment_id, now)
-                .await?;
-        }
-        Ok(confirmed)
-    }
-
-    /// requesting → failed: Knock refused for good; nothing of ours is left in Knock.
-    pub async fn fail_booking(
-        &self,
-        id: &BookingId,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.transition(
-            id,
-            BookingState::Requesting,
-            BookingState::Failed,
-            now,
-            "knock",
-            "failed",
-            reason,
-            None,
-            Some(reason),
-            &[],
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn transition(
-        &self,
-        id: &BookingId,
-        from: BookingState,
-        to: BookingState,
-        now: DateTime<Utc>,
-        actor: &str,
-        kind: &str,
-        detail: &str,
-        appointment_id: Option<&str>,
-        failure: Option<&str>,
-        mails: &[QueuedMail],
-    ) -> Result<bool, StoreError> {
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            let done = sqlx::query(
-                "UPDATE bookings SET state = $1, updated_at = $2, next_attempt_at = NULL, \
-                 knock_appointment_id = COALESCE($3, knock_appointment_id), \
-                 failure = COALESCE($4, failure) WHERE id = $5 AND state = $6",
-            )
-            .bind(to.as_str())
-            .bind(now)
-            .bind(appointment_id)
-            .bind(failure)
-            .bind(id.as_str())
-            .bind(from.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                insert_event!(&mut *tx, id, now, actor, kind, detail)?;
-                for mail in mails {
-                    let payload = Job::Email(EmailJob::new(mail.kind, mail.sequence))
-                        .to_json()
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    enqueue_job!(&mut *tx, id, JobKind::Email, mail.kind.as_str(), payload,
-                        mail.due, now)?;
-                }
-                tx.commit().await?;
-            } else {
-                tracing::warn!(booking = %id, from = from.as_str(), to = to.as_str(),
-                    "refused a state change: the booking is not in the expected state");
-            }
-            Ok(done)
-        })
-    }
-
     /// Counts a Knock attempt that did not settle the booking and says when to try again.
     pub async fn schedule_knock_retry(
         &self,
@@ -322,44 +211,34 @@ impl Store {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            sqlx::query(
-                "UPDATE bookings SET knock_attempts = knock_attempts + 1, next_attempt_at = $1, \
-                 updated_at = $2 WHERE id = $3 AND state = 'requesting'",
-            )
-            .bind(next_at)
-            .bind(now)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-            insert_event!(&mut *tx, id, now, "knock", "retry", why)?;
-            tx.commit().await?;
-        });
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.count_knock_attempt(id, next_at, now).await?;
+        tx.history(id, now, "knock", "retry", why).await?;
+        tx.commit().await
     }
 
-    /// Requests still waiting for Knock whose next attempt is due. Each is leased by moving its
-    /// next attempt past `lease_until` with a conditional update, so that of several processes
-    /// only one works on a booking at a time; a dead worker's lease simply runs out.
-    pub async fn claim_due_requests(
+    /// One request waiting for Knock whose next attempt is due, leased by moving its next
+    /// attempt to `lease_until` with a conditional update: of several processes only one
+    /// works on a booking at a time, and a dead worker's lease simply runs out. One at a time,
+    /// so that each booking is worked under a lease of its own.
+    pub async fn claim_due_request(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<Booking>, StoreError> {
-        let due: Vec<(String,)> = on_backend!(self, p => {
-            sqlx::query_as(
-                "SELECT id FROM bookings WHERE state = 'requesting' AND next_attempt_at <= $1 \
-                 ORDER BY next_attempt_at LIMIT $2",
-            )
-            .bind(now)
-            .bind(limit)
-            .fetch_all(p)
-            .await?
-        });
-        let mut claimed = Vec::new();
-        for (id,) in due {
+    ) -> Result<Option<Booking>, StoreError> {
+        loop {
+            let due: Option<(String,)> = on_backend!(self, p => {
+                sqlx::query_as(
+                    "SELECT id FROM bookings WHERE state = 'requesting' AND next_attempt_at <= $1 \
+                     ORDER BY next_attempt_at LIMIT 1",
+                )
+                .bind(now)
+                .fetch_optional(p)
+                .await?
+            });
+            let Some((id,)) = due else {
+                return Ok(None);
+            };
             let won = on_backend!(self, p => {
                 sqlx::query(
                     "UPDATE bookings SET next_attempt_at = $1 WHERE id = $2 \
@@ -374,12 +253,9 @@ impl Store {
                     == 1
             });
             if won {
-                if let Some(b) = self.one_booking("id", &id).await? {
-                    claimed.push(b);
-                }
+                return self.one_booking("id", &id).await;
             }
         }
-        Ok(claimed)
     }
 
     /// Starts held by live bookings at a community from `from` on: Knock may not know of a
@@ -389,11 +265,13 @@ impl Store {
         community_slug: &str,
         from: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let sql = format!(
+            "SELECT slot_start FROM bookings WHERE community_slug = $1 AND slot_start >= $2 \
+             AND state IN ({})",
+            BookingState::sql_list(BookingState::holds_slot)
+        );
         let rows: Vec<(DateTime<Utc>,)> = on_backend!(self, p => {
-            sqlx::query_as(
-                "SELECT slot_start FROM bookings WHERE community_slug = $1 AND slot_start >= $2 \
-                 AND state IN ('requesting', 'confirmed', 'in_progress')",
-            )
+            sqlx::query_as(&sql)
             .bind(community_slug)
             .bind(from)
             .fetch_all(p)
@@ -422,25 +300,7 @@ impl Store {
                 out.push(Booking::try_from(r)?);
             }
         }
-        out.sort_by_key(|b| b.slot_start);
+        out.sort_by_key(|b| b.slot_start());
         Ok(out)
     }
 }
-
-/// Appends to a booking's history inside the caller's transaction. A macro rather than a
-/// generic function: generic sqlx executors make futures that are not provably `Send`.
-macro_rules! insert_event {
-    ($tx:expr, $id:expr, $at:expr, $actor:expr, $kind:expr, $detail:expr) => {
-        sqlx::query(
-            "INSERT INTO booking_events (booking_id, at, actor, kind, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind($id.as_str())
-        .bind($at)
-        .bind($actor)
-        .bind($kind)
-        .bind($detail)
-        .execute($tx)
-        .await
-    };
-}
-pub(crate) use insert_event;

@@ -4,25 +4,33 @@
 //! driver. Backend-specific code lives in `sqlite.rs` and `postgres.rs` only.
 mod bookings;
 pub use bookings::InsertOutcome;
-mod callbacks;
-mod cancel;
-pub use callbacks::{AccessCallback, CallbackKind, CallbackOutcome, RenterDone};
-pub use cancel::{CancelOutcome, Canceller};
 pub(crate) mod outbox;
 pub use outbox::{OutboxCount, TryOutcome};
 mod postgres;
-mod reschedule;
-pub use reschedule::{RescheduleOutcome, Rescheduled};
 mod sqlite;
 mod staff;
-pub use staff::{NewStaffSession, StaffChange};
+pub use staff::{AuditEntry, NewStaffSession, StaffChange, StaffMember, StoredSession};
+mod tx;
+pub use tx::{BookingChange, MoveSlot, Tx, WebhookRecord};
+
+use std::sync::Arc;
 
 use sqlx::{PgPool, SqlitePool};
+use tokio::sync::Notify;
 
 use crate::config::DatabaseUrl;
 
+/// The database of this process, and the bell its outbox worker listens to: a transaction
+/// that queued a job rings it when it commits.
 #[derive(Clone)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    bell: Arc<Notify>,
+}
+
+/// The pool of one backend.
+#[derive(Clone)]
+pub enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -40,57 +48,53 @@ pub enum StoreError {
 /// Runs `$body` with `$pool` bound to the concrete pool of this store.
 macro_rules! on_backend {
     ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite($pool) => $body,
-            $crate::store::Store::Postgres($pool) => $body,
+        match $store.db() {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_backend;
 
-/// Opens a write transaction: `BEGIN IMMEDIATE` on SQLite so that two writers never both read
-/// and then fail to upgrade their lock (SQLITE_BUSY in the middle of a transaction).
-pub(crate) trait WriteTx: sqlx::Database {
-    fn begin_write(
-        pool: &sqlx::Pool<Self>,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self>, sqlx::Error>> + Send;
-}
-
-impl WriteTx for sqlx::Sqlite {
-    async fn begin_write(
-        pool: &SqlitePool,
-    ) -> Result<sqlx::Transaction<'static, Self>, sqlx::Error> {
-        pool.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-impl WriteTx for sqlx::Postgres {
-    async fn begin_write(pool: &PgPool) -> Result<sqlx::Transaction<'static, Self>, sqlx::Error> {
-        pool.begin().await
-    }
-}
-
 impl Store {
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
-        match url {
-            DatabaseUrl::Sqlite(u) => Ok(Self::Sqlite(sqlite::connect(u).await?)),
-            DatabaseUrl::Postgres(u) => Ok(Self::Postgres(postgres::connect(u.expose()).await?)),
-        }
+        let db = match url {
+            DatabaseUrl::Sqlite(u) => Db::Sqlite(sqlite::connect(u).await?),
+            DatabaseUrl::Postgres(u) => Db::Postgres(postgres::connect(u.expose()).await?),
+        };
+        Ok(Self {
+            db,
+            bell: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Rung after a commit that queued a job; this process's outbox worker waits on it.
+    pub fn bell(&self) -> &Arc<Notify> {
+        &self.bell
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
-            Self::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        match &self.db {
+            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
         Ok(())
     }
 
     pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
         }
+    }
+
+    /// A write transaction for a use case to build from [`Tx`]'s blocks.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Tx::begin(self).await
     }
 
     /// For /readyz: a round trip to the database.

@@ -1,18 +1,17 @@
-//! Outbox rows: listing, finishing a try, staff retry, and the numbers behind the metrics.
-//! Queueing happens inside the caller's transaction (`enqueue_job!`); claiming, the one
-//! statement that differs per backend, is in `outbox::claim`.
+//! Outbox rows: listing, finishing a try, claiming, and the numbers behind the metrics.
+//! Queueing happens inside a use case's transaction (`Tx::enqueue`).
 use chrono::{DateTime, Utc};
 
-use super::{on_backend, Store, StoreError, WriteTx};
-use crate::booking::BookingId;
-use crate::outbox::{JobKind, JobState, OutboxJob};
+use super::{on_backend, Db, Store, StoreError};
+use crate::domain::job::{JobKind, JobState, OutboxJob};
+use crate::domain::BookingId;
 
-pub(crate) const OUTBOX_COLUMNS: &str = "id, kind, booking_id, payload, state, attempts, \
+const OUTBOX_COLUMNS: &str = "id, kind, booking_id, payload, state, attempts, \
     next_attempt_at, lease_until, give_up_at, uncertain, last_error, knock_error_message, \
     knock_result, created_at, updated_at, delivered_at";
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct OutboxRow {
+struct OutboxRow {
     id: i64,
     kind: String,
     booking_id: String,
@@ -68,6 +67,8 @@ pub enum TryOutcome {
         error: String,
         uncertain: bool,
     },
+    /// Deliberately not sent (`why`): the booking moved on, the moment passed.
+    Skipped { why: String },
     /// Knock refused for good, or the retries ran out.
     Dead {
         error: String,
@@ -192,6 +193,15 @@ impl Store {
                 None,
                 None,
             ),
+            TryOutcome::Skipped { why } => (
+                JobState::Skipped,
+                None,
+                None,
+                None,
+                None,
+                Some(why.as_str()),
+                None,
+            ),
             TryOutcome::Dead {
                 error,
                 knock_error_message,
@@ -234,56 +244,6 @@ impl Store {
         Ok(done)
     }
 
-    /// Staff retry: dead → pending, due now, with a fresh retry window. False when the job is
-    /// not dead (unknown, or already pending or delivered).
-    pub async fn retry_dead_outbox_job(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        give_up_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            let booking: Option<(String,)> = sqlx::query_as(
-                "UPDATE outbox_jobs SET state = 'pending', next_attempt_at = $1, give_up_at = $2, \
-                 updated_at = $1 WHERE id = $3 AND state = 'dead' RETURNING booking_id",
-            )
-            .bind(now)
-            .bind(give_up_at)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((booking,)) = &booking {
-                super::bookings::insert_event!(&mut *tx, booking, now, "staff", "outbox_retry",
-                    &format!("Knock delivery {id} queued again"))?;
-            }
-            tx.commit().await?;
-            booking.is_some()
-        });
-        Ok(done)
-    }
-
-    /// Job counts by kind and state, with each group's oldest job.
-    /// Queues one renter mail due now, apart from the scheduled ones (its own key), e.g. the
-    /// access instructions a staff member resends.
-    pub async fn queue_mail_now(
-        &self,
-        id: &crate::booking::BookingId,
-        kind: crate::mail::MailKind,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let payload = crate::outbox::Job::Email(crate::outbox::EmailJob::new(kind, 0))
-            .to_json()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let key = format!("{}:resend:{}", kind.as_str(), now.timestamp_micros());
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            enqueue_job!(&mut *tx, id, JobKind::Email, key.as_str(), payload, now, now)?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     pub async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError> {
         let rows: Vec<(String, String, i64, Option<DateTime<Utc>>)> = on_backend!(self, p => {
             sqlx::query_as(
@@ -307,76 +267,52 @@ impl Store {
     }
 }
 
-/// Queues a job inside the caller's transaction; `Ok(false)` when the booking already has a
-/// job of this kind and key (the natural key), which is then left as it is. The key tells
-/// apart jobs of one kind for one booking (the appointment a cancel is for); without one,
-/// one job per booking and kind. A macro for the same reason as `insert_event!`: generic
-/// executors make futures that are not provably `Send`.
-macro_rules! enqueue_job {
-    ($tx:expr, $booking:expr, $kind:expr, $payload:expr, $now:expr) => {
-        $crate::store::outbox::enqueue_job!($tx, $booking, $kind, "", $payload, $now, $now)
-    };
-    // `$key` tells apart jobs of one kind for one booking (the appointment a cancel is for).
-    ($tx:expr, $booking:expr, $kind:expr, $payload:expr, $now:expr, $key:expr) => {
-        $crate::store::outbox::enqueue_job!($tx, $booking, $kind, $key, $payload, $now, $now)
-    };
-    // `$key` as above (each mail has its own); `$due` is when the job may first be tried (a
-    // reminder's send time).
-    ($tx:expr, $booking:expr, $kind:expr, $key:expr, $payload:expr, $due:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO outbox_jobs (kind, booking_id, dedupe_key, payload, state, attempts, \
-             next_attempt_at, give_up_at, uncertain, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, FALSE, $7, $7) \
-             ON CONFLICT (booking_id, kind, dedupe_key) DO NOTHING",
-        )
-        .bind($kind.as_str())
-        .bind($booking.as_str())
-        .bind($key)
-        .bind($payload)
-        .bind($due)
-        .bind($due + $crate::outbox::GIVE_UP_AFTER)
-        .bind($now)
-        .execute($tx)
-        .await
-        .map(|r| r.rows_affected() == 1)
-    };
-}
-pub(crate) use enqueue_job;
+const CLAIM_SET: &str = "SET state = 'delivering', lease_until = $2, attempts = attempts + 1, \
+    uncertain = (uncertain OR state = 'delivering'), updated_at = $1";
+const CLAIM_DUE: &str = "(state = 'pending' AND next_attempt_at <= $1) \
+    OR (state = 'delivering' AND lease_until <= $1)";
 
 impl Store {
-    /// A mail went out: its job is delivered and, in the same transaction, Knock's log of it is
-    /// queued (`log`, keyed like the mail) so that the guest card shows every mail sent. Fenced
-    /// by `attempt` like [`Store::finish_outbox_try`]; false when fenced off.
-    pub async fn finish_email_sent(
+    /// Claims due jobs under a lease: the one statement written per backend. A claim moves a
+    /// job to `delivering`, counts the try and sets `lease_until`. A job whose lease ran out
+    /// (its worker died, or hung past the lease) is due again; since that worker may have
+    /// reached Knock, such a job is marked uncertain.
+    pub async fn claim_due_jobs(
         &self,
-        id: i64,
-        attempt: i32,
-        booking: &BookingId,
-        key: &str,
-        log: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            let done = sqlx::query(
-                "UPDATE outbox_jobs SET state = 'delivered', lease_until = NULL, \
-                 knock_result = 'sent', delivered_at = $1, updated_at = $1 \
-                 WHERE id = $2 AND attempts = $3 AND state = 'delivering'",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if done {
-                if let Some(payload) = log {
-                    enqueue_job!(&mut *tx, booking, JobKind::EmailLog, key, payload, now, now)?;
-                }
-                tx.commit().await?;
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        let rows: Vec<OutboxRow> = match self.db() {
+            // Several processes claim at once: rows another claim holds are skipped, not
+            // waited for.
+            Db::Postgres(p) => {
+                let sql = format!(
+                    "UPDATE outbox_jobs {CLAIM_SET} WHERE id IN (SELECT id FROM outbox_jobs \
+                     WHERE {CLAIM_DUE} ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING {OUTBOX_COLUMNS}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
             }
-            Ok(done)
-        })
+            // SQLite has one writer at a time: a single statement is the whole claim.
+            Db::Sqlite(p) => {
+                let sql = format!(
+                    "UPDATE outbox_jobs {CLAIM_SET} WHERE id IN (SELECT id FROM outbox_jobs \
+                     WHERE {CLAIM_DUE} ORDER BY next_attempt_at LIMIT $3) RETURNING {OUTBOX_COLUMNS}"
+                );
+                sqlx::query_as(&sql)
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        rows.into_iter().map(OutboxJob::try_from).collect()
     }
 }

@@ -1,9 +1,43 @@
 //! Staff accounts, their community grants, sign-in sessions and the audit of staff actions.
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
-use super::{is_unique_violation, on_backend, Store, StoreError, WriteTx};
-use crate::booking::model::BookingId;
-use crate::staff::{AuditEntry, StaffMember};
+use super::{is_unique_violation, on_backend, Store, StoreError};
+use crate::domain::BookingId;
+
+/// A staff account as the application sees it (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    pub id: i64,
+    /// Lower-cased.
+    pub email: String,
+    /// Sees every community, present and future.
+    pub is_admin: bool,
+    pub communities: Vec<String>,
+}
+
+impl StaffMember {
+    pub fn sees(&self, slug: &str) -> bool {
+        self.is_admin || self.communities.iter().any(|c| c == slug)
+    }
+}
+
+/// One row of the staff audit.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub booking_id: Option<String>,
+    pub detail: String,
+}
+
+/// A session as stored: whose, when it began, when it was last seen.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredSession {
+    pub staff_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
 
 /// What an account change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,24 +57,11 @@ pub struct NewStaffSession<'a> {
     pub staff: &'a StaffMember,
     pub detail: &'a str,
     pub now: DateTime<Utc>,
+    /// This account's sessions seen last before this, or begun before `started_before`, are
+    /// over and dropped.
+    pub idle_since: DateTime<Utc>,
+    pub started_before: DateTime<Utc>,
 }
-
-/// Writes one audit row inside the caller's transaction.
-macro_rules! insert_audit {
-    ($tx:expr, $at:expr, $actor:expr, $action:expr, $booking:expr, $detail:expr) => {
-        sqlx::query(
-            "INSERT INTO staff_audit (at, actor, action, booking_id, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind($at)
-        .bind($actor)
-        .bind($action)
-        .bind($booking)
-        .bind($detail)
-        .execute($tx)
-        .await
-    };
-}
-pub(crate) use insert_audit;
 
 impl Store {
     /// Adds an account with its grants. None when the e-mail is taken (nothing is changed).
@@ -57,40 +78,21 @@ impl Store {
             if is_admin { " (admin)" } else { "" },
             communities.join(", ")
         );
-        let inserted: Result<i64, sqlx::Error> = on_backend!(self, p => {
-            async {
-                let mut tx = WriteTx::begin_write(p).await?;
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO staff (email, password_hash, is_admin, created_at) \
-                     VALUES ($1, $2, $3, $4) RETURNING id",
-                )
-                .bind(email)
-                .bind(password_hash)
-                .bind(is_admin)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                for slug in communities {
-                    sqlx::query(
-                        "INSERT INTO staff_communities (staff_id, community_slug) VALUES ($1, $2) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(slug)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                insert_audit!(&mut *tx, now, "cli", "staff_add", None::<&str>, &detail)?;
-                tx.commit().await?;
-                Ok::<i64, sqlx::Error>(id)
-            }
+        let mut tx = self.begin().await?;
+        let id = match tx
+            .insert_staff_row(email, password_hash, is_admin, now)
             .await
-        });
-        match inserted {
-            Ok(id) => Ok(Some(id)),
-            Err(e) if is_unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
+        {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        for slug in communities {
+            tx.grant_row(id, slug).await?;
         }
+        tx.audit(now, "cli", "staff_add", None, &detail).await?;
+        tx.commit().await?;
+        Ok(Some(id))
     }
 
     /// The account's id and password hash, by lower-cased e-mail.
@@ -159,20 +161,19 @@ impl Store {
         email: &str,
         now: DateTime<Utc>,
     ) -> Result<StaffChange, StoreError> {
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            let gone = sqlx::query("DELETE FROM staff WHERE email = $1")
-                .bind(email)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if gone == 0 {
-                return Ok(StaffChange::NoSuchStaff);
-            }
-            insert_audit!(&mut *tx, now, "cli", "staff_remove", None::<&str>,
-                &format!("removed {email}"))?;
-            tx.commit().await?;
-        });
+        let mut tx = self.begin().await?;
+        if !tx.delete_staff_row(email).await? {
+            return Ok(StaffChange::NoSuchStaff);
+        }
+        tx.audit(
+            now,
+            "cli",
+            "staff_remove",
+            None,
+            &format!("removed {email}"),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(StaffChange::Done)
     }
 
@@ -185,24 +186,19 @@ impl Store {
         let Some((id, _)) = self.staff_credentials(email).await? else {
             return Ok(StaffChange::NoSuchStaff);
         };
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            let added = sqlx::query(
-                "INSERT INTO staff_communities (staff_id, community_slug) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(slug)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if added == 0 {
-                return Ok(StaffChange::Unchanged);
-            }
-            insert_audit!(&mut *tx, now, "cli", "staff_grant", None::<&str>,
-                &format!("granted {email} {slug}"))?;
-            tx.commit().await?;
-        });
+        let mut tx = self.begin().await?;
+        if !tx.grant_row(id, slug).await? {
+            return Ok(StaffChange::Unchanged);
+        }
+        tx.audit(
+            now,
+            "cli",
+            "staff_grant",
+            None,
+            &format!("granted {email} {slug}"),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(StaffChange::Done)
     }
 
@@ -215,23 +211,19 @@ impl Store {
         let Some((id, _)) = self.staff_credentials(email).await? else {
             return Ok(StaffChange::NoSuchStaff);
         };
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            let removed = sqlx::query(
-                "DELETE FROM staff_communities WHERE staff_id = $1 AND community_slug = $2",
-            )
-            .bind(id)
-            .bind(slug)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if removed == 0 {
-                return Ok(StaffChange::Unchanged);
-            }
-            insert_audit!(&mut *tx, now, "cli", "staff_revoke", None::<&str>,
-                &format!("revoked {email} {slug}"))?;
-            tx.commit().await?;
-        });
+        let mut tx = self.begin().await?;
+        if !tx.revoke_row(id, slug).await? {
+            return Ok(StaffChange::Unchanged);
+        }
+        tx.audit(
+            now,
+            "cli",
+            "staff_revoke",
+            None,
+            &format!("revoked {email} {slug}"),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(StaffChange::Done)
     }
 
@@ -239,49 +231,19 @@ impl Store {
     /// sessions that are over (idle or too old), starts the new one and audits it, all in one
     /// transaction.
     pub async fn start_staff_session(&self, s: &NewStaffSession<'_>) -> Result<(), StoreError> {
-        let idle_since = s.now - crate::staff::IDLE_TIMEOUT;
-        let started_before = s.now - crate::staff::MAX_LIFETIME;
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            if let Some(old) = s.replaces {
-                sqlx::query("DELETE FROM staff_sessions WHERE id = $1")
-                    .bind(old)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query(
-                "DELETE FROM staff_sessions WHERE staff_id = $1 \
-                 AND (last_seen_at <= $2 OR created_at <= $3)",
-            )
-            .bind(s.staff.id)
-            .bind(idle_since)
-            .bind(started_before)
-            .execute(&mut *tx)
+        let mut tx = self.begin().await?;
+        if let Some(old) = s.replaces {
+            tx.delete_session(old).await?;
+        }
+        tx.delete_stale_sessions(s.staff.id, s.idle_since, s.started_before)
             .await?;
-            sqlx::query(
-                "INSERT INTO staff_sessions (id, staff_id, created_at, last_seen_at) \
-                 VALUES ($1, $2, $3, $3)",
-            )
-            .bind(s.id)
-            .bind(s.staff.id)
-            .bind(s.now)
-            .execute(&mut *tx)
+        tx.insert_session(s.id, s.staff.id, s.now).await?;
+        tx.audit(s.now, &s.staff.email, "sign_in", None, s.detail)
             .await?;
-            insert_audit!(&mut *tx, s.now, &s.staff.email, "sign_in", None::<&str>, s.detail)?;
-            tx.commit().await?;
-        });
-        Ok(())
+        tx.commit().await
     }
 
-    /// The staff member of a live session, marking it seen. A session idle for `idle` or
-    /// longer, or started `lifetime` or longer ago, is deleted and gives None.
-    pub async fn touch_staff_session(
-        &self,
-        id: &str,
-        now: DateTime<Utc>,
-        idle: Duration,
-        lifetime: Duration,
-    ) -> Result<Option<StaffMember>, StoreError> {
+    pub async fn staff_session(&self, id: &str) -> Result<Option<StoredSession>, StoreError> {
         let row: Option<(i64, DateTime<Utc>, DateTime<Utc>)> = on_backend!(self, p => {
             sqlx::query_as(
                 "SELECT staff_id, last_seen_at, created_at FROM staff_sessions WHERE id = $1",
@@ -290,24 +252,24 @@ impl Store {
             .fetch_optional(p)
             .await?
         });
-        let Some((staff_id, last_seen, created)) = row else {
-            return Ok(None);
-        };
-        if last_seen + idle <= now || created + lifetime <= now {
-            self.end_staff_session(id).await?;
-            return Ok(None);
-        }
-        // One write a minute at most per session: page views need not each hit the disk.
-        if now - last_seen >= Duration::minutes(1) {
-            on_backend!(self, p => {
-                sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(id)
-                    .execute(p)
-                    .await?;
-            });
-        }
-        self.staff_member(staff_id).await
+        Ok(
+            row.map(|(staff_id, last_seen_at, created_at)| StoredSession {
+                staff_id,
+                created_at,
+                last_seen_at,
+            }),
+        )
+    }
+
+    pub async fn mark_session_seen(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        on_backend!(self, p => {
+            sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await?;
+        });
+        Ok(())
     }
 
     /// Deletes a session; true when there was one.
@@ -331,11 +293,9 @@ impl Store {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let booking = booking.map(BookingId::as_str);
-        on_backend!(self, p => {
-            insert_audit!(p, now, actor, action, booking, detail)?;
-        });
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.audit(now, actor, action, booking, detail).await?;
+        tx.commit().await
     }
 
     /// Records a refused sign-in from `client` (for `account`, when the input was an e-mail
@@ -347,21 +307,10 @@ impl Store {
         now: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_backend!(self, p => {
-            let mut tx = WriteTx::begin_write(p).await?;
-            sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
-                .bind(forget_before)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO sign_in_failures (at, client, account) VALUES ($1, $2, $3)")
-                .bind(now)
-                .bind(client)
-                .bind(account)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        });
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.record_sign_in_failure(client, account, now, forget_before)
+            .await?;
+        tx.commit().await
     }
 
     /// Refused sign-ins since `since` from `client` and for `account`, as every `serve`

@@ -8,14 +8,14 @@ use chrono::Utc;
 use super::csrf;
 use super::error::WebError;
 use super::AppState;
-use crate::access::{self, CodeProvider};
+use crate::access;
 use crate::booking::slots::{describe, describe_time, group_by_day, Day, Slot};
 use crate::booking::{Booking, BookingState, RescheduleResult};
+use crate::booking::{CancelOutcome, Canceller};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
 use crate::domain::BookingToken;
 use crate::outbox::Outbox;
-use crate::store::{CancelOutcome, Canceller};
 
 #[derive(Template)]
 #[template(path = "booking.html")]
@@ -40,8 +40,8 @@ pub(super) async fn load<'a>(
     // Junk never reaches the database; unknown and malformed look the same.
     let token = BookingToken::parse(token).map_err(|_| WebError::NotFound)?;
     let booking = state
-        .store
-        .booking_by_token(token.as_str())
+        .bookings
+        .by_token(&token)
         .await?
         .ok_or(WebError::NotFound)?;
     let community = state
@@ -59,23 +59,21 @@ pub async fn show(
 ) -> Result<HttpResponse, WebError> {
     let (booking, c) = load(&state, &path).await?;
     let now = Utc::now();
-    let live = matches!(
-        booking.state,
-        BookingState::Confirmed | BookingState::InProgress
-    );
-    let shown_from = booking.slot_start - c.access.shown_before;
+    let live = booking.state.is_live();
+    let shown_from = booking.slot_start() - c.access.shown_before;
     let until = *access::window(c, &booking).end();
     let due = live && now >= shown_from && now <= until;
+    let grant = match due {
+        true => state.bookings.access_grant(c, &booking).await,
+        false => None,
+    };
     let page = BookingPage {
         community: c,
-        when: describe(booking.slot_start, c.timezone),
+        when: describe(booking.slot_start(), c.timezone),
         ends: describe_time(booking.slot_end, c.timezone),
-        access_code: due.then(|| {
-            CodeProvider::new(state.settings.secret_key.expose())
-                .code_for(&booking.id, booking.slot_start)
-                .reveal()
-                .to_string()
-        }),
+        access_code: grant
+            .and_then(|g| g.code)
+            .map(|code| code.reveal().to_string()),
         access_until: describe_time(until, c.timezone),
         code_appears: (live && now < shown_from).then(|| describe(shown_from, c.timezone)),
         csrf_token: if booking.state == BookingState::InProgress {
@@ -121,7 +119,7 @@ pub async fn calendar_ics(
         } else {
             CalendarMethod::Publish
         },
-        start: booking.slot_start,
+        start: booking.slot_start(),
         end: booking.slot_end,
         timezone: c.timezone,
         summary: &summary,
@@ -154,7 +152,7 @@ pub struct CancelForm {
 }
 
 fn cancellable(b: &Booking) -> bool {
-    matches!(b.state, BookingState::Requesting | BookingState::Confirmed)
+    b.state.is_cancellable()
 }
 
 pub(super) fn to_booking(booking: &Booking) -> HttpResponse {
@@ -176,7 +174,7 @@ pub async fn cancel_form(
     }
     let page = CancelPage {
         community: c,
-        when: describe(booking.slot_start, c.timezone),
+        when: describe(booking.slot_start(), c.timezone),
         csrf_token: csrf::token(&session)?,
         booking: &booking,
     };
@@ -204,8 +202,8 @@ pub async fn cancel(
     )?;
     let (booking, _) = load(&state, &path).await?;
     match state
-        .store
-        .cancel_booking(&booking.id, Canceller::Renter, Utc::now())
+        .bookings
+        .cancel(&booking.id, Canceller::Renter, Utc::now())
         .await?
     {
         CancelOutcome::Cancelled {
@@ -266,11 +264,11 @@ async fn reschedule_page(
     };
     let others: Vec<Slot> = slots
         .into_iter()
-        .filter(|s| s.utc() != booking.slot_start)
+        .filter(|s| s.utc() != booking.slot_start())
         .collect();
     let page = ReschedulePage {
         community: c,
-        when: describe(booking.slot_start, c.timezone),
+        when: describe(booking.slot_start(), c.timezone),
         days: group_by_day(&others, c.timezone),
         tz_label: super::tours::tz_label(c),
         chosen: String::new(),
@@ -291,7 +289,7 @@ pub async fn reschedule_form(
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let (booking, c) = load(&state, &path).await?;
-    if booking.state != BookingState::Confirmed {
+    if !booking.state.is_movable() {
         return Ok(to_booking(&booking));
     }
     reschedule_page(

@@ -10,9 +10,10 @@ use serde_json::json;
 use standardwebhooks::{Webhook, WebhookError};
 
 use super::AppState;
+use crate::booking::rules::CallbackKind;
+use crate::booking::{AccessCallback, CallbackOutcome};
 use crate::booking::{BookingId, BookingState};
 use crate::outbox::Outbox;
-use crate::store::{AccessCallback, CallbackKind, CallbackOutcome};
 
 /// Callbacks are a few hundred bytes; anything far larger is not one.
 const MAX_BODY: usize = 64 * 1024;
@@ -127,11 +128,7 @@ async fn access(
         occurred_at: parsed.occurred_at,
         unit_names,
     };
-    match state
-        .store
-        .apply_access_callback(&callback, Utc::now())
-        .await
-    {
+    match state.bookings.apply_callback(&callback, Utc::now()).await {
         Ok(CallbackOutcome::Accepted { changed }) => {
             tracing::info!(changed, "access callback accepted");
             if changed && kind == CallbackKind::TourCompleted {

@@ -9,9 +9,9 @@ use super::bookings::{load, to_booking};
 use super::csrf;
 use super::error::WebError;
 use super::AppState;
+use crate::booking::RenterDone;
 use crate::config::Community;
 use crate::outbox::Outbox;
-use crate::store::RenterDone;
 
 /// The homes ticked, each one of the community's; anything else is a stale or forged form.
 fn units_seen(c: &Community, form: &[(String, String)]) -> Result<Vec<String>, WebError> {
@@ -46,7 +46,7 @@ pub async fn finished(
     let (booking, c) = load(&state, &path).await?;
     let units = units_seen(c, &form)?;
     match state
-        .store
+        .bookings
         .complete_by_renter(&booking.id, units, Utc::now())
         .await?
     {

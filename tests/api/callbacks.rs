@@ -347,7 +347,7 @@ on_both_backends!(
             200
         );
 
-        let sweep = |at| tourgate::access::sweep_ended_windows(&app.app_store, at);
+        let sweep = |at| app.bookings.sweep_ended_windows(at);
         assert_eq!(
             sweep(end + Duration::minutes(14)).await.unwrap(),
             Default::default()
@@ -415,7 +415,7 @@ on_both_backends!(
         let community = app.settings.communities.get("maple-court").unwrap();
         let keypad = tourgate::access::CodeProvider::new(app.settings.secret_key.expose());
         let booking = app.app_store.booking_by_id(&id).await.unwrap().unwrap();
-        let (start, end) = (booking.slot_start, booking.slot_end);
+        let (start, end) = (booking.slot_start(), booking.slot_end);
         let nearby = app
             .app_store
             .bookings_between(&["maple-court".into()], start - Duration::days(1), end)

@@ -214,8 +214,8 @@ on_both_backends!(
         // The request that was on its way comes back confirmed after all.
         let bid = BookingId::parse(&id).unwrap();
         let confirmed = app
-            .app_store
-            .confirm_booking(&bid, "4242", &[], Utc::now())
+            .bookings
+            .confirm(&bid, "4242", &[], Utc::now())
             .await
             .unwrap();
         assert!(!confirmed);

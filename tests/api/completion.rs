@@ -38,7 +38,7 @@ on_both_backends!(
         assert_eq!(callback(&app, "msg_in", granted(&id, arrived)).await.0, 200);
         let end = slot_end(&app, &id).await;
 
-        let sweep = |at| tourgate::access::sweep_ended_windows(&app.app_store, at);
+        let sweep = |at| app.bookings.sweep_ended_windows(at);
         assert!(sweep(end + Duration::minutes(14))
             .await
             .unwrap()
@@ -183,10 +183,11 @@ on_both_backends!(
         for id in &ids {
             latest = latest.max(slot_end(&app, id).await);
         }
-        let swept =
-            tourgate::access::sweep_ended_windows(&app.app_store, latest + Duration::minutes(16))
-                .await
-                .unwrap();
+        let swept = app
+            .bookings
+            .sweep_ended_windows(latest + Duration::minutes(16))
+            .await
+            .unwrap();
         assert_eq!(swept.no_shows.len(), 3);
 
         // The lock's report of the door opening five minutes into the tour, hours late.

@@ -6,7 +6,7 @@ use scraper::{Html, Selector};
 use tourgate::config::{Settings, Source};
 use tourgate::knock::sandbox::Sandbox;
 use tourgate::startup::Application;
-use tourgate::store::Store;
+use tourgate::store::{Db, Store};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -366,14 +366,14 @@ impl TestApp {
 /// (failed, no-show) or for checks against a given state.
 pub async fn set_state(store: &Store, id: &str, state: &str) {
     let sql = "UPDATE bookings SET state = $1 WHERE id = $2";
-    let changed = match store {
-        Store::Sqlite(p) => sqlx::query(sql)
+    let changed = match store.db() {
+        Db::Sqlite(p) => sqlx::query(sql)
             .bind(state)
             .bind(id)
             .execute(p)
             .await
             .map(|r| r.rows_affected()),
-        Store::Postgres(p) => sqlx::query(sql)
+        Db::Postgres(p) => sqlx::query(sql)
             .bind(state)
             .bind(id)
             .execute(p)

@@ -3,6 +3,7 @@ use chrono::{TimeZone, Utc};
 use mailparse::{parse_mail, MailHeaderMap, ParsedMail};
 use tourgate::booking::{Booking, BookingId, BookingState};
 use tourgate::config::Communities;
+use tourgate::domain::{BookingToken, Email, PersonName, Phone, Slot, SourceTitle};
 use tourgate::mail::{compose, MailContext, MailKind, Mailer};
 
 use crate::helpers::COMMUNITIES;
@@ -11,26 +12,26 @@ use crate::smtp::TestSmtp;
 fn booking(start: chrono::DateTime<Utc>) -> Booking {
     Booking {
         id: BookingId::generate(),
-        token: "t".repeat(43),
+        token: BookingToken::generate(),
         community_slug: "maple-court".into(),
         state: BookingState::Confirmed,
-        first_name: "Grace".into(),
-        last_name: "Hopper".into(),
-        email: "grace@example.com".into(),
-        phone: "+12065550155".into(),
+        first_name: PersonName::parse("Grace").unwrap(),
+        last_name: PersonName::parse("Hopper").unwrap(),
+        email: Email::parse("grace@example.com").unwrap(),
+        phone: Phone::parse("+12065550155").unwrap(),
         sms_consent: false,
         move_date: None,
         bedrooms: None,
         message: None,
-        source_title: "Zillow".into(),
-        slot_start: start,
-        slot_start_knock: start.to_rfc3339(),
+        source_title: SourceTitle::parse("Zillow").unwrap(),
+        slot: Slot::parse(&start.to_rfc3339()).unwrap(),
         slot_end: start + chrono::Duration::minutes(30),
         knock_prospect_id: Some("47569637".into()),
         knock_appointment_id: Some("1".into()),
         failure: None,
         knock_attempts: 0,
         next_attempt_at: None,
+        first_access_at: None,
         created_at: start,
         updated_at: start,
     }

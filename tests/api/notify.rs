@@ -237,8 +237,8 @@ on_both_backends!(
         app.outbox.drain(Utc::now()).await.unwrap();
         assert_eq!(smtp.wait_for(1).len(), 1, "the confirmation");
         let bid = BookingId::parse(&id).unwrap();
-        app.app_store
-            .cancel_booking(&bid, tourgate::store::Canceller::Renter, Utc::now())
+        app.bookings
+            .cancel(&bid, tourgate::booking::Canceller::Renter, Utc::now())
             .await
             .unwrap();
         // Driven past every reminder's time: only the cancellation goes out.

@@ -1,7 +1,7 @@
 //! The outbox delivering visits through Knock's failures, dead workers and several workers.
 use chrono::{DateTime, Duration, Utc};
 use tourgate::knock::sandbox::{Fault, FaultRoute};
-use tourgate::outbox::{JobState, OutboxJob};
+use tourgate::outbox::{Actor, JobState, OutboxJob};
 use tourgate::store::Store;
 
 use crate::callbacks::{booking_id, callback, completed, confirmed_booking, jobs_of, MAPLE};
@@ -146,13 +146,25 @@ on_both_backends!(
         assert!(tourgate::outbox::cli::table(&dead).contains("Bad Request (sandbox fault)"));
 
         // Delivered jobs cannot be retried; dead ones can, once.
-        assert!(app.outbox.retry_dead(job.id, Utc::now()).await.unwrap());
-        assert!(!app.outbox.retry_dead(job.id, Utc::now()).await.unwrap());
+        assert!(
+            tourgate::outbox::retry_dead(&app.app_store, job.id, Actor::Cli, Utc::now())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tourgate::outbox::retry_dead(&app.app_store, job.id, Actor::Cli, Utc::now())
+                .await
+                .unwrap()
+        );
         assert_eq!(the_job(&app, &id).await.state, JobState::Pending);
         let (_, job) = drive_until_settled(&app, &id, Utc::now()).await;
         assert_eq!(job.state, JobState::Delivered);
         assert_eq!(app.sandbox.snapshot().visits.len(), 1);
-        assert!(!app.outbox.retry_dead(job.id, Utc::now()).await.unwrap());
+        assert!(
+            !tourgate::outbox::retry_dead(&app.app_store, job.id, Actor::Cli, Utc::now())
+                .await
+                .unwrap()
+        );
     }
 );
 

@@ -7,7 +7,7 @@ use reqwest::header::{LOCATION, SET_COOKIE};
 use tourgate::booking::{BookingId, NewBooking, Renter};
 use tourgate::domain::{BookingToken, Email, PersonName, Phone, SourceTitle};
 use tourgate::knock::sandbox::Fault;
-use tourgate::store::{InsertOutcome, Store};
+use tourgate::store::{Db, InsertOutcome};
 
 use crate::helpers::{client, spawn_app, spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
@@ -110,11 +110,11 @@ async fn book_at(app: &TestApp, slug: &str) -> String {
 }
 
 async fn exec(app: &TestApp, sql: &str, at: DateTime<Utc>) {
-    match &app.app_store {
-        Store::Sqlite(p) => {
+    match app.app_store.db() {
+        Db::Sqlite(p) => {
             sqlx::query(sql).bind(at).execute(p).await.unwrap();
         }
-        Store::Postgres(p) => {
+        Db::Postgres(p) => {
             sqlx::query(sql).bind(at).execute(p).await.unwrap();
         }
     }
@@ -122,17 +122,17 @@ async fn exec(app: &TestApp, sql: &str, at: DateTime<Utc>) {
 
 async fn last_seen(app: &TestApp) -> DateTime<Utc> {
     let sql = "SELECT last_seen_at FROM staff_sessions";
-    match &app.app_store {
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-        Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+    match app.app_store.db() {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
     }
 }
 
 async fn count_sessions(app: &TestApp) -> i64 {
     let sql = "SELECT COUNT(*) FROM staff_sessions";
-    match &app.app_store {
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-        Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+    match app.app_store.db() {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
     }
 }
 
@@ -700,13 +700,12 @@ on_both_backends!(
                 message: None,
             },
             source_title: SourceTitle::parse("Self-Guided Tour Vendor").unwrap(),
-            slot_start: start,
-            slot_start_knock: start.to_rfc3339(),
+            slot: tourgate::domain::Slot::parse(&start.to_rfc3339()).unwrap(),
             slot_end: start + Duration::minutes(30),
             created_at: now,
         };
         assert!(matches!(
-            app.app_store.insert_booking(&new).await.unwrap(),
+            app.app_store.insert_booking(&new, now).await.unwrap(),
             InsertOutcome::Inserted
         ));
         add_staff(&app, "ann@example.com", &[MAPLE], false).await;

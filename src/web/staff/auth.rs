@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 
 use crate::config::Settings;
-use crate::staff::{SessionToken, StaffMember, IDLE_TIMEOUT, MAX_LIFETIME};
+use crate::staff::{SessionToken, StaffMember};
 use crate::web::error::WebError;
 use crate::web::AppState;
 
@@ -57,10 +57,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
         return Ok(None);
     };
     let session_id = token.id();
-    let staff = state
-        .store
-        .touch_staff_session(&session_id, Utc::now(), IDLE_TIMEOUT, MAX_LIFETIME)
-        .await?;
+    let staff = crate::staff::touch_session(&state.store, &session_id, Utc::now()).await?;
     Ok(staff.map(|staff| SignedIn { staff, session_id }))
 }
 

@@ -125,7 +125,7 @@ pub async fn show(
         csrf_token: csrf::token(&session)?,
         community: c,
         state_label: state_label(booking.state),
-        when: describe(booking.slot_start, tz),
+        when: describe(booking.slot_start(), tz),
         ends: describe_time(booking.slot_end, tz),
         knock: knock_delivery(&booking, &jobs, tz),
         deliveries,

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::auth::{self, SignedIn};
 use crate::booking::slots::describe;
 use crate::booking::{Booking, BookingId, BookingState};
+use crate::booking::{CancelOutcome, Canceller};
 use crate::config::Community;
-use crate::outbox::{JobState, Outbox, GIVE_UP_AFTER};
-use crate::store::{CancelOutcome, Canceller};
+use crate::outbox::{self, retry_dead, Actor, JobState, Outbox};
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
@@ -86,7 +86,7 @@ fn render(
         csrf_token: csrf::token(session)?,
         community: c,
         booking: b,
-        when: describe(b.slot_start, c.timezone),
+        when: describe(b.slot_start(), c.timezone),
         reason,
         message,
     }
@@ -156,7 +156,7 @@ pub async fn submit(
         email: &me.staff.email,
         reason,
     };
-    match state.store.cancel_booking(&b.id, by, Utc::now()).await? {
+    match state.bookings.cancel(&b.id, by, Utc::now()).await? {
         CancelOutcome::Cancelled {
             knock_cancel_queued,
         } => {
@@ -198,26 +198,7 @@ pub async fn retry(
     let (b, _) = visible_booking(&state, &me, job.booking_id.as_str()).await?;
     if job.state == JobState::Dead {
         let now = Utc::now();
-        if state
-            .store
-            .retry_dead_outbox_job(job_id, now, now + GIVE_UP_AFTER)
-            .await?
-        {
-            state
-                .store
-                .record_staff_action(
-                    &me.staff.email,
-                    "outbox_retry",
-                    Some(&b.id),
-                    &format!(
-                        "Knock delivery {job_id} ({}) queued again",
-                        job.kind.as_str()
-                    ),
-                    now,
-                )
-                .await?;
-            outbox.wake();
-        }
+        retry_dead(outbox.store(), job_id, Actor::Staff(&me.staff.email), now).await?;
     }
     Ok(to_booking(&b.id))
 }
@@ -243,20 +224,7 @@ pub async fn resend_access(
         ));
     }
     let now = Utc::now();
-    state
-        .store
-        .queue_mail_now(&b.id, crate::mail::MailKind::AccessInstructions, now)
-        .await?;
-    state
-        .store
-        .record_staff_action(
-            &me.staff.email,
-            "resend_access",
-            Some(&b.id),
-            "Access e-mail queued again",
-            now,
-        )
-        .await?;
-    outbox.wake();
+    let by = Actor::Staff(&me.staff.email);
+    outbox::resend_access(outbox.store(), &b.id, by, now).await?;
     Ok(to_booking(&b.id))
 }

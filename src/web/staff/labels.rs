@@ -89,6 +89,13 @@ pub fn job_state(j: &OutboxJob, tz: Tz) -> String {
         ),
         JobState::Delivering => "being delivered".into(),
         JobState::Delivered => "delivered".into(),
+        JobState::Skipped => format!(
+            "not sent: {}",
+            j.knock_result
+                .as_deref()
+                .map(|r| r.trim_start_matches("not sent: "))
+                .unwrap_or("no reason given")
+        ),
         JobState::Dead => format!(
             "dead: {}",
             j.knock_error_message

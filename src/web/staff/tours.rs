@@ -268,7 +268,7 @@ async fn bookings_for(
                 bookings.push(b);
             }
         }
-        bookings.sort_by_key(|b| b.slot_start);
+        bookings.sort_by_key(|b| b.slot_start());
     }
     if let Some(s) = filters.state {
         bookings.retain(|b| b.state == s);
@@ -279,7 +279,7 @@ async fn bookings_for(
 fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
     let mut days: Vec<(NaiveDate, TourDay)> = Vec::new();
     for b in bookings {
-        let local = b.slot_start.with_timezone(&tz);
+        let local = b.slot_start().with_timezone(&tz);
         let date = local.date_naive();
         if days.last().map(|(d, _)| *d) != Some(date) {
             days.push((
@@ -297,7 +297,7 @@ fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
                 renter: format!("{} {}", b.first_name, b.last_name),
                 state: b.state.as_str(),
                 state_label: state_label(b.state),
-                source: b.source_title.clone(),
+                source: b.source_title.to_string(),
                 knock: knock_delivery(b, jobs, tz),
             });
         }

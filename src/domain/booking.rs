@@ -2,7 +2,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
 
-use crate::domain::{Bedrooms, BookingToken, Email, PersonName, Phone, SourceTitle};
+use super::{Bedrooms, BookingToken, Email, PersonName, Phone, Slot, SourceTitle};
 
 /// The booking's public reference: given to access providers and shown on the booking page.
 /// Not a capability (the token is); random so that it says nothing about volume.
@@ -111,39 +111,47 @@ pub struct NewBooking {
     pub community_slug: String,
     pub renter: Renter,
     pub source_title: SourceTitle,
-    pub slot_start: DateTime<Utc>,
-    /// The start exactly as Knock offered it (with its offset): sent back verbatim.
-    pub slot_start_knock: String,
+    /// The start exactly as Knock offered it (sent back verbatim) and its instant.
+    pub slot: Slot,
     pub slot_end: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
 
-/// A stored booking. Renter fields are kept as stored text: they were parsed on the way in.
+/// A stored booking, its fields parsed again when read: nothing here is raw text from outside.
+/// `Debug` is safe to log: the token prints redacted.
 #[derive(Debug, Clone)]
 pub struct Booking {
     pub id: BookingId,
-    pub token: String,
+    pub token: BookingToken,
     pub community_slug: String,
     pub state: BookingState,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub phone: String,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
+    pub phone: Phone,
     pub sms_consent: bool,
     pub move_date: Option<NaiveDate>,
     pub bedrooms: Option<Bedrooms>,
     pub message: Option<String>,
-    pub source_title: String,
-    pub slot_start: DateTime<Utc>,
-    pub slot_start_knock: String,
+    pub source_title: SourceTitle,
+    /// The start exactly as Knock offered it, and its instant.
+    pub slot: Slot,
     pub slot_end: DateTime<Utc>,
     pub knock_prospect_id: Option<String>,
     pub knock_appointment_id: Option<String>,
     pub failure: Option<String>,
     pub knock_attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the door first opened for this booking.
+    pub first_access_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Booking {
+    pub fn slot_start(&self) -> DateTime<Utc> {
+        self.slot.utc()
+    }
 }
 
 #[derive(Debug, Clone)]

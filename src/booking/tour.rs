@@ -1,0 +1,346 @@
+//! The tour itself: the renter at the door, the tour's end (by the provider, the renter, or the
+//! window), and the one Knock visit a completed tour queues, each in one transaction with its
+//! history. What each report does in each state is `domain::rules`; this module writes it.
+use chrono::{DateTime, Utc};
+
+use super::BookingService;
+use crate::access::AccessProvider;
+use crate::domain::job::DedupeKey;
+use crate::domain::rules::{self, CallbackKind, RenterDoneDecision, ReportEffect, WINDOW_GRACE};
+use crate::domain::{Booking, BookingId, BookingState};
+use crate::outbox::{Job, VisitJob};
+use crate::store::{BookingChange, Store, StoreError, Tx, WebhookRecord};
+
+/// A verified, parsed provider callback.
+#[derive(Debug, Clone)]
+pub struct AccessCallback {
+    pub webhook_id: String,
+    pub kind: CallbackKind,
+    pub booking: BookingId,
+    pub occurred_at: DateTime<Utc>,
+    pub unit_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// Acted on; `changed` false when the booking was already past this point.
+    Accepted {
+        changed: bool,
+    },
+    /// This webhook-id was acted on before: nothing done.
+    Duplicate,
+    UnknownBooking,
+    /// The booking is in a state the callback cannot apply to (cancelled, ...).
+    Refused(BookingState),
+}
+
+/// What came of the renter saying they have finished touring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenterDone {
+    /// Completed now; the visit is queued.
+    Completed,
+    /// Completed before (by the lock, the window's end, or an earlier click).
+    AlreadyCompleted,
+    NotInProgress(BookingState),
+    UnknownBooking,
+}
+
+/// What one sweep of ended windows moved.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WindowSweep {
+    pub no_shows: Vec<BookingId>,
+    pub completed: Vec<BookingId>,
+}
+
+/// How a tour ended: who says so, the visit's time and homes, and the history line.
+struct Completion<'a> {
+    from: BookingState,
+    visit_time: DateTime<Utc>,
+    unit_names: Vec<String>,
+    actor: &'a str,
+    detail: String,
+}
+
+/// `c.from` (confirmed or in progress) → completed, with the tour's one visit queued and a
+/// history line. False when someone else moved the booking first.
+async fn complete(
+    tx: &mut Tx,
+    b: &Booking,
+    c: Completion<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Completion {
+        from,
+        visit_time,
+        unit_names,
+        actor,
+        detail,
+    } = c;
+    let (Some(prospect_id), Some(appointment_id)) =
+        (b.knock_prospect_id.clone(), b.knock_appointment_id.clone())
+    else {
+        return Err(StoreError::Corrupt(format!(
+            "booking {} is live without Knock's prospect and appointment ids",
+            b.id
+        )));
+    };
+    let change = BookingChange::default();
+    if !tx
+        .set_state(&b.id, from, BookingState::Completed, change, now)
+        .await?
+    {
+        return Ok(false);
+    }
+    let visit = Job::Visit(VisitJob {
+        prospect_id,
+        appointment_id,
+        is_self_guided: true,
+        source_title: b.source_title.as_str().to_string(),
+        visit_time,
+        unit_names,
+    });
+    tx.enqueue(&b.id, &visit, &DedupeKey::single(), now, now)
+        .await?;
+    tx.history(&b.id, now, actor, "completed", &detail).await?;
+    Ok(true)
+}
+
+/// Acts on a provider callback once per webhook-id. A completed tour queues one visit,
+/// carrying `occurred_at` (never in the future: Knock refuses future visits).
+pub async fn apply_callback(
+    store: &Store,
+    cb: &AccessCallback,
+    now: DateTime<Utc>,
+) -> Result<CallbackOutcome, StoreError> {
+    let visit_time = rules::visit_time(cb.occurred_at, now);
+    if visit_time < cb.occurred_at {
+        tracing::warn!(booking = %cb.booking, occurred_at = %cb.occurred_at,
+            "the provider reported a time in the future: the visit time is now");
+    }
+    let mut tx = store.begin().await?;
+    if tx.webhook_seen(&cb.webhook_id).await? {
+        return Ok(CallbackOutcome::Duplicate);
+    }
+    let Some(b) = tx.booking(&cb.booking).await? else {
+        return Ok(CallbackOutcome::UnknownBooking);
+    };
+    let window = rules::report_window(b.slot_start(), b.slot_end);
+    let at = visit_time.to_rfc3339();
+    let changed = match rules::on_report(cb.kind, b.state, cb.occurred_at, &window) {
+        ReportEffect::Arrive => {
+            let change = BookingChange {
+                first_access_at: Some(visit_time),
+                ..Default::default()
+            };
+            let moved = tx
+                .set_state(&b.id, b.state, BookingState::InProgress, change, now)
+                .await?;
+            if moved {
+                let detail = format!(
+                    "The door opened for this booking at {}",
+                    cb.occurred_at.to_rfc3339()
+                );
+                tx.history(&b.id, now, "access", "in_progress", &detail)
+                    .await?;
+            }
+            moved
+        }
+        ReportEffect::NoChange => false,
+        ReportEffect::Complete { with_units } => {
+            let units = if with_units {
+                cb.unit_names.clone()
+            } else {
+                Vec::new()
+            };
+            let c = Completion {
+                from: b.state,
+                visit_time,
+                unit_names: units,
+                actor: "access",
+                detail: format!("Tour completed at {at}; visit queued for Knock"),
+            };
+            complete(&mut tx, &b, c, now).await?
+        }
+        ReportEffect::Rescue { with_units } => {
+            let units = if with_units {
+                cb.unit_names.clone()
+            } else {
+                Vec::new()
+            };
+            // Through in progress, as the arrival would have gone had it come in time.
+            let change = BookingChange {
+                first_access_at: Some(visit_time),
+                ..Default::default()
+            };
+            tx.set_state(
+                &b.id,
+                BookingState::NoShow,
+                BookingState::InProgress,
+                change,
+                now,
+            )
+            .await?;
+            let c = Completion {
+                from: BookingState::InProgress,
+                visit_time,
+                unit_names: units,
+                actor: "access",
+                detail: format!(
+                    "A late {} report shows the renter at the door at {at}: no longer a \
+                     no-show; tour completed, visit queued for Knock",
+                    cb.kind.as_str()
+                ),
+            };
+            complete(&mut tx, &b, c, now).await?
+        }
+        ReportEffect::Refuse => {
+            tracing::warn!(booking = %cb.booking, state = b.state.as_str(),
+                callback = cb.kind.as_str(), "refused a callback for a booking in this state");
+            return Ok(CallbackOutcome::Refused(b.state));
+        }
+    };
+    let record = WebhookRecord {
+        webhook_id: &cb.webhook_id,
+        booking: &cb.booking,
+        kind: cb.kind.as_str(),
+        occurred_at: cb.occurred_at,
+        changed,
+    };
+    if !tx.record_webhook(&record, now).await? {
+        // The same delivery raced us and committed first: ours is undone.
+        return Ok(CallbackOutcome::Duplicate);
+    }
+    tx.commit().await?;
+    Ok(CallbackOutcome::Accepted { changed })
+}
+
+/// The renter says they have finished touring (on the booking page): in progress → completed
+/// with the homes they name, the visit's time being `now`.
+pub async fn complete_by_renter(
+    store: &Store,
+    id: &BookingId,
+    unit_names: Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<RenterDone, StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(b) = tx.booking(id).await? else {
+        return Ok(RenterDone::UnknownBooking);
+    };
+    let outcome = match rules::on_renter_done(b.state) {
+        RenterDoneDecision::Complete => {
+            let named = if unit_names.is_empty() {
+                "no homes named".to_string()
+            } else {
+                format!("saw {}", unit_names.join(", "))
+            };
+            let c = Completion {
+                from: b.state,
+                visit_time: now,
+                unit_names,
+                actor: "renter",
+                detail: format!("The renter finished the tour ({named}); visit queued for Knock"),
+            };
+            if complete(&mut tx, &b, c, now).await? {
+                RenterDone::Completed
+            } else {
+                RenterDone::AlreadyCompleted
+            }
+        }
+        RenterDoneDecision::AlreadyCompleted => RenterDone::AlreadyCompleted,
+        RenterDoneDecision::NotInProgress => RenterDone::NotInProgress(b.state),
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// One sweep as if it were `now`: every booking whose window (plus the grace) has ended is
+/// moved as `rules::at_window_end` says. A no-show queues nothing; a completed tour queues its
+/// visit at the first door opening (when the renter was surely there), naming no homes.
+/// Several processes sweeping is harmless: each booking moves once, under its conditional
+/// update.
+pub async fn sweep_ended_windows(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<WindowSweep, StoreError> {
+    let ended_before = now - WINDOW_GRACE;
+    let mut sweep = WindowSweep::default();
+    let mut tx = store.begin().await?;
+    for from in [BookingState::Confirmed, BookingState::InProgress] {
+        for id in tx.bookings_ended(from, ended_before).await? {
+            let Some(b) = tx.booking(&id).await? else {
+                continue;
+            };
+            match rules::at_window_end(b.state) {
+                Some(BookingState::NoShow) => {
+                    let change = BookingChange::default();
+                    if tx
+                        .set_state(&id, b.state, BookingState::NoShow, change, now)
+                        .await?
+                    {
+                        tx.history(
+                            &id,
+                            now,
+                            "system",
+                            "no_show",
+                            "No door access by the end of the tour window and its grace period",
+                        )
+                        .await?;
+                        tracing::info!(booking = %id, "no access by the end of the tour window: no show");
+                        sweep.no_shows.push(id);
+                    }
+                }
+                Some(BookingState::Completed) => {
+                    let visit_time = b.first_access_at.unwrap_or(b.slot_start()).min(now);
+                    let c = Completion {
+                        from: b.state,
+                        visit_time,
+                        unit_names: Vec::new(),
+                        actor: "system",
+                        detail: format!(
+                            "The tour window ended after the renter got in ({}); visit queued \
+                             for Knock",
+                            visit_time.to_rfc3339()
+                        ),
+                    };
+                    if complete(&mut tx, &b, c, now).await? {
+                        tracing::info!(booking = %id, "the tour window ended after an arrival: completed");
+                        sweep.completed.push(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(sweep)
+}
+
+impl BookingService {
+    pub async fn apply_callback(
+        &self,
+        cb: &AccessCallback,
+        now: DateTime<Utc>,
+    ) -> Result<CallbackOutcome, StoreError> {
+        apply_callback(&self.store, cb, now).await
+    }
+
+    pub async fn complete_by_renter(
+        &self,
+        id: &BookingId,
+        unit_names: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<RenterDone, StoreError> {
+        complete_by_renter(&self.store, id, unit_names, now).await
+    }
+
+    /// One sweep of ended windows (see [`sweep_ended_windows`]); a no-show's access is revoked.
+    pub async fn sweep_ended_windows(&self, now: DateTime<Utc>) -> Result<WindowSweep, StoreError> {
+        let sweep = sweep_ended_windows(&self.store, now).await?;
+        for id in &sweep.no_shows {
+            if let Err(e) = self.access.revoke(id).await {
+                tracing::error!(booking = %id, error = %e, "access not revoked");
+            }
+        }
+        Ok(sweep)
+    }
+}

@@ -1,0 +1,128 @@
+//! Outbox jobs as stored: their kind, their state, and the row. The payloads (what each job
+//! asks of Knock or the mailer) are the outbox's; the store sees them through [`JobPayload`].
+use chrono::{DateTime, Utc};
+
+use super::BookingId;
+
+/// Jobs that cannot be delivered within this long after they were due are dead.
+pub const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::days(3);
+
+/// A typed job the store can queue: its kind comes from the job itself, never beside it.
+pub trait JobPayload {
+    fn kind(&self) -> JobKind;
+    /// The payload column's text.
+    fn to_json(&self) -> Result<String, serde_json::Error>;
+}
+
+/// Tells apart jobs of one kind for one booking (the appointment a cancel is for, the mail a
+/// log is of); with the booking and the kind it is the job's natural key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupeKey(String);
+
+impl DedupeKey {
+    /// One job of its kind per booking.
+    pub fn single() -> Self {
+        Self(String::new())
+    }
+
+    pub fn of(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One kind per Knock write; with the booking id it is the job's natural key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Visit,
+    AppointmentCancel,
+    EmailLog,
+    /// An e-mail to the renter, sent through the Mailer (not a Knock write; its log is).
+    Email,
+}
+
+impl JobKind {
+    pub const ALL: [Self; 4] = [
+        Self::Visit,
+        Self::AppointmentCancel,
+        Self::EmailLog,
+        Self::Email,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visit => "visit",
+            Self::AppointmentCancel => "appointment_cancel",
+            Self::EmailLog => "email_log",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// pending → delivering → delivered, or → skipped (deliberately not sent, with the reason), or
+/// → dead; staff move dead back to pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Pending,
+    Delivering,
+    Delivered,
+    Skipped,
+    Dead,
+}
+
+impl JobState {
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Delivering,
+        Self::Delivered,
+        Self::Skipped,
+        Self::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivering => "delivering",
+            Self::Delivered => "delivered",
+            Self::Skipped => "skipped",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A stored job.
+#[derive(Debug, Clone)]
+pub struct OutboxJob {
+    pub id: i64,
+    pub kind: JobKind,
+    pub booking_id: BookingId,
+    /// The request as JSON text (see [`Job`]).
+    pub payload: String,
+    pub state: JobState,
+    /// Tries started so far (a claim counts as a try: a worker may die inside it).
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub give_up_at: DateTime<Utc>,
+    /// An earlier try may have reached Knock without our hearing the answer.
+    pub uncertain: bool,
+    pub last_error: Option<String>,
+    /// Knock's own errorMessage when it refused for good.
+    pub knock_error_message: Option<String>,
+    /// Knock's id for what it recorded (visitId, communicationId, appointment id).
+    pub knock_result: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}

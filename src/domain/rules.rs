@@ -1,0 +1,375 @@
+//! The booking state machine (SPEC.md "States"), written once and pure: which states hold a
+//! slot or open the door, what may be cancelled or moved, what each provider report does in
+//! each state and time, what the window's end decides, which mails fit a booking and which a
+//! move drops, and the calendar SEQUENCE. Use cases, the web, mail, access and the SQL
+//! predicates all ask here; nothing here touches a database.
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::job::JobKind;
+use super::{BookingState, MailKind};
+
+/// A late renter (or a late lock report) still counts within this after the window ends.
+pub const WINDOW_GRACE: Duration = Duration::minutes(15);
+/// The most any community lets a door code work before the start.
+pub const LATEST_EARLY_ACCESS: Duration = Duration::hours(24);
+
+impl BookingState {
+    pub const ALL: [Self; 7] = [
+        Self::Requesting,
+        Self::Confirmed,
+        Self::InProgress,
+        Self::Completed,
+        Self::NoShow,
+        Self::Cancelled,
+        Self::Failed,
+    ];
+
+    /// No other renter is offered its slot (Knock may not have heard of it yet).
+    pub fn holds_slot(self) -> bool {
+        matches!(self, Self::Requesting | Self::Confirmed | Self::InProgress)
+    }
+
+    /// A tour that is on: its door code opens the door and its access mail goes out.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Confirmed | Self::InProgress)
+    }
+
+    /// The renter or staff may cancel it.
+    pub fn is_cancellable(self) -> bool {
+        matches!(self, Self::Requesting | Self::Confirmed)
+    }
+
+    /// The renter may move it to another time.
+    pub fn is_movable(self) -> bool {
+        self == Self::Confirmed
+    }
+
+    /// The states `pred` holds for, as an SQL list (`'a', 'b'`): the SQL predicates come
+    /// from the same rule as the code's.
+    pub fn sql_list(pred: fn(Self) -> bool) -> String {
+        Self::ALL
+            .into_iter()
+            .filter(|s| pred(*s))
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What a cancel request comes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelDecision {
+    Cancel,
+    /// Cancelled before: nothing more to do (a double tap, two staff at once).
+    AlreadyCancelled,
+    /// Past the point where cancelling means anything (touring, completed, missed, failed).
+    NotCancellable,
+}
+
+pub fn cancel(state: BookingState) -> CancelDecision {
+    match state {
+        s if s.is_cancellable() => CancelDecision::Cancel,
+        BookingState::Cancelled => CancelDecision::AlreadyCancelled,
+        _ => CancelDecision::NotCancellable,
+    }
+}
+
+/// What an access provider reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackKind {
+    /// `access.granted`: the door opened for this booking.
+    AccessGranted,
+    /// `tour.completed`.
+    TourCompleted,
+}
+
+impl CallbackKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "access.granted" => Some(Self::AccessGranted),
+            "tour.completed" => Some(Self::TourCompleted),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessGranted => "access.granted",
+            Self::TourCompleted => "tour.completed",
+        }
+    }
+}
+
+/// What a provider's report does to a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportEffect {
+    /// confirmed → in progress: the renter is in.
+    Arrive,
+    /// → completed, with the tour's one visit; `with_units` when the report names homes.
+    Complete { with_units: bool },
+    /// no-show → completed through in progress: a late report from inside the window proves
+    /// the tour (providers retry for hours; PROVIDERS.md §3). Never the reverse.
+    Rescue { with_units: bool },
+    /// Already past this point: accepted, nothing changes.
+    NoChange,
+    /// Cannot apply (cancelled, failed, not yet confirmed, or a no-show outside the window).
+    Refuse,
+}
+
+/// The times a report may come from and still count for a booking: from the earliest any code
+/// works before the start to the grace after the end.
+pub fn report_window(start: DateTime<Utc>, end: DateTime<Utc>) -> RangeInclusive<DateTime<Utc>> {
+    (start - LATEST_EARLY_ACCESS)..=(end + WINDOW_GRACE)
+}
+
+pub fn on_report(
+    kind: CallbackKind,
+    state: BookingState,
+    occurred_at: DateTime<Utc>,
+    window: &RangeInclusive<DateTime<Utc>>,
+) -> ReportEffect {
+    use BookingState as S;
+    use CallbackKind as K;
+    let with_units = kind == K::TourCompleted;
+    match (kind, state) {
+        (K::AccessGranted, S::Confirmed) => ReportEffect::Arrive,
+        (K::AccessGranted, S::InProgress | S::Completed) | (K::TourCompleted, S::Completed) => {
+            ReportEffect::NoChange
+        }
+        (K::TourCompleted, S::Confirmed | S::InProgress) => ReportEffect::Complete { with_units },
+        (_, S::NoShow) if window.contains(&occurred_at) => ReportEffect::Rescue { with_units },
+        _ => ReportEffect::Refuse,
+    }
+}
+
+/// The visit's time from a reported one: Knock refuses visits in the future, so a provider's
+/// clock ahead of ours gives now.
+pub fn visit_time(reported: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    reported.min(now)
+}
+
+/// What the renter's "I have finished my tour" comes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenterDoneDecision {
+    Complete,
+    AlreadyCompleted,
+    /// Not touring: the door has not opened for this booking, or the tour is over otherwise.
+    NotInProgress,
+}
+
+pub fn on_renter_done(state: BookingState) -> RenterDoneDecision {
+    match state {
+        BookingState::InProgress => RenterDoneDecision::Complete,
+        BookingState::Completed => RenterDoneDecision::AlreadyCompleted,
+        _ => RenterDoneDecision::NotInProgress,
+    }
+}
+
+/// What the end of a tour's window (plus the grace) decides: a confirmed booking nobody
+/// opened the door for is a no-show (no visit); one the renter got into is completed, and its
+/// visit goes to Knock.
+pub fn at_window_end(state: BookingState) -> Option<BookingState> {
+    match state {
+        BookingState::Confirmed => Some(BookingState::NoShow),
+        BookingState::InProgress => Some(BookingState::Completed),
+        _ => None,
+    }
+}
+
+/// Whether mail `kind` still fits a booking in `state` (else it is skipped when due).
+pub fn mail_fits(kind: MailKind, state: BookingState) -> bool {
+    match kind {
+        MailKind::Cancellation => state == BookingState::Cancelled,
+        MailKind::AccessInstructions => state.is_live(),
+        _ => state == BookingState::Confirmed,
+    }
+}
+
+/// Pending jobs of these kinds are dropped when a booking moves: mails timed for the old
+/// start; the new time gets its own. Knock writes stay (the old appointment's cancel).
+pub fn dropped_by_move(kind: JobKind) -> bool {
+    kind == JobKind::Email
+}
+
+/// The iCalendar SEQUENCE of the invitation sent after `moves` moves (0 for the first).
+pub fn invitation_sequence(moves: u32) -> u32 {
+    moves
+}
+
+/// A cancellation outranks every invitation sent so far.
+pub fn cancellation_sequence(moves: u32) -> u32 {
+    invitation_sequence(moves) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use BookingState as S;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).unwrap()
+    }
+
+    fn window() -> RangeInclusive<DateTime<Utc>> {
+        report_window(at(10, 0), at(10, 30))
+    }
+
+    #[test]
+    fn only_a_tour_that_is_on_opens_the_door_and_holding_covers_requests() {
+        let live: Vec<S> = S::ALL.into_iter().filter(|s| s.is_live()).collect();
+        assert_eq!(live, [S::Confirmed, S::InProgress]);
+        let holding: Vec<S> = S::ALL.into_iter().filter(|s| s.holds_slot()).collect();
+        assert_eq!(holding, [S::Requesting, S::Confirmed, S::InProgress]);
+        assert_eq!(
+            S::sql_list(S::holds_slot),
+            "'requesting', 'confirmed', 'in_progress'"
+        );
+    }
+
+    #[test]
+    fn requests_and_confirmed_tours_cancel_once_and_nothing_later_does() {
+        assert_eq!(cancel(S::Requesting), CancelDecision::Cancel);
+        assert_eq!(cancel(S::Confirmed), CancelDecision::Cancel);
+        assert_eq!(cancel(S::Cancelled), CancelDecision::AlreadyCancelled);
+        for s in [S::InProgress, S::Completed, S::NoShow, S::Failed] {
+            assert_eq!(cancel(s), CancelDecision::NotCancellable, "{s:?}");
+        }
+        assert!(S::Confirmed.is_movable());
+        assert!(!S::Requesting.is_movable() && !S::InProgress.is_movable());
+    }
+
+    #[test]
+    fn each_report_in_each_state() {
+        use CallbackKind::*;
+        let w = window();
+        let inside = at(10, 5);
+        let cases = [
+            (AccessGranted, S::Confirmed, ReportEffect::Arrive),
+            (AccessGranted, S::InProgress, ReportEffect::NoChange),
+            (AccessGranted, S::Completed, ReportEffect::NoChange),
+            (TourCompleted, S::Completed, ReportEffect::NoChange),
+            (
+                TourCompleted,
+                S::Confirmed,
+                ReportEffect::Complete { with_units: true },
+            ),
+            (
+                TourCompleted,
+                S::InProgress,
+                ReportEffect::Complete { with_units: true },
+            ),
+            (
+                AccessGranted,
+                S::NoShow,
+                ReportEffect::Rescue { with_units: false },
+            ),
+            (
+                TourCompleted,
+                S::NoShow,
+                ReportEffect::Rescue { with_units: true },
+            ),
+            (AccessGranted, S::Cancelled, ReportEffect::Refuse),
+            (TourCompleted, S::Failed, ReportEffect::Refuse),
+            (AccessGranted, S::Requesting, ReportEffect::Refuse),
+        ];
+        for (kind, state, effect) in cases {
+            assert_eq!(
+                on_report(kind, state, inside, &w),
+                effect,
+                "{kind:?} {state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_no_show_is_rescued_only_by_a_report_from_inside_the_window() {
+        let w = window();
+        let k = CallbackKind::AccessGranted;
+        // A day before the start is the earliest any code works; 15 minutes after the end the
+        // latest a renter still counts.
+        assert!(matches!(
+            on_report(k, S::NoShow, at(10, 0) - Duration::hours(24), &w),
+            ReportEffect::Rescue { .. }
+        ));
+        assert!(matches!(
+            on_report(k, S::NoShow, at(10, 45), &w),
+            ReportEffect::Rescue { .. }
+        ));
+        assert_eq!(
+            on_report(k, S::NoShow, at(10, 46), &w),
+            ReportEffect::Refuse
+        );
+        assert_eq!(
+            on_report(k, S::NoShow, at(10, 0) - Duration::hours(25), &w),
+            ReportEffect::Refuse
+        );
+    }
+
+    #[test]
+    fn a_visit_is_never_in_the_future() {
+        assert_eq!(visit_time(at(11, 0), at(10, 0)), at(10, 0));
+        assert_eq!(visit_time(at(9, 0), at(10, 0)), at(9, 0));
+    }
+
+    #[test]
+    fn the_renter_finishes_only_a_tour_under_way() {
+        assert_eq!(on_renter_done(S::InProgress), RenterDoneDecision::Complete);
+        assert_eq!(
+            on_renter_done(S::Completed),
+            RenterDoneDecision::AlreadyCompleted
+        );
+        for s in [
+            S::Confirmed,
+            S::Cancelled,
+            S::NoShow,
+            S::Requesting,
+            S::Failed,
+        ] {
+            assert_eq!(on_renter_done(s), RenterDoneDecision::NotInProgress);
+        }
+    }
+
+    #[test]
+    fn the_window_end_decides_no_show_or_completed_and_nothing_else() {
+        assert_eq!(at_window_end(S::Confirmed), Some(S::NoShow));
+        assert_eq!(at_window_end(S::InProgress), Some(S::Completed));
+        for s in [
+            S::Requesting,
+            S::Completed,
+            S::NoShow,
+            S::Cancelled,
+            S::Failed,
+        ] {
+            assert_eq!(at_window_end(s), None);
+        }
+    }
+
+    #[test]
+    fn mails_fit_their_state_and_a_move_drops_only_mail() {
+        assert!(mail_fits(MailKind::Confirmation, S::Confirmed));
+        assert!(!mail_fits(MailKind::Reminder1h, S::Cancelled));
+        assert!(mail_fits(MailKind::AccessInstructions, S::InProgress));
+        assert!(!mail_fits(MailKind::AccessInstructions, S::NoShow));
+        assert!(mail_fits(MailKind::Cancellation, S::Cancelled));
+        assert!(!mail_fits(MailKind::Cancellation, S::Confirmed));
+        assert!(dropped_by_move(JobKind::Email));
+        for k in [
+            JobKind::Visit,
+            JobKind::AppointmentCancel,
+            JobKind::EmailLog,
+        ] {
+            assert!(!dropped_by_move(k));
+        }
+    }
+
+    #[test]
+    fn a_cancellation_outranks_every_invitation_sent() {
+        for moves in 0..5 {
+            assert!(cancellation_sequence(moves) > invitation_sequence(moves));
+        }
+        assert_eq!(invitation_sequence(0), 0);
+    }
+}
