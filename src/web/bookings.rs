@@ -253,15 +253,7 @@ async fn reschedule_page(
     message: Option<&str>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, WebError> {
-    let slots = match state.bookings.available_slots(c).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(community = %c.slug, error = %e, "could not load available times");
-            return Err(WebError::Unavailable(
-                "The leasing office's calendar is not answering. Your tour is unchanged; try again in a few minutes.".into(),
-            ));
-        }
-    };
+    let slots = state.bookings.available_slots(c).await?;
     let others: Vec<Slot> = slots
         .into_iter()
         .filter(|s| s.utc() != booking.slot_start())
@@ -332,16 +324,7 @@ pub async fn reschedule(
         )
         .await;
     };
-    let result = state
-        .bookings
-        .reschedule(c, &booking, slot)
-        .await
-        .map_err(|e| match e {
-            crate::booking::BookError::Store(e) => WebError::from(e),
-            crate::booking::BookError::KnockUnavailable(_) => WebError::Unavailable(
-                "The leasing office's calendar is not answering. Your tour is unchanged; try again in a few minutes.".into(),
-            ),
-        })?;
+    let result = state.bookings.reschedule(c, &booking, slot).await?;
     match result {
         RescheduleResult::Moved(b) => {
             tracing::info!(booking = %b.id, "the renter moved the tour");
@@ -355,8 +338,6 @@ pub async fn reschedule(
         RescheduleResult::Refused(_) => {
             reschedule_page(&state, &session, c, &booking, Some("The leasing office could not take that time. Your tour is unchanged; please choose another time."), StatusCode::CONFLICT).await
         }
-        RescheduleResult::KnockUnavailable(_) => Err(WebError::Unavailable(
-            "The leasing office's calendar is not answering. Your tour is unchanged; try again in a few minutes.".into(),
-        )),
+        RescheduleResult::KnockUnavailable(e) => Err(WebError::CalendarDown(e)),
     }
 }

@@ -19,7 +19,7 @@ pub fn token(session: &Session) -> Result<String, WebError> {
     let t = random_token();
     session
         .insert(KEY, &t)
-        .map_err(|e| WebError::Internal(format!("session: {e}")))?;
+        .map_err(|e| WebError::internal("session", e))?;
     Ok(t)
 }
 
@@ -29,7 +29,7 @@ pub fn renew(session: &Session) -> Result<(), WebError> {
     session.renew();
     session
         .insert(KEY, random_token())
-        .map_err(|e| WebError::Internal(format!("session: {e}")))
+        .map_err(|e| WebError::internal("session", e))
 }
 
 pub fn random_token() -> String {

@@ -159,12 +159,12 @@ async fn tell_tourgate(state: &AppState, body: &serde_json::Value) -> Result<(),
     let ts = Utc::now().timestamp();
     let signature = Webhook::new(state.settings.access_webhook_secret.expose())
         .and_then(|w| w.sign(&id, ts, body.as_bytes()))
-        .map_err(|e| WebError::Internal(format!("demo lock signing: {e}")))?;
+        .map_err(|e| WebError::internal("demo lock signing", e))?;
     let url = state
         .settings
         .public_url
         .join("callbacks/access")
-        .map_err(|e| WebError::Internal(format!("demo lock URL: {e}")))?;
+        .map_err(|e| WebError::internal("demo lock URL", e))?;
     let answer = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")

@@ -45,7 +45,7 @@ async fn mailbox(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
         move || newest(&dir)
     })
     .await
-    .map_err(|e| WebError::Internal(e.to_string()))?;
+    .map_err(|e| WebError::internal("reading the mail folder", e))?;
     let page = MailboxPage {
         folder: dir.display().to_string(),
         mails,
@@ -71,7 +71,7 @@ async fn message(
     let path = dir.join(name.as_str());
     let text = web::block(move || std::fs::read(path))
         .await
-        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(|e| WebError::internal("reading a mail", e))?
         .map_err(|_| WebError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::booking_form::{self, FieldErrors, FormValues, RawBookingForm};
 use super::csrf;
-use super::error::WebError;
+use super::error::{WebError, CALENDAR_DOWN};
 use super::AppState;
 use crate::booking::slots::{group_by_day, Day};
-use crate::booking::{BookOutcome, SMS_CONSENT_TEXT};
+use crate::booking::{BookError, BookOutcome, SMS_CONSENT_TEXT};
 use crate::config::Community;
 use crate::domain::{Bedrooms, SourceTitle};
 
@@ -74,7 +74,7 @@ pub async fn landing(
         match SourceTitle::parse(raw) {
             Ok(t) => session
                 .insert(source_key(c), t.as_str())
-                .map_err(|e| WebError::Internal(format!("session: {e}")))?,
+                .map_err(|e| WebError::internal("session", e))?,
             Err(e) => {
                 tracing::warn!(community = %c.slug, error = %e, "ignored an unusable utm_knock_source_title")
             }
@@ -156,21 +156,22 @@ pub async fn book(
         Ok(BookOutcome::Refused(_)) => {
             return pick_again(&state, c, &session, values, "The leasing office could not book that time. Nothing was booked. Please choose another time.").await;
         }
-        Err(crate::booking::BookError::KnockUnavailable(e)) => {
+        // The form again, the renter's details kept, rather than the bare error page.
+        Err(BookError::KnockUnavailable(e)) => {
             tracing::warn!(community = %c.slug, error = %e, "Knock unavailable while booking");
-            let notice = "We could not reach the leasing office's calendar, so nothing was booked. Your details are kept below: please try again in a minute.";
+            let notice = format!("{CALENDAR_DOWN} Your details are kept below.");
             return render_form(
                 &state,
                 c,
                 &session,
                 values,
                 FieldErrors::default(),
-                Some(notice),
+                Some(&notice),
                 StatusCode::SERVICE_UNAVAILABLE,
             )
             .await;
         }
-        Err(crate::booking::BookError::Store(e)) => return Err(e.into()),
+        Err(e @ BookError::Store(_)) => return Err(e.into()),
     };
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/bookings/{}", booking.token)))

@@ -752,3 +752,70 @@ on_both_backends!(
         assert_eq!(count_sessions(&app).await, 0);
     }
 );
+
+on_both_backends!(
+    every_staff_form_post_needs_its_csrf_token_first_and_then_a_session,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = book_at(&app, MAPLE).await;
+        let bid = BookingId::parse(&id).unwrap();
+        let job = app.app_store.outbox_jobs_for_booking(&bid).await.unwrap()[0].id;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        let (staff, _) = signed_in_client(&app, "ann@example.com").await;
+        let (_, html) = app.get(&staff, "/staff").await;
+        let token = crate::helpers::offered_form(&html).hidden["csrf_token"].clone();
+        // A visitor with a form token of their own (from the sign-in page) but no session.
+        let (visitor, _) = browser();
+        let visitor_token =
+            app.landing(&visitor, "/staff/login").await.hidden["csrf_token"].clone();
+        let reason = ("reason".to_string(), "Unit leased".to_string());
+
+        for route in [
+            format!("/staff/bookings/{id}/cancel"),
+            format!("/staff/bookings/{id}/resend-access"),
+            format!("/staff/outbox/{job}/retry"),
+            "/staff/logout".to_string(),
+        ] {
+            let with = |t: &str| vec![reason.clone(), ("csrf_token".to_string(), t.to_string())];
+            // A missing, forged or another visitor's token: 403, signed in or not.
+            for (c, fields) in [
+                (&staff, vec![reason.clone()]),
+                (&staff, with("forged")),
+                (&staff, with(&visitor_token)),
+                (&visitor, with("forged")),
+                (&visitor, vec![reason.clone()]),
+            ] {
+                let r = app.post_form(c, &route, &fields).await;
+                assert_eq!(r.status().as_u16(), 403, "{route} {fields:?}");
+            }
+            // The right token from another site.
+            let r = staff
+                .post(app.url(&route))
+                .header("Sec-Fetch-Site", "cross-site")
+                .form(&with(&token))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 403, "{route} cross-site");
+            // A good token without a session: to sign in.
+            let r = app.post_form(&visitor, &route, &with(&visitor_token)).await;
+            assert!(goes_to_login(&r), "{route}: {}", r.status());
+            assert_eq!(r.headers()["cache-control"], "no-store", "{route}");
+            // A body over the form limit is a plain 400, never a 500.
+            let big = vec![("reason".to_string(), "x".repeat(17 * 1024))];
+            let r = app.post_form(&staff, &route, &big).await;
+            assert_eq!(r.status().as_u16(), 400, "{route} oversized");
+        }
+
+        // Nothing was done, and the staff member is still signed in.
+        let after = app.app_store.booking_by_id(&bid).await.unwrap().unwrap();
+        assert_eq!(after.state, tourgate::booking::BookingState::Confirmed);
+        assert!(app
+            .app_store
+            .staff_actions_on(&bid)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(app.get(&staff, "/staff").await.0, 200);
+    }
+);

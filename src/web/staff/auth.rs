@@ -1,11 +1,17 @@
-//! The staff session cookie and the gate in front of every signed-in page.
+//! The staff session cookie and the gate in front of every signed-in page: the `SignedIn` and
+//! `StaffForm` extractors.
+use actix_session::SessionExt;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::http::header::ContentType;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::Utc;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
 
 use crate::config::Settings;
 use crate::staff::{SessionToken, StaffMember};
+use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
 
@@ -39,19 +45,8 @@ pub fn presented(req: &HttpRequest) -> Option<String> {
     req.cookie(COOKIE).map(|c| c.value().to_string())
 }
 
-/// A staff form post: it must come from our own page (CSRF, else 403) and from a signed-in
-/// member (`None`: send them to sign in).
-pub async fn signed_in_post(
-    state: &AppState,
-    req: &HttpRequest,
-    session: &actix_session::Session,
-    csrf_token: Option<&str>,
-) -> Result<Option<SignedIn>, WebError> {
-    crate::web::csrf::verify(req, session, csrf_token, &state.settings.public_url)?;
-    signed_in(state, req).await
-}
-
-/// The staff member behind this request's cookie, if its session is live.
+/// The staff member behind this request's cookie, if its session is live. Looking counts as
+/// activity: the session's idle time starts again.
 pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<SignedIn>, WebError> {
     let Some(token) = presented(req).as_deref().and_then(SessionToken::parse) else {
         return Ok(None);
@@ -61,11 +56,62 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     Ok(staff.map(|staff| SignedIn { staff, session_id }))
 }
 
-pub fn to_login() -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/staff/login"))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish()
+fn app_state(req: &HttpRequest) -> Result<&AppState, WebError> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|d| d.get_ref())
+        .ok_or_else(|| WebError::Internal(anyhow::anyhow!("the app has no AppState")))
+}
+
+async fn required(req: &HttpRequest) -> Result<SignedIn, WebError> {
+    signed_in(app_state(req)?, req)
+        .await?
+        .ok_or(WebError::SignInRequired)
+}
+
+/// A signed-in page's argument: without a live session the browser is sent to sign in
+/// (`WebError::SignInRequired`) and the handler never runs.
+impl FromRequest for SignedIn {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { required(&req).await })
+    }
+}
+
+/// A form that carries the synchronizer token as its `csrf_token` field.
+pub trait CsrfForm {
+    fn csrf_token(&self) -> Option<&str>;
+}
+
+/// A staff form post and who sent it, checked in this order: the form is read (the app's
+/// `form_config`: size limit and 400 page), it came from our own page (CSRF, else 403), and
+/// from a signed-in member (else to sign in). A refused post never touches the session.
+pub struct StaffForm<T>(pub SignedIn, pub T);
+
+impl<T> FromRequest for StaffForm<T>
+where
+    T: DeserializeOwned + CsrfForm + 'static,
+{
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<T>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let web::Form(form) = form.await?;
+            let state = app_state(&req)?;
+            csrf::verify(
+                &req,
+                &req.get_session(),
+                form.csrf_token(),
+                &state.settings.public_url,
+            )?;
+            Ok(StaffForm(required(&req).await?, form))
+        })
+    }
 }
 
 /// A staff page: never cached, by the browser or anything between.

@@ -1,9 +1,9 @@
 //! GET /staff/bookings/{id}: one booking, its history and what staff did to it.
 use actix_session::Session;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use super::auth;
+use super::auth::{self, SignedIn};
 use super::labels::{delivery_label, job_state, knock_delivery, state_label};
 use crate::booking::slots::{describe, describe_time};
 use crate::booking::{Booking, BookingId};
@@ -48,13 +48,10 @@ struct BookingPage<'a> {
 
 pub async fn show(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    me: SignedIn,
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(me) = auth::signed_in(&state, &req).await? else {
-        return Ok(auth::to_login());
-    };
     // Malformed, unknown and another community's booking all answer the same 404.
     let id = BookingId::parse(&path).ok_or(WebError::NotFound)?;
     let booking = state

@@ -3,12 +3,12 @@
 //! page: another community's booking is a 404.
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::auth::{self, SignedIn};
+use super::auth::{self, CsrfForm, SignedIn, StaffForm};
 use crate::booking::slots::describe;
 use crate::booking::{Booking, BookingId, BookingState};
 use crate::booking::{CancelOutcome, Canceller};
@@ -39,9 +39,22 @@ pub struct CancelForm {
     csrf_token: Option<String>,
 }
 
+impl CsrfForm for CancelForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+/// A button's form: nothing but the token.
 #[derive(Deserialize)]
 pub struct RetryForm {
     csrf_token: Option<String>,
+}
+
+impl CsrfForm for RetryForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
 }
 
 /// The booking behind `raw`, when this staff member may see it.
@@ -99,13 +112,10 @@ fn render(
 /// GET /staff/bookings/{id}/cancel: the confirmation step.
 pub async fn form(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    me: SignedIn,
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(me) = auth::signed_in(&state, &req).await? else {
-        return Ok(auth::to_login());
-    };
     let (b, c) = visible_booking(&state, &me, &path).await?;
     if !matches!(b.state, BookingState::Requesting | BookingState::Confirmed) {
         return Ok(to_booking(&b.id));
@@ -118,15 +128,10 @@ pub async fn form(
 pub async fn submit(
     state: web::Data<AppState>,
     outbox: web::Data<Outbox>,
-    req: HttpRequest,
     session: Session,
     path: web::Path<String>,
-    form: web::Form<CancelForm>,
+    StaffForm(me, form): StaffForm<CancelForm>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(me) = auth::signed_in_post(&state, &req, &session, form.csrf_token.as_deref()).await?
-    else {
-        return Ok(auth::to_login());
-    };
     let (b, c) = visible_booking(&state, &me, &path).await?;
     let reason = form.reason.trim();
     let problem = if reason.is_empty() {
@@ -179,15 +184,9 @@ pub async fn submit(
 pub async fn retry(
     state: web::Data<AppState>,
     outbox: web::Data<Outbox>,
-    req: HttpRequest,
-    session: Session,
     path: web::Path<String>,
-    form: web::Form<RetryForm>,
+    StaffForm(me, _): StaffForm<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(me) = auth::signed_in_post(&state, &req, &session, form.csrf_token.as_deref()).await?
-    else {
-        return Ok(auth::to_login());
-    };
     let job_id: i64 = path.parse().map_err(|_| WebError::NotFound)?;
     let job = state
         .store
@@ -208,15 +207,9 @@ pub async fn retry(
 pub async fn resend_access(
     state: web::Data<AppState>,
     outbox: web::Data<Outbox>,
-    req: HttpRequest,
-    session: Session,
     path: web::Path<String>,
-    form: web::Form<RetryForm>,
+    StaffForm(me, _): StaffForm<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(me) = auth::signed_in_post(&state, &req, &session, form.csrf_token.as_deref()).await?
-    else {
-        return Ok(auth::to_login());
-    };
     let (b, _) = visible_booking(&state, &me, &path).await?;
     if !matches!(b.state, BookingState::Confirmed | BookingState::InProgress) {
         return Err(WebError::Conflict(

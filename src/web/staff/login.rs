@@ -102,7 +102,7 @@ pub async fn submit(
         },
     )
     .await
-    .map_err(|e| WebError::Internal(format!("staff sign-in: {e}")))?;
+    .map_err(|e| WebError::internal("staff sign-in", e))?;
     let email = form.email.trim();
     match outcome {
         SignIn::Accepted { token, .. } => {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::auth;
+use super::auth::{self, SignedIn};
 use super::labels::{knock_delivery, state_label, STATES};
 use crate::booking::{Booking, BookingState};
 use crate::config::Community;
@@ -178,12 +178,10 @@ impl From<AuditEntry> for SignInLine {
 
 pub async fn list(
     state: web::Data<AppState>,
+    me: SignedIn,
     req: HttpRequest,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
-    let Some(me) = auth::signed_in(&state, &req).await? else {
-        return Ok(auth::to_login());
-    };
     let filters = Filters::parse(req.query_string())?;
     let visible = me.staff.visible(&state.settings.communities);
     let shown: Vec<&Community> = match &filters.community {
