@@ -9,9 +9,12 @@ pub struct Metrics {
     /// HTTP requests by route template (never the raw path: tokens are capabilities).
     pub http_requests: IntCounterVec,
     pub http_latency: HistogramVec,
-    /// Knock calls by endpoint name and outcome (ok, retryable, permanent, contract).
+    /// Knock calls by endpoint name and outcome (ok, retryable, unauthorized, permanent,
+    /// contract).
     pub knock_calls: IntCounterVec,
     pub knock_latency: HistogramVec,
+    /// Knock refusing our key (401/403) by endpoint: a configuration outage to alert on.
+    pub knock_auth_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -52,11 +55,20 @@ impl Metrics {
             &["endpoint"],
         )
         .expect("valid metric");
+        let knock_auth_failures = IntCounterVec::new(
+            Opts::new(
+                "tourgate_knock_auth_failures_total",
+                "Calls to Knock that it answered 401 or 403 (our API key refused), by endpoint",
+            ),
+            &["endpoint"],
+        )
+        .expect("valid metric");
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_latency.clone()),
             Box::new(knock_calls.clone()),
             Box::new(knock_latency.clone()),
+            Box::new(knock_auth_failures.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
@@ -66,6 +78,7 @@ impl Metrics {
             http_latency,
             knock_calls,
             knock_latency,
+            knock_auth_failures,
         }
     }
 

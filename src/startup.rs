@@ -64,7 +64,9 @@ impl Application {
         let knock = KnockClient::new(
             KnockClientConfig {
                 base_url,
-                api_key: settings.knock.api_key.as_secret_string(),
+                prospect_api_key: settings.knock.prospect_api_key.as_secret_string(),
+                appointment_api_key: settings.knock.appointment_api_key.as_secret_string(),
+                api_key_header: settings.knock.api_key_header.clone(),
                 connect_timeout: settings.knock.connect_timeout,
                 timeout: settings.knock.timeout,
             },

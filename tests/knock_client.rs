@@ -1,6 +1,6 @@
 //! The Knock client over real HTTP: against the sandbox for every endpoint and failure class,
-//! and against a tiny stub server for what the sandbox cannot show (headers on the wire, 2xx
-//! bodies of the wrong shape).
+//! and against a tiny contract-shape stub for what the sandbox cannot show (headers on the
+//! wire, 2xx bodies of other plausible shapes, the gateway refusing our key).
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,13 +28,19 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 fn client_for(base_url: Url, key: &str, timeout: Duration) -> (KnockClient, Metrics) {
     let metrics = Metrics::new();
     let config = KnockClientConfig {
-        base_url,
-        api_key: SecretString::from(key),
         connect_timeout: Duration::from_secs(3),
         timeout,
+        ..KnockClientConfig::new(base_url, SecretString::from(key))
     };
     let client = KnockClient::new(config, metrics.clone()).expect("client builds");
     (client, metrics)
+}
+
+fn auth_failures(metrics: &Metrics, endpoint: &str) -> u64 {
+    metrics
+        .knock_auth_failures
+        .with_label_values(&[endpoint])
+        .get()
 }
 
 fn calls(metrics: &Metrics, endpoint: &str, outcome: &str) -> u64 {
@@ -310,12 +316,19 @@ async fn requesting_an_offered_slot_books_it_and_cancel_cancels_it() {
         .cancel_appointment(&booked.id)
         .await
         .expect("cancelled");
-    assert_eq!(cancelled.id, booked.id);
-    assert_eq!(cancelled.status, AppointmentStatus::Cancelled);
+    assert_eq!(cancelled.appointment_id.as_ref(), Some(&booked.id));
+    assert_eq!(cancelled.status, Some(AppointmentStatus::Cancelled));
     assert_eq!(
         knock.sandbox.snapshot().appointments[0].status,
         SandboxStatus::Cancelled
     );
+    // Cancelling again is answered like the first time (API.md §12.8): done.
+    let again = knock
+        .client
+        .cancel_appointment(&booked.id)
+        .await
+        .expect("a second cancel is done too");
+    assert_eq!(again.status, Some(AppointmentStatus::Cancelled));
 }
 
 #[tokio::test]
@@ -382,7 +395,8 @@ async fn a_past_visit_is_recorded_with_units_matched_loosely() {
             unit_names: vec!["unit5a".into(), "no such unit".into()],
         })
         .await
-        .expect("visit recorded");
+        .expect("visit recorded")
+        .expect("the sandbox answers a visitId");
 
     let visits = knock.sandbox.snapshot().visits;
     assert_eq!(visits.len(), 1);
@@ -421,7 +435,8 @@ async fn a_logged_email_is_recorded_and_its_communication_id_returned() {
             },
         )
         .await
-        .expect("e-mail logged");
+        .expect("e-mail logged")
+        .expect("the sandbox answers a communicationId");
 
     let emails = knock.sandbox.snapshot().emails;
     assert_eq!(emails.len(), 1);
@@ -494,10 +509,12 @@ async fn an_unknown_prospect_is_refused_with_knocks_code_and_text() {
 }
 
 #[tokio::test]
-async fn a_wrong_key_is_refused_by_the_gateway_with_forbidden() {
+async fn a_wrong_key_is_our_key_refused_not_a_verdict_and_is_counted() {
     let knock = spawn_knock().await;
     let (client, metrics) = knock.client_with("not-a-knock-key", TIMEOUT);
+    assert_eq!(client.auth_refused_since(), None);
 
+    let before = Utc::now();
     let err = client
         .available_times(STAGE_COMMUNITY_ID, true)
         .await
@@ -505,14 +522,23 @@ async fn a_wrong_key_is_refused_by_the_gateway_with_forbidden() {
 
     assert_eq!(
         err,
-        KnockError::Permanent {
+        KnockError::Unauthorized {
             endpoint: "available_times",
             status: 403,
-            error_message: Some("Forbidden".into()),
-            error_code: None,
+            message: Some("Forbidden".into()),
         }
     );
-    assert_eq!(calls(&metrics, "available_times", "permanent"), 1);
+    assert!(err.is_retryable() && err.is_unauthorized());
+    assert_eq!(calls(&metrics, "available_times", "unauthorized"), 1);
+    assert_eq!(auth_failures(&metrics, "available_times"), 1);
+    let since = client.auth_refused_since().expect("refusal on record");
+    assert!(since >= before && since <= Utc::now());
+    assert!(metrics
+        .render()
+        .contains(r#"tourgate_knock_auth_failures_total{endpoint="available_times"} 1"#));
+    // The good key's client has its own record: untouched.
+    assert_eq!(knock.client.auth_refused_since(), None);
+    assert_eq!(auth_failures(&knock.metrics, "available_times"), 0);
 }
 
 // --- failures worth retrying, through the sandbox's fault injection
@@ -678,7 +704,9 @@ async fn every_call_is_counted_by_endpoint_and_outcome_and_timed() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Stub server: answers every request with one fixed status and body, and remembers what it got.
+// Contract-shape stub: a stand-in for Knock answering with fixed statuses and bodies of the
+// shapes API.md allows but the sandbox does not give (e.g. `200 {}` to a visit, the gateway's
+// 403), in order (the last answer repeats); it remembers what it got.
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -709,14 +737,21 @@ impl Stub {
 }
 
 async fn spawn_stub(status: u16, body: &'static str) -> Stub {
+    spawn_stub_answers(&[(status, body)]).await
+}
+
+async fn spawn_stub_answers(answers: &[(u16, &'static str)]) -> Stub {
+    let answers: Arc<Vec<(u16, &'static str)>> = Arc::new(answers.to_vec());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind stub");
     let port = listener.local_addr().expect("stub address").port();
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let log = seen.clone();
     let server = HttpServer::new(move || {
         let log = log.clone();
+        let answers = answers.clone();
         App::new().default_service(web::to(move |req: HttpRequest, bytes: web::Bytes| {
             let log = log.clone();
+            let answers = answers.clone();
             async move {
                 let mut headers: Vec<(String, String)> = req
                     .headers()
@@ -724,12 +759,17 @@ async fn spawn_stub(status: u16, body: &'static str) -> Stub {
                     .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("?").to_owned()))
                     .collect();
                 headers.sort();
-                log.lock().expect("stub log").push(Seen {
-                    method: req.method().to_string(),
-                    uri: req.uri().to_string(),
-                    headers,
-                    body: String::from_utf8_lossy(&bytes).into_owned(),
-                });
+                let n = {
+                    let mut log = log.lock().expect("stub log");
+                    log.push(Seen {
+                        method: req.method().to_string(),
+                        uri: req.uri().to_string(),
+                        headers,
+                        body: String::from_utf8_lossy(&bytes).into_owned(),
+                    });
+                    log.len() - 1
+                };
+                let (status, body) = answers[n.min(answers.len() - 1)];
                 let status = actix_web::http::StatusCode::from_u16(status)
                     .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
                 HttpResponse::build(status)
@@ -757,7 +797,7 @@ async fn every_request_carries_the_key_and_json_headers_even_get_and_bodyless_pu
         .cancel_appointment(&id)
         .await
         .expect("cancel answered");
-    assert_eq!(cancelled.id, id);
+    assert_eq!(cancelled.appointment_id, Some(id));
     // A GET whose answer is the wrong shape still shows what went on the wire.
     let _ = client
         .get_prospect(&ProspectId::parse("47569637").expect("id"))
@@ -814,27 +854,30 @@ async fn path_segments_and_query_values_are_percent_encoded_on_the_wire() {
 }
 
 #[tokio::test]
-async fn a_success_without_an_appointment_id_is_a_contract_error() {
+async fn an_appointment_answer_without_an_appointment_id_is_a_contract_error() {
     let stub = spawn_stub(200, r#"{"appointment":{"status":"CONFIRMED"}}"#).await;
     let (client, metrics) = client_for(stub.base_url.clone(), KEY, Duration::from_secs(5));
 
     let err = client
-        .cancel_appointment(&AppointmentId::parse("3").expect("id"))
+        .request_appointment(&appointment_request(
+            "c",
+            utc("2026-11-23T18:00:00Z").into(),
+        ))
         .await
         .expect_err("no id");
     assert!(
         matches!(
             err,
             KnockError::Contract {
-                endpoint: "appointment_cancel",
+                endpoint: "appointment_request",
                 ..
             }
         ),
         "{err:?}"
     );
     assert!(!err.is_retryable());
-    assert_eq!(calls(&metrics, "appointment_cancel", "contract"), 1);
-    assert_eq!(calls(&metrics, "appointment_cancel", "ok"), 0);
+    assert_eq!(calls(&metrics, "appointment_request", "contract"), 1);
+    assert_eq!(calls(&metrics, "appointment_request", "ok"), 0);
 }
 
 #[tokio::test]
@@ -954,4 +997,263 @@ async fn errors_never_show_the_api_key() {
     assert!(!format!("{err:?}").contains(secret));
     assert!(!format!("{client:?}").contains(secret));
     assert_eq!(stub.seen()[0].header("x-api-key"), Some(secret));
+}
+
+// --- writes that cannot be repeated: any 2xx is success, whatever its body
+
+fn visit_request() -> VisitRequest {
+    VisitRequest {
+        prospect_id: ProspectId::parse("47569637").expect("id"),
+        visit_time: utc("2026-11-20T16:00:00Z"),
+        appointment_id: Some(AppointmentId::parse("2").expect("id")),
+        is_self_guided: true,
+        source_title: None,
+        unit_names: vec![],
+    }
+}
+
+fn email_log() -> EmailLog {
+    EmailLog {
+        kind: EmailLogType::AutomatedSent,
+        sent_time: utc("2026-11-20T16:00:00Z"),
+        agent: Agent {
+            username: "tourgate".into(),
+        },
+        subject: "s".into(),
+        body: "b".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_visit_or_email_log_answered_2xx_without_an_id_is_a_success_posted_once() {
+    for body in [
+        "{}",
+        "",
+        "null",
+        r#"{"visitId":{"odd":true}}"#,
+        "<html>OK</html>",
+    ] {
+        let stub = spawn_stub(200, body).await;
+        let (client, metrics) = client_for(stub.base_url.clone(), KEY, TIMEOUT);
+
+        let visit = client.post_visit(&visit_request()).await;
+        assert_eq!(visit, Ok(None), "{body:?}");
+        let logged = client
+            .log_email(&ProspectId::parse("47569637").expect("id"), &email_log())
+            .await;
+        assert_eq!(logged, Ok(None), "{body:?}");
+
+        assert_eq!(stub.seen().len(), 2, "one request per call: {body:?}");
+        assert_eq!(calls(&metrics, "visit", "ok"), 1);
+        assert_eq!(calls(&metrics, "prospect_email", "ok"), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_201_with_a_numeric_visit_id_keeps_the_id() {
+    let stub = spawn_stub(201, r#"{"visitId":12345,"extra":[1]}"#).await;
+    let (client, _) = client_for(stub.base_url.clone(), KEY, TIMEOUT);
+
+    let visit = client.post_visit(&visit_request()).await.expect("success");
+    assert_eq!(visit.map(|v| v.to_string()), Some("12345".into()));
+}
+
+#[tokio::test]
+async fn an_appointment_answer_of_any_plausible_shape_is_read_for_its_id() {
+    for (body, id) in [
+        (r#"{"appointment":{"id":7}}"#, "7"),
+        (r#"{"appointmentId":"7"}"#, "7"),
+        (r#"{"id":7}"#, "7"),
+        (
+            r#"{"appointment":{"id":"7","status":3,"startTime":"2026-11-23T10:00:00",
+                "prospectId":"P-1","tourType":["SELF_GUIDED"]}}"#,
+            "7",
+        ),
+    ] {
+        let stub = spawn_stub(200, body).await;
+        let (client, metrics) = client_for(stub.base_url.clone(), KEY, TIMEOUT);
+
+        let booked = client
+            .request_appointment(&appointment_request(
+                "c",
+                utc("2026-11-23T18:00:00Z").into(),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{body}: {e}"));
+        assert_eq!(booked.id.as_str(), id, "{body}");
+        assert_eq!(booked.status, AppointmentStatus::Confirmed, "{body}");
+        assert_eq!((booked.start_time, booked.prospect_id), (None, None));
+        assert_eq!(calls(&metrics, "appointment_request", "ok"), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_cancel_answered_2xx_is_done_whatever_its_body() {
+    for body in ["{}", "", r#"{"status":"CANCELLED"}"#, "OK"] {
+        let stub = spawn_stub(200, body).await;
+        let (client, metrics) = client_for(stub.base_url.clone(), KEY, TIMEOUT);
+
+        let answer = client
+            .cancel_appointment(&AppointmentId::parse("3").expect("id"))
+            .await
+            .unwrap_or_else(|e| panic!("{body:?}: {e}"));
+        assert_eq!(answer.appointment_id, None, "{body:?}");
+        assert_eq!(calls(&metrics, "appointment_cancel", "ok"), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_cancel_refused_as_cancelled_already_says_so_and_other_refusals_do_not() {
+    let stub = spawn_stub_answers(&[
+        (
+            400,
+            r#"{"errorMessage":"Appointment 3 is already cancelled."}"#,
+        ),
+        (400, r#"{"errorMessage":"Appointment 3 does not exist."}"#),
+    ])
+    .await;
+    let (client, _) = client_for(stub.base_url.clone(), KEY, TIMEOUT);
+    let id = AppointmentId::parse("3").expect("id");
+
+    let err = client.cancel_appointment(&id).await.expect_err("refused");
+    assert!(err.says_already_cancelled(), "{err:?}");
+    let err = client.cancel_appointment(&id).await.expect_err("refused");
+    assert!(!err.says_already_cancelled(), "{err:?}");
+    assert!(matches!(err, KnockError::Permanent { status: 400, .. }));
+}
+
+// --- our key refused: a configuration outage, tracked until a 2xx
+
+#[tokio::test]
+async fn the_gateways_403_and_a_401_are_our_key_refused_until_a_2xx_clears_it() {
+    let stub = spawn_stub_answers(&[
+        (403, r#"{"message":"Forbidden"}"#),
+        (401, r#"{"message":"Unauthorized"}"#),
+        (200, r#"{"visitId":"12345"}"#),
+    ])
+    .await;
+    let secret = "rotated-partner-key-0123456789";
+    let (client, metrics) = client_for(stub.base_url.clone(), secret, TIMEOUT);
+
+    let err = client.post_visit(&visit_request()).await.expect_err("403");
+    assert_eq!(
+        err,
+        KnockError::Unauthorized {
+            endpoint: "visit",
+            status: 403,
+            message: Some("Forbidden".into()),
+        }
+    );
+    assert!(!err.to_string().contains(secret) && !format!("{err:?}").contains(secret));
+    let first = client.auth_refused_since().expect("refused since the 403");
+
+    let err = client.post_visit(&visit_request()).await.expect_err("401");
+    assert!(
+        matches!(err, KnockError::Unauthorized { status: 401, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        client.auth_refused_since(),
+        Some(first),
+        "since the first refusal"
+    );
+    assert_eq!(auth_failures(&metrics, "visit"), 2);
+    assert_eq!(calls(&metrics, "visit", "unauthorized"), 2);
+
+    // A clone (as the outbox and the booking service hold) shares the record.
+    let shared = client.clone();
+    shared
+        .post_visit(&visit_request())
+        .await
+        .expect("key fixed");
+    assert_eq!(client.auth_refused_since(), None);
+    assert_eq!(auth_failures(&metrics, "visit"), 2);
+}
+
+// --- keys per endpoint family, in a header of our choosing
+
+#[tokio::test]
+async fn each_endpoint_sends_the_key_of_its_family_in_the_configured_header() {
+    let stub = spawn_stub(200, "{}").await;
+    let metrics = Metrics::new();
+    let config = KnockClientConfig {
+        prospect_api_key: SecretString::from("prospect-key"),
+        appointment_api_key: SecretString::from("appointment-key"),
+        api_key_header: "apikey".into(),
+        ..KnockClientConfig::new(stub.base_url.clone(), SecretString::from("unused"))
+    };
+    let client = KnockClient::new(config, metrics).expect("client");
+    let pid = ProspectId::parse("47569637").expect("id");
+    let aid = AppointmentId::parse("2").expect("id");
+
+    let _ = client.available_times("c", true).await;
+    let _ = client.create_prospect(&prospect_request()).await;
+    let _ = client.get_prospect(&pid).await;
+    let _ = client.prospect_events(&pid, 10, None).await;
+    let _ = client
+        .request_appointment(&appointment_request(
+            "c",
+            utc("2026-11-23T18:00:00Z").into(),
+        ))
+        .await;
+    let _ = client.cancel_appointment(&aid).await;
+    let _ = client.post_visit(&visit_request()).await;
+    let _ = client.log_email(&pid, &email_log()).await;
+
+    let sent: Vec<(String, Option<String>, Option<String>)> = stub
+        .seen()
+        .iter()
+        .map(|r| {
+            (
+                format!("{} {}", r.method, r.uri.split('?').next().unwrap_or("")),
+                r.header("apikey").map(str::to_owned),
+                r.header("x-api-key").map(str::to_owned),
+            )
+        })
+        .collect();
+    let want = |route: &str, key: &str| (route.to_owned(), Some(key.to_owned()), None);
+    assert_eq!(
+        sent,
+        vec![
+            want("GET /community/c/available-times", "appointment-key"),
+            want("POST /prospect", "prospect-key"),
+            want("GET /prospect/47569637", "prospect-key"),
+            want("GET /prospect/47569637/events", "prospect-key"),
+            want("POST /appointment/request", "appointment-key"),
+            want("PUT /appointment/2/cancel", "appointment-key"),
+            want("POST /visit", "prospect-key"),
+            want("POST /prospect/47569637/email", "appointment-key"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_prospect_key_does_not_mark_the_appointment_key_working_as_refused() {
+    let knock = spawn_knock().await;
+    let metrics = Metrics::new();
+    let config = KnockClientConfig {
+        prospect_api_key: SecretString::from("revoked-prospect-key"),
+        appointment_api_key: SecretString::from(KEY),
+        ..KnockClientConfig::new(knock.base_url.clone(), SecretString::from(KEY))
+    };
+    let client = KnockClient::new(config, metrics.clone()).expect("client");
+
+    let err = client
+        .create_prospect(&prospect_request())
+        .await
+        .expect_err("prospect key refused");
+    assert!(err.is_unauthorized(), "{err:?}");
+    client
+        .available_times(STAGE_COMMUNITY_ID, true)
+        .await
+        .expect("the appointment key works");
+    assert!(
+        client.auth_refused_since().is_some(),
+        "the prospect key is still refused"
+    );
+    assert!(client
+        .auth_health()
+        .refused_since_for(tourgate::knock::KeyFamily::Appointment)
+        .is_none());
+    assert_eq!(auth_failures(&metrics, "prospect_create"), 1);
 }

@@ -483,6 +483,7 @@ fn prospect_request(community: &Community, b: &Booking) -> ProspectRequest {
         message: b.message.clone(),
         sms_consent: Some(b.sms_consent),
         sms_consent_disclaimer: b.sms_consent.then(|| SMS_CONSENT_TEXT.to_string()),
+        autorespond: Some(community.knock_autorespond),
         ..Default::default()
     }
 }

@@ -21,6 +21,10 @@ pub struct Community {
     /// Tourgate mails the renter (confirmation, reminders, access instructions). Off for a
     /// community whose own Knock automations already write to renters.
     pub renter_mail: bool,
+    /// Sent as `autorespond` with `POST /prospect`: whether Knock e-mails the prospect its own
+    /// auto-reply with a link to schedule a tour (K-PC). Off unless the community asks: the
+    /// renter has just booked with us, and a second scheduling link only confuses.
+    pub knock_autorespond: bool,
     /// How the Knock sandbox schedules this community (demo and tests only).
     pub sandbox: SandboxSchedule,
 }
@@ -123,6 +127,8 @@ struct RawCommunity {
     code_shown_before_minutes: Option<u32>,
     #[serde(default = "mail_on")]
     renter_mail: bool,
+    #[serde(default)]
+    knock_autorespond: bool,
     #[serde(default)]
     sandbox: SandboxSchedule,
 }
@@ -261,6 +267,7 @@ impl RawCommunity {
             default_source_title,
             access,
             renter_mail: self.renter_mail,
+            knock_autorespond: self.knock_autorespond,
             units: self.units,
         })
     }
@@ -293,6 +300,24 @@ units = ["101", "102", "2B"]
         assert_eq!(m.timezone, chrono_tz::America::Los_Angeles);
         assert_eq!(m.units.len(), 3);
         assert_eq!(m.sandbox.min_notice_minutes, 60);
+        assert!(
+            !m.knock_autorespond,
+            "Knock's auto-reply is off unless asked for"
+        );
+    }
+
+    #[test]
+    fn knock_autorespond_is_a_boolean_a_community_can_turn_on() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n";
+        let c = Communities::parse(&format!("{base}knock_autorespond = true\n")).unwrap();
+        assert!(c.get("ab").unwrap().knock_autorespond);
+        let e = Communities::parse(&format!("{base}knock_autorespond = \"yes\"\n")).unwrap_err();
+        assert!(e.contains("knock_autorespond"), "{e}");
+        let e = Communities::parse(&format!("{base}knock_auto_respond = true\n")).unwrap_err();
+        assert!(
+            e.contains("knock_auto_respond"),
+            "unknown keys are refused: {e}"
+        );
     }
 
     #[test]

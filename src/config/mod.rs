@@ -48,7 +48,14 @@ pub enum DatabaseUrl {
 pub struct KnockSettings {
     /// `None` means demo mode: the sandbox is served in-process and reached over HTTP.
     pub base_url: Option<Url>,
-    pub api_key: Secret,
+    /// Key for Knock's prospect endpoints (`KNOCK_PROSPECT_API_KEY`, else `KNOCK_API_KEY`);
+    /// which endpoints take which key is in `knock::client`.
+    pub prospect_api_key: Secret,
+    /// Key for Knock's appointment endpoints (`KNOCK_APPOINTMENT_API_KEY`, else
+    /// `KNOCK_API_KEY`).
+    pub appointment_api_key: Secret,
+    /// The header the key is sent in (`KNOCK_API_KEY_HEADER`), lower case.
+    pub api_key_header: String,
     pub connect_timeout: Duration,
     pub timeout: Duration,
 }
@@ -137,20 +144,11 @@ impl Settings {
             .map(|v| parse_http_url("KNOCK_BASE_URL", &v))
             .transpose()?;
         let demo = base_url.is_none();
-        let api_key = match src.get("KNOCK_API_KEY") {
-            Some(v) if v.trim().is_empty() => return Err(bad("KNOCK_API_KEY", "is empty")),
-            Some(v) => Secret::new(v),
-            None if demo => Secret::new(crate::knock::STAGE_APPOINTMENT_KEY.to_string()),
-            None => {
-                return Err(bad(
-                    "KNOCK_API_KEY",
-                    "is required when KNOCK_BASE_URL is set",
-                ))
-            }
-        };
         let knock = KnockSettings {
             base_url,
-            api_key,
+            prospect_api_key: knock_key(src, "KNOCK_PROSPECT_API_KEY", demo)?,
+            appointment_api_key: knock_key(src, "KNOCK_APPOINTMENT_API_KEY", demo)?,
+            api_key_header: knock_key_header(src)?,
             connect_timeout: seconds(src, "KNOCK_CONNECT_TIMEOUT_SECS", 3.0)?,
             timeout: seconds(src, "KNOCK_TIMEOUT_SECS", 10.0)?,
         };
@@ -236,7 +234,13 @@ impl Settings {
                 return Err(bad("KNOCK_AGENT_USERNAME", "must be 1 to 100 characters"))
             }
             Some(v) => v,
-            None => "tourgate".to_string(),
+            None if demo => "tourgate".to_string(),
+            None => {
+                return Err(bad(
+                    "KNOCK_AGENT_USERNAME",
+                    "is required when KNOCK_BASE_URL is set (the Knock agent e-mail logs are filed under)",
+                ))
+            }
         };
         Ok(Settings {
             mail_from,
@@ -315,6 +319,75 @@ fn parse_ip_list(var: &'static str, v: &str) -> Result<Vec<IpAddr>, ConfigError>
                 .map_err(|_| bad(var, format!("`{s}` is not an IP address")))
         })
         .collect()
+}
+
+/// A Knock key: its own variable, else the shared `KNOCK_API_KEY`, else (demo mode only)
+/// the stage test key Knock's articles use for that family (the sandbox takes both).
+fn knock_key(src: &Source, var: &'static str, demo: bool) -> Result<Secret, ConfigError> {
+    const SHARED: &str = "KNOCK_API_KEY";
+    let checked = |var: &'static str, v: String| {
+        if v.trim().is_empty() {
+            Err(bad(var, "is empty"))
+        } else if reqwest::header::HeaderValue::from_str(&v).is_err() {
+            Err(bad(var, "contains characters not allowed in a header"))
+        } else {
+            Ok(Secret::new(v))
+        }
+    };
+    if let Some(v) = src.get(var) {
+        return checked(var, v);
+    }
+    if let Some(v) = src.get(SHARED) {
+        return checked(SHARED, v);
+    }
+    if demo {
+        let stage = if var == "KNOCK_PROSPECT_API_KEY" {
+            crate::knock::STAGE_PROSPECT_KEY
+        } else {
+            crate::knock::STAGE_APPOINTMENT_KEY
+        };
+        return Ok(Secret::new(stage.to_string()));
+    }
+    let other = if var == "KNOCK_PROSPECT_API_KEY" {
+        "KNOCK_APPOINTMENT_API_KEY"
+    } else {
+        "KNOCK_PROSPECT_API_KEY"
+    };
+    if src.get(other).is_some() {
+        // The other family has its own key: this one is what is missing.
+        Err(bad(
+            var,
+            format!(
+                "is required when KNOCK_BASE_URL is set and {other} is (or set {SHARED} for both)"
+            ),
+        ))
+    } else {
+        Err(bad(SHARED, "is required when KNOCK_BASE_URL is set"))
+    }
+}
+
+/// Headers the client sets itself: the key cannot go in one of them.
+const RESERVED_HEADERS: [&str; 7] = [
+    "accept",
+    "connection",
+    "content-length",
+    "content-type",
+    "host",
+    "transfer-encoding",
+    "user-agent",
+];
+
+fn knock_key_header(src: &Source) -> Result<String, ConfigError> {
+    const VAR: &str = "KNOCK_API_KEY_HEADER";
+    let Some(v) = src.get(VAR) else {
+        return Ok(crate::knock::client::DEFAULT_API_KEY_HEADER.to_string());
+    };
+    let name = reqwest::header::HeaderName::from_bytes(v.trim().as_bytes())
+        .map_err(|_| bad(VAR, format!("`{v}` is not an HTTP header name")))?;
+    if RESERVED_HEADERS.contains(&name.as_str()) {
+        return Err(bad(VAR, format!("`{v}` is a header Tourgate sets itself")));
+    }
+    Ok(name.as_str().to_string())
 }
 
 fn seconds(src: &Source, var: &'static str, default: f64) -> Result<Duration, ConfigError> {
@@ -408,6 +481,136 @@ mod tests {
         let e = Settings::from_sources(&src(&[("KNOCK_BASE_URL", "https://knock.example")]))
             .unwrap_err();
         assert_eq!(e.var, "KNOCK_API_KEY");
+    }
+
+    /// Everything production needs but `leave_out`, plus `extra`.
+    fn production(leave_out: &str, extra: &[(&'static str, &'static str)]) -> Source {
+        let mut pairs = vec![
+            ("KNOCK_BASE_URL", "https://knock.example"),
+            ("KNOCK_API_KEY", "shared-key"),
+            (
+                "KNOCK_AGENT_USERNAME",
+                "2be16a9e-b3ab-4b1f-9632-575aca1a3d20",
+            ),
+            (
+                "ACCESS_WEBHOOK_SECRET",
+                "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ),
+            ("TOURGATE_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ];
+        pairs.retain(|(k, _)| *k != leave_out);
+        pairs.extend_from_slice(extra);
+        src(&pairs)
+    }
+
+    /// The Knock settings read from `s`, with a valid communities file of its own.
+    fn knock_of(s: &Source) -> Result<KnockSettings, ConfigError> {
+        let mut s = s.clone();
+        let file = std::env::temp_dir().join(format!(
+            "tourgate-config-test-{}.toml",
+            random_bytes::<8>()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ));
+        std::fs::write(
+            &file,
+            "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n",
+        )
+        .unwrap();
+        s.env
+            .insert("TOURGATE_COMMUNITIES".into(), file.display().to_string());
+        let got = Settings::from_sources(&s).map(|s| s.knock);
+        let _ = std::fs::remove_file(&file);
+        got
+    }
+
+    #[test]
+    fn one_key_serves_both_families_and_each_family_may_have_its_own() {
+        let k = knock_of(&production("", &[])).unwrap();
+        assert_eq!(k.prospect_api_key.expose(), "shared-key");
+        assert_eq!(k.appointment_api_key.expose(), "shared-key");
+        assert_eq!(k.api_key_header, "x-api-key");
+
+        let k = knock_of(&production(
+            "",
+            &[("KNOCK_PROSPECT_API_KEY", "prospect-key")],
+        ))
+        .unwrap();
+        assert_eq!(k.prospect_api_key.expose(), "prospect-key");
+        assert_eq!(k.appointment_api_key.expose(), "shared-key");
+
+        let k = knock_of(&production(
+            "KNOCK_API_KEY",
+            &[
+                ("KNOCK_PROSPECT_API_KEY", "p"),
+                ("KNOCK_APPOINTMENT_API_KEY", "a"),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            (k.prospect_api_key.expose(), k.appointment_api_key.expose()),
+            ("p", "a")
+        );
+    }
+
+    #[test]
+    fn a_missing_or_bad_key_names_the_variable_to_set() {
+        let e = knock_of(&production(
+            "KNOCK_API_KEY",
+            &[("KNOCK_PROSPECT_API_KEY", "p")],
+        ))
+        .unwrap_err();
+        assert_eq!(e.var, "KNOCK_APPOINTMENT_API_KEY");
+        let e = knock_of(&production("KNOCK_API_KEY", &[])).unwrap_err();
+        assert_eq!(e.var, "KNOCK_API_KEY");
+        let e = knock_of(&production("", &[("KNOCK_APPOINTMENT_API_KEY", " ")])).unwrap_err();
+        assert_eq!(e.var, "KNOCK_APPOINTMENT_API_KEY");
+        let e = knock_of(&production(
+            "",
+            &[("KNOCK_PROSPECT_API_KEY", "secret\nkey")],
+        ))
+        .unwrap_err();
+        assert_eq!(e.var, "KNOCK_PROSPECT_API_KEY");
+        assert!(!e.to_string().contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn the_key_header_is_configurable_and_checked() {
+        let k = knock_of(&production("", &[("KNOCK_API_KEY_HEADER", "ApiKey")])).unwrap();
+        assert_eq!(k.api_key_header, "apikey");
+        for bad_name in ["x api key", "", "Content-Type", "x-api-key:"] {
+            let e = knock_of(&production("", &[("KNOCK_API_KEY_HEADER", bad_name)])).unwrap_err();
+            assert_eq!(e.var, "KNOCK_API_KEY_HEADER", "{bad_name:?}");
+        }
+    }
+
+    #[test]
+    fn the_knock_agent_is_required_outside_demo_mode_only() {
+        let e = knock_of(&production("KNOCK_AGENT_USERNAME", &[])).unwrap_err();
+        assert_eq!(e.var, "KNOCK_AGENT_USERNAME");
+        assert!(
+            e.to_string()
+                .starts_with("KNOCK_AGENT_USERNAME: is required"),
+            "{e}"
+        );
+        let demo = Settings::from_sources(&src(&[])).unwrap();
+        assert_eq!(demo.knock_agent_username, "tourgate");
+    }
+
+    #[test]
+    fn demo_mode_uses_the_stage_key_of_each_family() {
+        let s = Settings::from_sources(&src(&[])).unwrap();
+        assert_eq!(
+            s.knock.prospect_api_key.expose(),
+            crate::knock::STAGE_PROSPECT_KEY
+        );
+        assert_eq!(
+            s.knock.appointment_api_key.expose(),
+            crate::knock::STAGE_APPOINTMENT_KEY
+        );
+        let s = Settings::from_sources(&src(&[("KNOCK_API_KEY", "mine")])).unwrap();
+        assert_eq!(s.knock.prospect_api_key.expose(), "mine");
     }
 
     #[test]

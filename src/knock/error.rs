@@ -15,8 +15,23 @@ pub enum KnockError {
         retry_after: Option<Duration>,
         detail: String,
     },
-    /// Knock refused for good (other 4xx, incl. the gateway's 403): Knock's
-    /// errorMessage/errorCode (or `message`) kept.
+    /// Knock (or the API gateway in front of it) did not accept our key: 401 or 403, e.g. the
+    /// gateway's `{"message":"Forbidden"}` for a wrong, rotated or wrongly scoped key. Our
+    /// configuration is at fault, not the request: Knock did not act, so a retry with backoff
+    /// is safe for every endpoint, and it must never be shown to a renter as a refusal. It
+    /// counts as retryable ([`KnockError::is_retryable`]); [`KnockError::is_unauthorized`]
+    /// tells it apart for alerting. `message` is Knock's or the gateway's text, never the key.
+    #[error(
+        "Knock {endpoint}: our API key was refused with HTTP {status}{}",
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
+    Unauthorized {
+        endpoint: &'static str,
+        status: u16,
+        message: Option<String>,
+    },
+    /// Knock refused the request for good (any other 4xx): Knock's errorMessage/errorCode
+    /// (or `message`) kept.
     #[error(
         "Knock {endpoint}: refused with HTTP {status}{}{}",
         error_code.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default(),
@@ -28,8 +43,8 @@ pub enum KnockError {
         error_message: Option<String>,
         error_code: Option<String>,
     },
-    /// A 2xx we cannot read (bad JSON, missing id). Not retried blindly: the write may have
-    /// happened.
+    /// A 2xx we cannot read where we need something from it (bad JSON, or no appointment id
+    /// for an appointment request). Not retried blindly: the write may have happened.
     #[error("Knock {endpoint}: unreadable success response: {detail}")]
     Contract {
         endpoint: &'static str,
@@ -45,8 +60,40 @@ fn status_suffix(status: Option<u16>) -> String {
 }
 
 impl KnockError {
+    /// Worth trying again with backoff: temporary failures, and our key being refused (an
+    /// outage of our configuration that an operator fixes; Knock did not act on the call).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Retryable { .. })
+        matches!(self, Self::Retryable { .. } | Self::Unauthorized { .. })
+    }
+
+    /// Knock refused our key (401/403): retry with backoff, alert, never blame the renter.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Unauthorized { .. })
+    }
+
+    /// A 4xx whose text says the appointment is cancelled already (a cancel's refusal that
+    /// means the cancel has nothing left to do). Knock documents no such answer (API.md §5,
+    /// §12.8: the sandbox answers a repeated cancel 200 with the same CANCELLED body), so
+    /// this reads Knock's message and code: "already cancelled", "is canceled",
+    /// `APPOINTMENT_ALREADY_CANCELLED`. "Cannot cancel ..." or "does not exist" do not count.
+    pub fn says_already_cancelled(&self) -> bool {
+        let Self::Permanent {
+            status,
+            error_message,
+            error_code,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        (400..500).contains(status)
+            && [error_message, error_code]
+                .into_iter()
+                .flatten()
+                .any(|text| {
+                    let text = text.to_ascii_lowercase();
+                    text.contains("cancelled") || text.contains("canceled")
+                })
     }
 
     /// How long Knock asked us to wait, when it said so.
@@ -61,6 +108,7 @@ impl KnockError {
     pub fn endpoint(&self) -> Option<&'static str> {
         match self {
             Self::Retryable { endpoint, .. }
+            | Self::Unauthorized { endpoint, .. }
             | Self::Permanent { endpoint, .. }
             | Self::Contract { endpoint, .. } => Some(endpoint),
             Self::Config(_) => None,
@@ -71,7 +119,7 @@ impl KnockError {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Retryable { status, .. } => *status,
-            Self::Permanent { status, .. } => Some(*status),
+            Self::Unauthorized { status, .. } | Self::Permanent { status, .. } => Some(*status),
             Self::Contract { .. } | Self::Config(_) => None,
         }
     }
@@ -80,6 +128,7 @@ impl KnockError {
     pub(crate) fn outcome(&self) -> &'static str {
         match self {
             Self::Retryable { .. } => "retryable",
+            Self::Unauthorized { .. } => "unauthorized",
             Self::Permanent { .. } => "permanent",
             Self::Contract { .. } | Self::Config(_) => "contract",
         }
@@ -96,7 +145,9 @@ struct ErrorBody {
 }
 
 /// Turns a non-2xx answer into an error. Knock documents no statuses (API.md §12.3), so the
-/// class decides: 5xx, 429 and 408 are worth retrying, any other status is final.
+/// class decides: 5xx, 429 and 408 are worth retrying, 401 and 403 are our key refused (the
+/// gateway answers a missing, unknown or out-of-scope key with 403, API.md §1), any other
+/// status is final.
 pub(crate) fn classify_status(
     endpoint: &'static str,
     status: u16,
@@ -117,6 +168,12 @@ pub(crate) fn classify_status(
             status: Some(status),
             retry_after,
             detail,
+        }
+    } else if status == 401 || status == 403 {
+        KnockError::Unauthorized {
+            endpoint,
+            status,
+            message: error_message.or(parsed.error_code),
         }
     } else {
         KnockError::Permanent {
@@ -266,13 +323,72 @@ mod tests {
     }
 
     #[test]
-    fn the_gateways_forbidden_keeps_its_message_member() {
+    fn the_gateways_forbidden_is_our_key_refused_and_keeps_its_message_member() {
         let err = classify_status("available_times", 403, None, br#"{"message":"Forbidden"}"#);
-        assert!(matches!(
-            &err,
-            KnockError::Permanent { status: 403, error_message: Some(m), error_code: None, .. }
-                if m == "Forbidden"
+        assert_eq!(
+            err,
+            KnockError::Unauthorized {
+                endpoint: "available_times",
+                status: 403,
+                message: Some("Forbidden".into()),
+            }
+        );
+        assert!(err.is_unauthorized());
+        assert!(
+            err.is_retryable(),
+            "a key problem is retried, never a verdict"
+        );
+        assert_eq!(err.retry_after(), None);
+        assert_eq!(err.status(), Some(403));
+        assert_eq!(err.outcome(), "unauthorized");
+        assert_eq!(
+            err.to_string(),
+            "Knock available_times: our API key was refused with HTTP 403: Forbidden"
+        );
+    }
+
+    #[test]
+    fn a_401_with_any_body_is_our_key_refused() {
+        for body in [
+            &b""[..],
+            b"<html>401</html>",
+            br#"{"errorMessage":"bad key"}"#,
+        ] {
+            let err = classify_status("visit", 401, None, body);
+            assert!(
+                matches!(err, KnockError::Unauthorized { status: 401, .. }),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_client_error_saying_cancelled_means_already_cancelled() {
+        let cancel = |status, body: &[u8]| {
+            classify_status("appointment_cancel", status, None, body).says_already_cancelled()
+        };
+        assert!(cancel(
+            400,
+            br#"{"errorMessage":"Appointment 5 is already cancelled."}"#
         ));
+        assert!(cancel(409, br#"{"errorMessage":"appointment canceled"}"#));
+        assert!(cancel(
+            400,
+            br#"{"errorCode":"APPOINTMENT_ALREADY_CANCELLED"}"#
+        ));
+        assert!(!cancel(
+            400,
+            br#"{"errorMessage":"Appointment 5 does not exist."}"#
+        ));
+        assert!(!cancel(
+            400,
+            br#"{"errorMessage":"Cannot cancel a past appointment"}"#
+        ));
+        assert!(!cancel(403, br#"{"message":"cancelled"}"#), "a key problem");
+        assert!(
+            !cancel(503, br#"{"errorMessage":"cancelled"}"#),
+            "temporary"
+        );
     }
 
     #[test]

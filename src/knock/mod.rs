@@ -5,7 +5,7 @@ pub mod error;
 pub mod sandbox;
 pub mod types;
 
-pub use client::{KnockClient, KnockClientConfig};
+pub use client::{KeyFamily, KnockAuthHealth, KnockClient, KnockClientConfig};
 pub use error::KnockError;
 
 /// Knock's two documented stage test keys (API.md §1); the sandbox accepts both everywhere.

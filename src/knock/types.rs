@@ -5,6 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
 
 use crate::domain::Bedrooms;
 
@@ -394,59 +395,240 @@ pub struct Appointment {
     pub prospect_id: Option<ProspectId>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AppointmentMembers {
-    #[serde(default)]
-    id: Option<AppointmentId>,
-    #[serde(default)]
-    appointment_id: Option<AppointmentId>,
-    #[serde(default)]
-    status: Option<AppointmentStatus>,
-    #[serde(default)]
-    start_time: Option<DateTime<FixedOffset>>,
-    #[serde(default)]
-    end_time: Option<DateTime<FixedOffset>>,
-    #[serde(default)]
-    tour_type: Option<String>,
-    #[serde(default)]
-    prospect_id: Option<ProspectId>,
-}
+// ---------------------------------------------------------------------------------------------
+// Best-effort readers for the answers to writes that cannot be repeated safely (appointment
+// request, cancel, visit, e-mail log). Knock shows those answers only as "Success, e.g. ...",
+// so the answer is read from raw JSON: the one member we cannot do without is an appointment
+// request's appointment id; anything else in an unexpected shape is dropped and reported back
+// as an oddity (the client logs it at warn), never a failure of a call Knock carried out.
 
-/// Either `{"appointment":{"id":..}}` (observed) or a top-level `{"appointmentId":..}` (the
-/// article's wording), API.md §4 and §12.2.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AppointmentEnvelope {
-    #[serde(default)]
-    appointment: Option<AppointmentMembers>,
-    #[serde(flatten)]
-    top: AppointmentMembers,
-}
+/// The longest piece of a value quoted in an oddity.
+const ODD_QUOTE: usize = 60;
 
-impl AppointmentEnvelope {
-    /// A 2xx answer that names no status still means the call did what it was asked, so the
-    /// caller says which status that implies (confirmed for a request, cancelled for a cancel).
-    pub(crate) fn into_appointment(
-        self,
-        implied: AppointmentStatus,
-    ) -> Result<Appointment, String> {
-        let top = self.top;
-        let nested = self.appointment.unwrap_or_default();
-        let id = nested
-            .id
-            .or(nested.appointment_id)
-            .or(top.appointment_id)
-            .ok_or_else(|| "no appointment.id or appointmentId in the answer".to_owned())?;
-        Ok(Appointment {
-            id,
-            status: nested.status.or(top.status).unwrap_or(implied),
-            start_time: nested.start_time.or(top.start_time),
-            end_time: nested.end_time.or(top.end_time),
-            tour_type: nested.tour_type.or(top.tour_type),
-            prospect_id: nested.prospect_id.or(top.prospect_id),
-        })
+fn quote(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(ODD_QUOTE) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
+}
+
+/// An id as Knock might send it: a string, or a whole number.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `obj[key]` unless absent or `null`.
+fn member<'a>(obj: Option<&'a Value>, key: &str) -> Option<&'a Value> {
+    obj.and_then(|o| o.get(key)).filter(|v| !v.is_null())
+}
+
+/// The first of `keys` (each `(object, member, name for logs)`) that holds a valid id.
+fn first_id<I>(
+    keys: &[(Option<&Value>, &str, &str)],
+    parse: fn(String) -> Result<I, InvalidId>,
+    odd: &mut Vec<String>,
+) -> Option<I> {
+    for (obj, key, name) in keys {
+        let Some(v) = member(*obj, key) else {
+            continue;
+        };
+        match id_text(v).map(parse) {
+            Some(Ok(id)) => return Some(id),
+            Some(Err(e)) => odd.push(format!("{name}: {e}")),
+            None => odd.push(format!(
+                "{name}: {} is neither a string nor a whole number",
+                quote(v)
+            )),
+        }
+    }
+    None
+}
+
+fn read_string(v: Option<&Value>, name: &str, odd: &mut Vec<String>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        other => {
+            odd.push(format!("{name}: {} is not a string", quote(other)));
+            None
+        }
+    }
+}
+
+fn read_time(
+    v: Option<&Value>,
+    name: &str,
+    odd: &mut Vec<String>,
+) -> Option<DateTime<FixedOffset>> {
+    let v = v?;
+    match v.as_str().map(DateTime::parse_from_rfc3339) {
+        Some(Ok(t)) => Some(t),
+        _ => {
+            odd.push(format!(
+                "{name}: {} is not a date-time with an offset",
+                quote(v)
+            ));
+            None
+        }
+    }
+}
+
+/// Reads an appointment answer (request or cancel). The id is taken from `appointment.id`,
+/// else `appointment.appointmentId`, else a top-level `appointmentId`, else a top-level `id`
+/// (string or number; API.md §4, §12.2); without one it is `Err`. The other members are
+/// read nested first, then top-level, each on its own; an odd one is left out and described
+/// in the returned oddities. A 2xx that names no (readable) status means what was asked.
+pub(crate) fn read_appointment(
+    body: &Value,
+    implied: AppointmentStatus,
+) -> Result<(Appointment, Vec<String>), String> {
+    let mut odd = Vec::new();
+    if !body.is_object() {
+        return Err(format!("the answer is not a JSON object: {}", quote(body)));
+    }
+    let nested = match member(Some(body), "appointment") {
+        Some(v @ Value::Object(_)) => Some(v),
+        Some(other) => {
+            odd.push(format!("appointment: {} is not an object", quote(other)));
+            None
+        }
+        None => None,
+    };
+    let top = Some(body);
+    let id = first_id(
+        &[
+            (nested, "id", "appointment.id"),
+            (nested, "appointmentId", "appointment.appointmentId"),
+            (top, "appointmentId", "appointmentId"),
+            (top, "id", "id"),
+        ],
+        AppointmentId::parse,
+        &mut odd,
+    )
+    .ok_or_else(|| {
+        let mut why = "no appointment.id, appointmentId or id in the answer".to_owned();
+        if !odd.is_empty() {
+            why.push_str(&format!(" ({})", odd.join("; ")));
+        }
+        why
+    })?;
+    let get = |key: &str| member(nested, key).or_else(|| member(top, key));
+    let status = match get("status") {
+        None => implied,
+        Some(Value::String(s)) => AppointmentStatus::parse(s),
+        Some(other) => {
+            odd.push(format!(
+                "status: {} is not a string; taken as {implied}",
+                quote(other)
+            ));
+            implied
+        }
+    };
+    let start_time = read_time(get("startTime"), "startTime", &mut odd);
+    let end_time = read_time(get("endTime"), "endTime", &mut odd);
+    let tour_type = read_string(get("tourType"), "tourType", &mut odd);
+    let prospect_id = first_id(
+        &[
+            (nested, "prospectId", "appointment.prospectId"),
+            (top, "prospectId", "prospectId"),
+        ],
+        ProspectId::parse,
+        &mut odd,
+    );
+    Ok((
+        Appointment {
+            id,
+            status,
+            start_time,
+            end_time,
+            tour_type,
+            prospect_id,
+        },
+        odd,
+    ))
+}
+
+/// What a cancel's 2xx said, as far as it could be read: Knock documents no shape for it
+/// (API.md §5), so any 2xx means done and these members are only for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CancelAnswer {
+    pub appointment_id: Option<AppointmentId>,
+    pub status: Option<AppointmentStatus>,
+}
+
+/// Reads a cancel's 2xx body (possibly empty or not JSON) best-effort.
+pub(crate) fn read_cancel_answer(body: &[u8]) -> (CancelAnswer, Vec<String>) {
+    let mut odd = Vec::new();
+    let Some(value) = json_or_note(body, &mut odd) else {
+        return (CancelAnswer::default(), odd);
+    };
+    let appointment_id = match read_appointment(&value, AppointmentStatus::Cancelled) {
+        Ok((a, more)) => {
+            odd.extend(more);
+            Some(a.id)
+        }
+        Err(why) => {
+            odd.push(why);
+            None
+        }
+    };
+    // Only a status the answer names (read_appointment would imply one).
+    let status = member(member(Some(&value), "appointment"), "status")
+        .or_else(|| member(Some(&value), "status"))
+        .and_then(Value::as_str)
+        .map(AppointmentStatus::parse);
+    (
+        CancelAnswer {
+            appointment_id,
+            status,
+        },
+        odd,
+    )
+}
+
+/// An empty body is a plain "done"; anything else that is not JSON is noted.
+fn json_or_note(body: &[u8], odd: &mut Vec<String>) -> Option<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    match serde_json::from_slice(body) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            odd.push(format!("the answer is not JSON ({e})"));
+            None
+        }
+    }
+}
+
+/// Reads a visit's 2xx body: `visitId` (API.md §7), else `id`, when there is one.
+pub(crate) fn read_visit_answer(body: &[u8]) -> (Option<VisitId>, Vec<String>) {
+    read_optional_id(body, "visitId", VisitId::parse)
+}
+
+/// Reads an e-mail log's 2xx body: `communicationId` (API.md §8.4), else `id`.
+pub(crate) fn read_email_answer(body: &[u8]) -> (Option<CommunicationId>, Vec<String>) {
+    read_optional_id(body, "communicationId", CommunicationId::parse)
+}
+
+fn read_optional_id<I>(
+    body: &[u8],
+    key: &str,
+    parse: fn(String) -> Result<I, InvalidId>,
+) -> (Option<I>, Vec<String>) {
+    let mut odd = Vec::new();
+    let Some(value) = json_or_note(body, &mut odd) else {
+        return (None, odd);
+    };
+    let top = Some(&value).filter(|v| v.is_object());
+    let id = first_id(&[(top, key, key), (top, "id", "id")], parse, &mut odd);
+    if id.is_none() && odd.is_empty() {
+        odd.push(format!("no {key} in the answer: {}", quote(&value)));
+    }
+    (id, odd)
 }
 
 /// `GET /prospect/{id}` (API.md §8.2, K-GP), every published member.
@@ -567,56 +749,100 @@ impl ProspectEvent {
     }
 }
 
-/// One page of events; pass `end_cursor` as `after` while `has_next_page`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "EventsWire")]
+/// One page of events; pass `end_cursor` as `after` while `has_next_page`. Read from raw
+/// JSON: `edges` must be there (else the answer is not an events page), each node is read on
+/// its own and member by member, and a node that is not an object is skipped and counted.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventsPage {
     pub events: Vec<ProspectEvent>,
     pub end_cursor: Option<String>,
     pub has_next_page: bool,
+    /// Edges or nodes that could not be read as events (not objects), left out.
+    pub skipped: usize,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EventsWire {
-    /// Required: an answer without it is not an events page (null reads as empty).
-    #[serde(deserialize_with = "null_as_default")]
-    edges: Vec<Option<EventEdge>>,
-    #[serde(default)]
-    page_info: Option<PageInfo>,
-}
-
-#[derive(Deserialize)]
-struct EventEdge {
-    #[serde(default)]
-    node: Option<ProspectEvent>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageInfo {
-    #[serde(default)]
-    end_cursor: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    has_next_page: bool,
-}
-
-impl From<EventsWire> for EventsPage {
-    fn from(w: EventsWire) -> Self {
-        let (end_cursor, has_next_page) = w
-            .page_info
-            .map(|p| (p.end_cursor, p.has_next_page))
-            .unwrap_or((None, false));
-        Self {
-            events: w
-                .edges
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.node)
-                .collect(),
+impl EventsPage {
+    pub fn from_value(value: &Value) -> Result<Self, String> {
+        let edges = match value.get("edges") {
+            None => return Err("no edges in the answer: not an events page".into()),
+            Some(Value::Null) => &[][..],
+            Some(Value::Array(edges)) => edges.as_slice(),
+            Some(other) => return Err(format!("edges: {} is not a list", quote(other))),
+        };
+        let mut events = Vec::new();
+        let mut skipped = 0;
+        for edge in edges {
+            match edge {
+                Value::Null => {}
+                Value::Object(_) => match member(Some(edge), "node") {
+                    None => {}
+                    Some(node) => match ProspectEvent::from_value(node) {
+                        Some(event) => events.push(event),
+                        None => skipped += 1,
+                    },
+                },
+                _ => skipped += 1,
+            }
+        }
+        let page_info = member(Some(value), "pageInfo");
+        let end_cursor = member(page_info, "endCursor").and_then(id_text);
+        let has_next_page = member(page_info, "hasNextPage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(Self {
+            events,
             end_cursor,
             has_next_page,
+            skipped,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for EventsPage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::from_value(&Value::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ProspectEvent {
+    /// An event from a node, member by member: a member of an unexpected shape is `None`.
+    /// `None` only when the node is not an object.
+    pub fn from_value(node: &Value) -> Option<Self> {
+        if !node.is_object() {
+            return None;
         }
+        let text = |key: &str| {
+            member(Some(node), key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let time = |key: &str| {
+            member(Some(node), key)
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        };
+        let source = member(Some(node), "source")
+            .filter(|s| s.is_object())
+            .map(|s| Source {
+                title: member(Some(s), "title")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            });
+        let agent = member(Some(node), "agent")
+            .and_then(|a| member(Some(a), "username"))
+            .and_then(Value::as_str)
+            .map(|username| Agent {
+                username: username.to_owned(),
+            });
+        Some(Self {
+            kind: text("type"),
+            description: text("description"),
+            event_time: time("eventTime"),
+            created_at: time("createdAt"),
+            source,
+            agent,
+            data: node.get("data").cloned().unwrap_or(Value::Null),
+        })
     }
 }
 
@@ -633,20 +859,6 @@ pub(crate) struct ProspectCreated {
     pub(crate) id: ProspectId,
 }
 
-/// `{"visitId": "12345"}` (API.md §7).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct VisitCreated {
-    pub(crate) visit_id: VisitId,
-}
-
-/// `{"communicationId": "4WXU6U2J-37444208"}` (API.md §8.4).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct EmailLogged {
-    pub(crate) communication_id: CommunicationId,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,10 +870,12 @@ mod tests {
     }
 
     fn appointment(body: serde_json::Value, implied: AppointmentStatus) -> Appointment {
-        serde_json::from_value::<AppointmentEnvelope>(body)
-            .expect("readable")
-            .into_appointment(implied)
-            .expect("has an id")
+        read_appointment(&body, implied).expect("has an id").0
+    }
+
+    /// The appointment and the oddities noted on the way.
+    fn appointment_and_odd(body: serde_json::Value) -> (Appointment, Vec<String>) {
+        read_appointment(&body, AppointmentStatus::Confirmed).expect("has an id")
     }
 
     #[test]
@@ -746,15 +960,171 @@ mod tests {
     }
 
     #[test]
-    fn appointment_without_any_id_is_refused() {
+    fn appointment_without_any_usable_id_is_refused() {
         for body in [
             json!({}),
             json!({"appointment": {"status": "CONFIRMED"}}),
             json!({"appointment": null}),
+            json!({"appointment": {"id": true}, "id": ""}),
+            json!({"appointment": {"id": 2.5}}),
+            json!([{"id": 7}]),
+            json!("7"),
+            json!(null),
         ] {
-            let env: AppointmentEnvelope = serde_json::from_value(body).expect("readable");
-            assert!(env.into_appointment(AppointmentStatus::Confirmed).is_err());
+            assert!(
+                read_appointment(&body, AppointmentStatus::Confirmed).is_err(),
+                "{body}"
+            );
         }
+    }
+
+    #[test]
+    fn the_appointment_id_is_found_in_every_plausible_place() {
+        for (body, want) in [
+            (json!({"appointment": {"id": 7}}), "7"),
+            (json!({"appointment": {"id": "7"}}), "7"),
+            (json!({"appointment": {"appointmentId": "8"}}), "8"),
+            (json!({"appointmentId": "7"}), "7"),
+            (json!({"appointmentId": 7}), "7"),
+            (json!({"id": 7}), "7"),
+            (json!({"id": "A-7"}), "A-7"),
+            // Nested first, then appointmentId, then a bare id.
+            (
+                json!({"appointment": {"id": 1}, "appointmentId": 2, "id": 3}),
+                "1",
+            ),
+            (json!({"appointmentId": 2, "id": 3}), "2"),
+            // An unusable candidate falls through to the next one.
+            (json!({"appointment": {"id": ""}, "id": 9}), "9"),
+            (json!({"appointment": "9", "appointmentId": 4}), "4"),
+        ] {
+            let (got, _) = appointment_and_odd(body.clone());
+            assert_eq!(got.id.as_str(), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_bare_id_answer_reads_with_the_implied_status_and_nothing_odd() {
+        let (got, odd) = appointment_and_odd(json!({"id": 7}));
+        assert_eq!(got.status, AppointmentStatus::Confirmed);
+        assert_eq!(
+            (got.start_time, got.end_time, got.prospect_id),
+            (None, None, None)
+        );
+        assert!(odd.is_empty(), "{odd:?}");
+        let got = appointment(json!({"id": 7}), AppointmentStatus::Cancelled);
+        assert_eq!(got.status, AppointmentStatus::Cancelled);
+    }
+
+    #[test]
+    fn odd_optional_members_are_dropped_one_by_one_and_reported() {
+        let (got, odd) = appointment_and_odd(json!({"appointment": {
+            "id": "2",
+            "status": 1,
+            "startTime": "2020-09-23T15:30:00",
+            "endTime": "2020-09-23T23:00:00+00:00",
+            "tourType": {"kind": "SELF_GUIDED"},
+            "prospectId": "P-47569637",
+        }}));
+        assert_eq!(got.id.as_str(), "2");
+        assert_eq!(got.status, AppointmentStatus::Confirmed, "numeric: implied");
+        assert_eq!(got.start_time, None, "no offset: not guessed");
+        assert_eq!(got.end_time, Some(fixed("2020-09-23T23:00:00+00:00")));
+        assert_eq!(got.tour_type, None);
+        assert_eq!(got.prospect_id, None);
+        assert_eq!(odd.len(), 4, "{odd:?}");
+        for name in ["status", "startTime", "tourType", "prospectId"] {
+            assert!(odd.iter().any(|o| o.contains(name)), "{name}: {odd:?}");
+        }
+    }
+
+    #[test]
+    fn garbage_members_never_fail_an_answer_with_an_id() {
+        let (got, odd) = appointment_and_odd(json!({
+            "appointment": {"id": 5, "startTime": 12, "endTime": [], "status": null,
+                            "prospectId": 47569637},
+            "startTime": "2020-09-23T22:30:00+00:00",
+            "tourType": false, "somethingNew": {"deep": [1, 2, 3]}, "errors": "none",
+        }));
+        assert_eq!(got.id.as_str(), "5");
+        assert_eq!(got.status, AppointmentStatus::Confirmed);
+        // The nested member is odd: it is not replaced by the top-level one.
+        assert_eq!(got.start_time, None);
+        assert_eq!(got.end_time, None);
+        assert_eq!(got.tour_type, None);
+        assert_eq!(
+            got.prospect_id.map(|p| p.to_string()),
+            Some("47569637".into())
+        );
+        assert_eq!(odd.len(), 3, "{odd:?}");
+    }
+
+    #[test]
+    fn a_long_odd_value_is_quoted_short() {
+        let (_, odd) = appointment_and_odd(json!({"id": 1, "tourType": vec!["x"; 100]}));
+        assert_eq!(odd.len(), 1);
+        assert!(odd[0].chars().count() < 120, "{}", odd[0]);
+    }
+
+    #[test]
+    fn a_cancel_answer_is_read_for_the_record_whatever_its_shape() {
+        let (got, odd) = read_cancel_answer(br#"{"appointment":{"id":"9","status":"CANCELLED"}}"#);
+        assert_eq!(got.appointment_id.map(|a| a.to_string()), Some("9".into()));
+        assert_eq!(got.status, Some(AppointmentStatus::Cancelled));
+        assert!(odd.is_empty());
+        for body in [
+            &b""[..],
+            b"  ",
+            b"{}",
+            b"OK",
+            b"[]",
+            b"{\"appointment\": 3}",
+        ] {
+            let (got, _) = read_cancel_answer(body);
+            assert_eq!(got, CancelAnswer::default(), "{body:?}");
+        }
+        let (_, odd) = read_cancel_answer(b"");
+        assert!(odd.is_empty(), "an empty 2xx is a plain done");
+        let (_, odd) = read_cancel_answer(b"OK");
+        assert_eq!(odd.len(), 1);
+        let (got, _) = read_cancel_answer(br#"{"status":"canceled"}"#);
+        assert_eq!(
+            got.status,
+            Some(AppointmentStatus::Cancelled),
+            "no id, still a status"
+        );
+        let (got, _) = read_cancel_answer(br#"{"id":4,"status":9}"#);
+        assert_eq!(got.appointment_id.map(|a| a.to_string()), Some("4".into()));
+        assert_eq!(got.status, None, "a status it does not name");
+    }
+
+    #[test]
+    fn a_visit_or_email_answer_keeps_an_id_when_there_is_one() {
+        let visit = |b: &[u8]| read_visit_answer(b).0.map(|v| v.to_string());
+        assert_eq!(visit(br#"{"visitId":"12345"}"#), Some("12345".into()));
+        assert_eq!(visit(br#"{"visitId":12345}"#), Some("12345".into()));
+        assert_eq!(visit(br#"{"id":"77"}"#), Some("77".into()));
+        for body in [
+            &b"{}"[..],
+            b"",
+            b"null",
+            b"[1]",
+            br#"{"visitId":null}"#,
+            br#"{"visitId":{"x":1}}"#,
+            b"<html>ok</html>",
+        ] {
+            assert_eq!(visit(body), None, "{body:?}");
+        }
+        let email = |b: &[u8]| read_email_answer(b).0.map(|v| v.to_string());
+        assert_eq!(
+            email(br#"{"communicationId":"4WXU6U2J-37444208"}"#),
+            Some("4WXU6U2J-37444208".into())
+        );
+        assert_eq!(email(br#"{"id":5}"#), Some("5".into()));
+        assert_eq!(email(b"{}"), None);
+        // `{}` is worth a note; an empty body is not.
+        assert_eq!(read_email_answer(b"{}").1.len(), 1);
+        assert!(read_email_answer(b"").1.is_empty());
     }
 
     #[test]
@@ -825,6 +1195,37 @@ mod tests {
         assert_eq!(appt.status, Some(AppointmentStatus::Confirmed));
         assert_eq!(appt.start_time, Some(fixed("2022-01-18T20:00:00+00:00")));
         assert_eq!(page.events[1].appointment(), None);
+    }
+
+    #[test]
+    fn an_odd_event_node_is_skipped_or_read_in_part_never_failing_the_page() {
+        let page: EventsPage = serde_json::from_value(json!({ "edges": [
+            { "node": "not an event" },
+            7,
+            { "node": { "type": 12, "eventTime": "yesterday", "createdAt": "2022-01-13T19:27:37+00:00",
+                        "source": "web", "agent": {"username": 5},
+                        "data": {"appointmentId": 3, "visitId": 9} } },
+            { "node": { "type": "WALK_IN", "data": {"appointmentId": "3"} } },
+            { "node": null }, {}
+          ],
+          "pageInfo": { "endCursor": 42, "hasNextPage": "yes" } }))
+        .expect("a page");
+        assert_eq!(page.skipped, 2);
+        assert_eq!(page.events.len(), 2);
+        let odd = &page.events[0];
+        assert_eq!((odd.kind.as_deref(), odd.event_time), (None, None));
+        assert_eq!(odd.created_at, Some(fixed("2022-01-13T19:27:37+00:00")));
+        assert_eq!((odd.source.as_ref(), odd.agent.as_ref()), (None, None));
+        assert_eq!(odd.data["visitId"], json!(9));
+        assert_eq!(page.events[1].kind.as_deref(), Some("WALK_IN"));
+        assert_eq!(page.end_cursor.as_deref(), Some("42"));
+        assert!(!page.has_next_page, "an unreadable flag ends the paging");
+    }
+
+    #[test]
+    fn edges_of_the_wrong_shape_are_not_an_events_page() {
+        assert!(serde_json::from_value::<EventsPage>(json!({"edges": {"node": {}}})).is_err());
+        assert!(serde_json::from_value::<EventsPage>(json!([])).is_err());
     }
 
     #[test]

@@ -176,28 +176,53 @@ impl Outbox {
             Ok(payload) => deliver(&self.knock, payload, job.uncertain, deadline).await,
             Err(why) => Delivery::Unsendable(why),
         };
+        // Our key refused: an outage of our configuration, said at error level once per try.
+        let key_refused = match &delivery {
+            Delivery::Failed(KnockError::Unauthorized {
+                endpoint, status, ..
+            }) => Some((*endpoint, *status)),
+            _ => None,
+        };
         let (outcome, label) = settle(&job, delivery, now);
         self.metrics
             .attempts
             .with_label_values(&[job.kind.as_str(), label])
             .inc();
-        match &outcome {
-            TryOutcome::Delivered { knock_result } => {
+        match (&outcome, key_refused) {
+            (
+                TryOutcome::Retry {
+                    next_attempt_at,
+                    error,
+                    ..
+                },
+                Some((endpoint, status)),
+            ) => {
+                tracing::error!(endpoint, status, %error, next = %next_attempt_at,
+                    "Knock refused our API key (check KNOCK_API_KEY, KNOCK_PROSPECT_API_KEY, \
+                     KNOCK_APPOINTMENT_API_KEY, KNOCK_API_KEY_HEADER): delivery will be retried")
+            }
+            (TryOutcome::Delivered { knock_result }, _) => {
                 tracing::info!(
                     knock_result = knock_result.as_deref().unwrap_or(""),
                     "delivered to Knock"
                 )
             }
-            TryOutcome::Retry {
-                next_attempt_at,
-                error,
-                ..
-            } => tracing::warn!(%error, next = %next_attempt_at, "Knock delivery will be retried"),
-            TryOutcome::Skipped { why } => tracing::info!(%why, "not sent"),
-            TryOutcome::Dead {
-                error,
-                knock_error_message,
-            } => {
+            (
+                TryOutcome::Retry {
+                    next_attempt_at,
+                    error,
+                    ..
+                },
+                None,
+            ) => tracing::warn!(%error, next = %next_attempt_at, "Knock delivery will be retried"),
+            (TryOutcome::Skipped { why }, _) => tracing::info!(%why, "not sent"),
+            (
+                TryOutcome::Dead {
+                    error,
+                    knock_error_message,
+                },
+                _,
+            ) => {
                 tracing::error!(%error, knock_error = knock_error_message.as_deref().unwrap_or(""),
                 "Knock delivery is dead: staff can retry it")
             }
@@ -284,7 +309,12 @@ fn settle(job: &OutboxJob, delivery: Delivery, now: DateTime<Utc>) -> (TryOutcom
             KnockError::Retryable {
                 status: Some(429), ..
             } => retry(e.to_string(), e.retry_after(), job.uncertain),
-            // Time-outs, 5xx, cut-off answers and unreadable successes: Knock may have acted.
+            // Our key refused: Knock did not act on it either (not uncertain). Not a verdict
+            // on the job: retried with the normal backoff until the job's give-up time, as
+            // an outage is, so that fixing the key delivers everything queued meanwhile.
+            KnockError::Unauthorized { .. } => retry(e.to_string(), None, job.uncertain),
+            // Time-outs, 5xx, cut-off answers and unreadable successes (an appointment
+            // answer without an id; other writes take any 2xx): Knock may have acted.
             KnockError::Retryable { .. } | KnockError::Contract { .. } => {
                 retry(e.to_string(), e.retry_after(), writes(job.kind))
             }
@@ -330,5 +360,125 @@ pub async fn run_outbox_worker(outbox: Outbox, stop: CancellationToken) {
             _ = outbox.store.bell().notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::booking::BookingId;
+    use crate::outbox::{JobState, GIVE_UP_AFTER};
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-22T18:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn job(kind: JobKind, attempts: i32, uncertain: bool) -> OutboxJob {
+        OutboxJob {
+            id: 1,
+            kind,
+            booking_id: BookingId::generate(),
+            payload: "{}".into(),
+            state: JobState::Delivering,
+            attempts,
+            next_attempt_at: now(),
+            lease_until: None,
+            give_up_at: now() + GIVE_UP_AFTER,
+            uncertain,
+            last_error: None,
+            knock_error_message: None,
+            knock_result: None,
+            created_at: now(),
+            updated_at: now(),
+            delivered_at: None,
+        }
+    }
+
+    fn refused(status: u16) -> Delivery {
+        Delivery::Failed(KnockError::Unauthorized {
+            endpoint: "visit",
+            status,
+            message: Some("Forbidden".into()),
+        })
+    }
+
+    #[test]
+    fn our_key_refused_is_retried_never_dead_and_never_makes_a_job_uncertain() {
+        for status in [401, 403] {
+            for uncertain in [false, true] {
+                for kind in [
+                    JobKind::Visit,
+                    JobKind::EmailLog,
+                    JobKind::AppointmentCancel,
+                ] {
+                    let (outcome, label) = settle(&job(kind, 1, uncertain), refused(status), now());
+                    match outcome {
+                        TryOutcome::Retry {
+                            next_attempt_at,
+                            error,
+                            uncertain: after,
+                        } => {
+                            assert_eq!(after, uncertain, "unchanged: Knock did not act");
+                            assert!(next_attempt_at > now());
+                            assert!(next_attempt_at <= now() + chrono::Duration::seconds(1));
+                            assert!(error.contains("API key was refused"), "{error}");
+                        }
+                        other => panic!("{status} {kind:?}: {other:?}"),
+                    }
+                    assert_eq!(label, "retry");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn our_key_refused_backs_off_like_an_outage_and_gives_up_with_it() {
+        let (outcome, _) = settle(&job(JobKind::Visit, 40, false), refused(403), now());
+        assert!(matches!(outcome, TryOutcome::Retry { next_attempt_at, .. }
+            if next_attempt_at <= now() + chrono::Duration::hours(1)));
+        let mut late = job(JobKind::Visit, 40, false);
+        late.give_up_at = now();
+        let (outcome, label) = settle(&late, refused(403), now());
+        assert!(
+            matches!(&outcome, TryOutcome::Dead { error, .. } if error.starts_with("gave up after 40 tries")),
+            "{outcome:?}"
+        );
+        assert_eq!(label, "dead");
+    }
+
+    #[test]
+    fn another_refusal_is_still_dead_at_once() {
+        let refusal = Delivery::Failed(KnockError::Permanent {
+            endpoint: "visit",
+            status: 400,
+            error_message: Some("visitTime: must not be in the future".into()),
+            error_code: None,
+        });
+        let (outcome, label) = settle(&job(JobKind::Visit, 1, false), refusal, now());
+        assert!(
+            matches!(outcome, TryOutcome::Dead { knock_error_message: Some(m), .. }
+            if m == "visitTime: must not be in the future")
+        );
+        assert_eq!(label, "dead");
+    }
+
+    #[test]
+    fn a_time_out_makes_a_visit_uncertain_but_a_cancel_not() {
+        let timeout = || {
+            Delivery::Failed(KnockError::Retryable {
+                endpoint: "visit",
+                status: None,
+                retry_after: None,
+                detail: "timed out".into(),
+            })
+        };
+        let uncertain_after = |kind| match settle(&job(kind, 1, false), timeout(), now()).0 {
+            TryOutcome::Retry { uncertain, .. } => uncertain,
+            other => panic!("{other:?}"),
+        };
+        assert!(uncertain_after(JobKind::Visit));
+        assert!(!uncertain_after(JobKind::AppointmentCancel));
     }
 }

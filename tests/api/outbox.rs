@@ -250,3 +250,108 @@ on_both_backends!(
         }
     }
 );
+
+on_both_backends!(
+    knock_refusing_our_key_keeps_the_visit_pending_and_retrying_until_the_key_works,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = completed_tour(&app).await;
+        // The gateway refuses the key three times running (a rotated key, say).
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::Visit, 403).times(3));
+
+        let mut t = Utc::now();
+        for attempt in 1..=3 {
+            app.outbox.drain(t).await.unwrap();
+            let job = the_job(&app, &id).await;
+            assert_eq!(job.state, JobState::Pending, "try {attempt}: never dead");
+            assert_eq!(job.attempts, attempt);
+            assert!(!job.uncertain, "Knock did not act on a refused key");
+            assert_eq!(job.knock_error_message, None, "not Knock's verdict");
+            let error = job.last_error.clone().unwrap_or_default();
+            assert!(
+                error.contains("API key was refused with HTTP 403"),
+                "{error}"
+            );
+            assert!(job.next_attempt_at > t, "backed off");
+            t = job.next_attempt_at;
+        }
+        assert!(app.sandbox.snapshot().visits.is_empty());
+        let (_, metrics) = app.get(&client(), "/metrics").await;
+        assert!(
+            metrics.contains(r#"tourgate_knock_auth_failures_total{endpoint="visit"} 3"#),
+            "{metrics}"
+        );
+
+        // The key works again: the next try delivers, once, without an events check.
+        let (_, job) = drive_until_settled(&app, &id, t).await;
+        assert_eq!((job.state, job.attempts), (JobState::Delivered, 4));
+        let snap = app.sandbox.snapshot();
+        assert_eq!(snap.visits.len(), 1);
+        assert_eq!(
+            job.knock_result.as_deref(),
+            Some(snap.visits[0].id.as_str())
+        );
+        assert!(!snap.requests.iter().any(|r| r.path.ends_with("/events")));
+        assert!(snap.faults.is_empty());
+    }
+);
+
+on_both_backends!(
+    an_uncertain_visit_whose_duplicate_check_is_refused_is_posted_again,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = completed_tour(&app).await;
+        // The first post fails unheard (Knock did not record it), then the events read that
+        // would look for it is refused.
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::Visit, 503));
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::ProspectEvents, 403));
+
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let job = the_job(&app, &id).await;
+        assert_eq!(job.state, JobState::Pending);
+        assert!(job.uncertain, "a 503 may have been recorded");
+
+        let (passes, job) = drive_until_settled(&app, &id, job.next_attempt_at).await;
+        assert_eq!(
+            (passes, job.state),
+            (1, JobState::Delivered),
+            "{:?}",
+            job.last_error
+        );
+        let snap = app.sandbox.snapshot();
+        assert_eq!(snap.visits.len(), 1, "the visit reached Knock");
+        assert_eq!(
+            snap.requests
+                .iter()
+                .filter(|r| r.path.ends_with("/events"))
+                .count(),
+            1,
+            "the check was tried"
+        );
+        assert!(snap.faults.is_empty());
+    }
+);
+
+on_both_backends!(
+    an_uncertain_visit_whose_duplicate_check_fails_is_posted_again_not_left_waiting,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = completed_tour(&app).await;
+        app.sandbox
+            .inject_fault(Fault::drop_connection(FaultRoute::Visit));
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::ProspectEvents, 502));
+
+        let (passes, job) = drive_until_settled(&app, &id, Utc::now()).await;
+        assert_eq!(
+            (passes, job.state),
+            (2, JobState::Delivered),
+            "{:?}",
+            job.last_error
+        );
+        assert_eq!(app.sandbox.snapshot().visits.len(), 1);
+    }
+);
