@@ -86,7 +86,7 @@ impl Application {
         let settings = Arc::new(settings);
         let state = actix::Data::new(AppState {
             settings: settings.clone(),
-            store: store.clone(),
+            staff: crate::staff::StaffDesk::new(store.clone()),
             bookings: bookings.clone(),
             metrics,
             staff_sign_in: crate::staff::SignInLimits::new(),

@@ -90,6 +90,11 @@ impl BookingService {
         &self.store
     }
 
+    /// For readiness: the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
     /// The booking behind a renter's link.
     pub async fn by_token(&self, token: &BookingToken) -> Result<Option<Booking>, StoreError> {
         self.store.booking_by_token(token).await

@@ -2,6 +2,7 @@
 //! attempt limits, database sessions, and who sees which community.
 mod accounts;
 mod client_ip;
+mod desk;
 mod password;
 mod rate_limit;
 mod session;
@@ -9,6 +10,7 @@ mod sign_in;
 
 pub use accounts::{add_staff, grant, list, remove, revoke, StaffError};
 pub use client_ip::client_ip;
+pub use desk::{BookingRecord, RetryOutcome, StaffDesk};
 pub use password::{NewPassword, PasswordProblem};
 pub use rate_limit::{SignInLimits, ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS};
 pub use session::{touch as touch_session, SessionToken, IDLE_TIMEOUT, MAX_LIFETIME};

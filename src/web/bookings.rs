@@ -15,7 +15,6 @@ use crate::booking::{CancelOutcome, Canceller};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
 use crate::domain::BookingToken;
-use crate::outbox::Outbox;
 
 #[derive(Template)]
 #[template(path = "booking.html")]
@@ -190,7 +189,6 @@ pub async fn cancel(
     state: web::Data<AppState>,
     req: HttpRequest,
     session: Session,
-    outbox: web::Data<Outbox>,
     path: web::Path<String>,
     form: web::Form<CancelForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -206,13 +204,8 @@ pub async fn cancel(
         .cancel(&booking.id, Canceller::Renter, Utc::now())
         .await?
     {
-        CancelOutcome::Cancelled {
-            knock_cancel_queued,
-        } => {
+        CancelOutcome::Cancelled { .. } => {
             tracing::info!(booking = %booking.id, "the renter cancelled");
-            if knock_cancel_queued {
-                outbox.wake();
-            }
             Ok(to_booking(&booking))
         }
         CancelOutcome::AlreadyCancelled => Ok(to_booking(&booking)),
@@ -301,7 +294,6 @@ pub async fn reschedule(
     state: web::Data<AppState>,
     req: HttpRequest,
     session: Session,
-    outbox: web::Data<Outbox>,
     path: web::Path<String>,
     form: web::Form<RescheduleForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -328,7 +320,6 @@ pub async fn reschedule(
     match result {
         RescheduleResult::Moved(b) => {
             tracing::info!(booking = %b.id, "the renter moved the tour");
-            outbox.wake();
             Ok(to_booking(&b))
         }
         RescheduleResult::NotMovable => Ok(to_booking(&booking)),

@@ -13,7 +13,6 @@ use super::AppState;
 use crate::booking::rules::CallbackKind;
 use crate::booking::{AccessCallback, CallbackOutcome};
 use crate::booking::{BookingId, BookingState};
-use crate::outbox::Outbox;
 
 /// Callbacks are a few hundred bytes; anything far larger is not one.
 const MAX_BODY: usize = 64 * 1024;
@@ -50,12 +49,7 @@ fn refuse(status: StatusCode, error: impl Into<String>) -> HttpResponse {
 }
 
 #[tracing::instrument(name = "access_callback", skip_all, fields(webhook_id, kind, booking))]
-async fn access(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-    outbox: web::Data<Outbox>,
-) -> HttpResponse {
+async fn access(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let webhook = match Webhook::new(state.settings.access_webhook_secret.expose()) {
         Ok(w) => w,
         Err(e) => {
@@ -131,9 +125,6 @@ async fn access(
     match state.bookings.apply_callback(&callback, Utc::now()).await {
         Ok(CallbackOutcome::Accepted { changed }) => {
             tracing::info!(changed, "access callback accepted");
-            if changed && kind == CallbackKind::TourCompleted {
-                outbox.wake();
-            }
             answer(StatusCode::OK, json!({ "status": "accepted" }))
         }
         Ok(CallbackOutcome::Duplicate) => {

@@ -26,12 +26,11 @@ use actix_web::{web, HttpResponse};
 use crate::booking::BookingService;
 use crate::config::Settings;
 use crate::metrics::Metrics;
-use crate::store::Store;
 use error::WebError;
 
 pub struct AppState {
     pub settings: Arc<Settings>,
-    pub store: Store,
+    pub staff: crate::staff::StaffDesk,
     pub bookings: BookingService,
     pub metrics: Metrics,
     pub staff_sign_in: crate::staff::SignInLimits,

@@ -10,7 +10,7 @@ async fn healthz() -> HttpResponse {
 
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.ping().await {
+    match state.bookings.ping().await {
         Ok(()) => HttpResponse::Ok()
             .content_type("text/plain")
             .body("ready\n"),

@@ -11,7 +11,6 @@ use super::error::WebError;
 use super::AppState;
 use crate::booking::RenterDone;
 use crate::config::Community;
-use crate::outbox::Outbox;
 
 /// The homes ticked, each one of the community's; anything else is a stale or forged form.
 fn units_seen(c: &Community, form: &[(String, String)]) -> Result<Vec<String>, WebError> {
@@ -34,7 +33,6 @@ pub async fn finished(
     state: web::Data<AppState>,
     req: HttpRequest,
     session: Session,
-    outbox: web::Data<Outbox>,
     path: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
@@ -52,7 +50,6 @@ pub async fn finished(
     {
         RenterDone::Completed => {
             tracing::info!(booking = %booking.id, "the renter finished the tour");
-            outbox.wake();
             Ok(to_booking(&booking))
         }
         RenterDone::AlreadyCompleted => Ok(to_booking(&booking)),

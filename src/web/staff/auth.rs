@@ -52,7 +52,7 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
         return Ok(None);
     };
     let session_id = token.id();
-    let staff = crate::staff::touch_session(&state.store, &session_id, Utc::now()).await?;
+    let staff = state.staff.session(&session_id, Utc::now()).await?;
     Ok(staff.map(|staff| SignedIn { staff, session_id }))
 }
 

@@ -9,6 +9,7 @@ use crate::booking::slots::{describe, describe_time};
 use crate::booking::{Booking, BookingId};
 use crate::config::Community;
 use crate::outbox::JobState;
+use crate::staff::BookingRecord;
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
@@ -54,11 +55,15 @@ pub async fn show(
 ) -> Result<HttpResponse, WebError> {
     // Malformed, unknown and another community's booking all answer the same 404.
     let id = BookingId::parse(&path).ok_or(WebError::NotFound)?;
-    let booking = state
-        .store
-        .booking_by_id(&id)
+    let BookingRecord {
+        booking,
+        events,
+        staff_actions,
+        jobs,
+    } = state
+        .staff
+        .record(&me.staff, &id)
         .await?
-        .filter(|b| me.staff.sees(&b.community_slug))
         .ok_or(WebError::NotFound)?;
     let c = state
         .settings
@@ -69,10 +74,7 @@ pub async fn show(
     let local = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
     };
-    let mut history: Vec<(chrono::DateTime<chrono::Utc>, HistoryLine)> = state
-        .store
-        .booking_events(&id)
-        .await?
+    let mut history: Vec<(chrono::DateTime<chrono::Utc>, HistoryLine)> = events
         .into_iter()
         .map(|e| {
             (
@@ -86,27 +88,19 @@ pub async fn show(
             )
         })
         .collect();
-    history.extend(
-        state
-            .store
-            .staff_actions_on(&id)
-            .await?
-            .into_iter()
-            .map(|a| {
-                (
-                    a.at,
-                    HistoryLine {
-                        at: local(a.at),
-                        actor: a.actor,
-                        what: a.action,
-                        detail: a.detail,
-                    },
-                )
-            }),
-    );
+    history.extend(staff_actions.into_iter().map(|a| {
+        (
+            a.at,
+            HistoryLine {
+                at: local(a.at),
+                actor: a.actor,
+                what: a.action,
+                detail: a.detail,
+            },
+        )
+    }));
     // Stable: events of the same instant keep their recorded order.
     history.sort_by_key(|(at, _)| *at);
-    let jobs = state.store.outbox_jobs_for_booking(&id).await?;
     let deliveries = jobs
         .iter()
         .map(|j| DeliveryLine {

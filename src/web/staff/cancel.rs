@@ -13,7 +13,7 @@ use crate::booking::slots::describe;
 use crate::booking::{Booking, BookingId, BookingState};
 use crate::booking::{CancelOutcome, Canceller};
 use crate::config::Community;
-use crate::outbox::{self, retry_dead, Actor, JobState, Outbox};
+use crate::outbox::JobState;
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
@@ -65,10 +65,9 @@ async fn visible_booking<'a>(
 ) -> Result<(Booking, &'a Community), WebError> {
     let id = BookingId::parse(raw).ok_or(WebError::NotFound)?;
     let booking = state
-        .store
-        .booking_by_id(&id)
+        .staff
+        .booking(&me.staff, &id)
         .await?
-        .filter(|b| me.staff.sees(&b.community_slug))
         .ok_or(WebError::NotFound)?;
     let c = state
         .settings
@@ -127,7 +126,6 @@ pub async fn form(
 #[tracing::instrument(skip_all)]
 pub async fn submit(
     state: web::Data<AppState>,
-    outbox: web::Data<Outbox>,
     session: Session,
     path: web::Path<String>,
     StaffForm(me, form): StaffForm<CancelForm>,
@@ -162,13 +160,8 @@ pub async fn submit(
         reason,
     };
     match state.bookings.cancel(&b.id, by, Utc::now()).await? {
-        CancelOutcome::Cancelled {
-            knock_cancel_queued,
-        } => {
+        CancelOutcome::Cancelled { .. } => {
             tracing::info!(booking = %b.id, staff = %me.staff.email, "staff cancelled a tour");
-            if knock_cancel_queued {
-                outbox.wake();
-            }
             Ok(to_booking(&b.id))
         }
         CancelOutcome::AlreadyCancelled => Ok(to_booking(&b.id)),
@@ -183,21 +176,21 @@ pub async fn submit(
 #[tracing::instrument(skip_all)]
 pub async fn retry(
     state: web::Data<AppState>,
-    outbox: web::Data<Outbox>,
     path: web::Path<String>,
     StaffForm(me, _): StaffForm<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
     let job_id: i64 = path.parse().map_err(|_| WebError::NotFound)?;
-    let job = state
-        .store
-        .outbox_job(job_id)
+    // The job's booking decides who may act on it.
+    let (job, b) = state
+        .staff
+        .job(&me.staff, job_id)
         .await?
         .ok_or(WebError::NotFound)?;
-    // The job's booking decides who may act on it.
-    let (b, _) = visible_booking(&state, &me, job.booking_id.as_str()).await?;
     if job.state == JobState::Dead {
-        let now = Utc::now();
-        retry_dead(outbox.store(), job_id, Actor::Staff(&me.staff.email), now).await?;
+        state
+            .staff
+            .retry_dead(&me.staff, job_id, Utc::now())
+            .await?;
     }
     Ok(to_booking(&b.id))
 }
@@ -206,18 +199,14 @@ pub async fn retry(
 /// lost the mail). Only for a tour still ahead or under way.
 pub async fn resend_access(
     state: web::Data<AppState>,
-    outbox: web::Data<Outbox>,
     path: web::Path<String>,
     StaffForm(me, _): StaffForm<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
     let (b, _) = visible_booking(&state, &me, &path).await?;
-    if !matches!(b.state, BookingState::Confirmed | BookingState::InProgress) {
+    if !state.staff.resend_access(&me.staff, &b, Utc::now()).await? {
         return Err(WebError::Conflict(
             "Only a confirmed tour has access instructions to resend.",
         ));
     }
-    let now = Utc::now();
-    let by = Actor::Staff(&me.staff.email);
-    outbox::resend_access(outbox.store(), &b.id, by, now).await?;
     Ok(to_booking(&b.id))
 }

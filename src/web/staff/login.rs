@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth;
-use crate::staff::{client_ip, sign_in, SignIn, SignInAttempt};
+use crate::staff::{client_ip, SignIn, SignInAttempt};
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
@@ -90,19 +90,20 @@ pub async fn submit(
         &state.settings.public_url,
     )?;
     let presented = auth::presented(&req);
-    let outcome = sign_in(
-        &state.store,
-        &state.staff_sign_in,
-        SignInAttempt {
-            email: &form.email,
-            password: &form.password,
-            ip: requester(&req, &state.settings.trusted_proxies),
-            presented: presented.as_deref(),
-            now: Utc::now(),
-        },
-    )
-    .await
-    .map_err(|e| WebError::internal("staff sign-in", e))?;
+    let outcome = state
+        .staff
+        .sign_in(
+            &state.staff_sign_in,
+            SignInAttempt {
+                email: &form.email,
+                password: &form.password,
+                ip: requester(&req, &state.settings.trusted_proxies),
+                presented: presented.as_deref(),
+                now: Utc::now(),
+            },
+        )
+        .await
+        .map_err(|e| WebError::internal("staff sign-in", e))?;
     let email = form.email.trim();
     match outcome {
         SignIn::Accepted { token, .. } => {
@@ -139,12 +140,10 @@ pub async fn sign_out(
         &state.settings.public_url,
     )?;
     if let Some(me) = auth::signed_in(&state, &req).await? {
-        if state.store.end_staff_session(&me.session_id).await? {
-            state
-                .store
-                .record_staff_action(&me.staff.email, "sign_out", None, "signed out", Utc::now())
-                .await?;
-        }
+        state
+            .staff
+            .sign_out(&me.staff, &me.session_id, Utc::now())
+            .await?;
     }
     csrf::renew(&session)?;
     Ok(HttpResponse::SeeOther()

@@ -1,5 +1,4 @@
 //! GET /staff: tours by community and day, in each community's own time.
-use std::collections::HashSet;
 
 use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -195,17 +194,16 @@ pub async fn list(
     let now = Utc::now();
     let mut communities = Vec::with_capacity(shown.len());
     for c in shown {
-        let bookings = bookings_for(&state, c, &filters, now).await?;
-        let ids: Vec<_> = bookings.iter().map(|b| b.id.clone()).collect();
-        let jobs = state.store.outbox_jobs_for_bookings(&ids).await?;
+        let bookings = bookings_for(&state, &me, c, &filters, now).await?;
+        let jobs = state.staff.deliveries(&bookings).await?;
         communities.push(CommunityTours {
             community: c,
             days: by_day(&bookings, &jobs, c.timezone),
         });
     }
     let sign_ins = state
-        .store
-        .recent_sign_ins(&me.staff.email, SIGN_INS_SHOWN)
+        .staff
+        .recent_sign_ins(&me.staff, SIGN_INS_SHOWN)
         .await?
         .into_iter()
         .map(SignInLine::from)
@@ -240,6 +238,7 @@ pub async fn list(
 
 async fn bookings_for(
     state: &AppState,
+    me: &SignedIn,
     c: &Community,
     filters: &Filters,
     now: DateTime<Utc>,
@@ -248,26 +247,12 @@ async fn bookings_for(
     let (from, to) = filters.days(today);
     let start = day_start(c.timezone, from);
     let end = day_start(c.timezone, to + Duration::days(1));
+    let recent = filters.default_range().then(|| now - RECENT);
     let mut bookings = state
-        .store
-        .bookings_between(std::slice::from_ref(&c.slug), start, end)
-        .await?;
-    if filters.default_range() {
-        let listed: HashSet<String> = bookings.iter().map(|b| b.id.to_string()).collect();
-        for id in state
-            .store
-            .booking_ids_created_since(&c.slug, now - RECENT)
-            .await?
-        {
-            if listed.contains(id.as_str()) {
-                continue;
-            }
-            if let Some(b) = state.store.booking_by_id(&id).await? {
-                bookings.push(b);
-            }
-        }
-        bookings.sort_by_key(|b| b.slot_start());
-    }
+        .staff
+        .tours(&me.staff, &c.slug, (start, end), recent)
+        .await?
+        .ok_or(WebError::NotFound)?;
     if let Some(s) = filters.state {
         bookings.retain(|b| b.state == s);
     }
