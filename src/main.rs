@@ -2,8 +2,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use knock_sandbox::Sandbox;
 use tourgate::config::{Communities, LogFormat, Settings};
-use tourgate::knock::sandbox::Sandbox;
 use tourgate::staff as accounts;
 use tourgate::startup::{sandbox_config, Application};
 use tourgate::store::Store;

@@ -10,10 +10,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta, Utc};
 use secrecy::SecretString;
 use url::Url;
 
-use tourgate::domain::Bedrooms;
-use tourgate::knock::sandbox::{
+use knock_sandbox::{
     AppointmentStatus as SandboxStatus, Fault, FaultRoute, Sandbox, SandboxCommunity, SandboxConfig,
 };
+use tourgate::domain::Bedrooms;
 use tourgate::knock::types::{
     Agent, AppointmentId, AppointmentRequest, AppointmentStatus, EmailLog, EmailLogType, Profile,
     ProspectId, ProspectRequest, RequestedTime, TourType, VisitRequest,

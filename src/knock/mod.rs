@@ -1,8 +1,7 @@
 //! Everything about Knock's partner ("syndication") API: the typed client we use against the
-//! real service, and the sandbox that emulates it for the demo, tests and integrators.
+//! real service. The sandbox that emulates it is the `knock-sandbox` crate.
 pub mod client;
 pub mod error;
-pub mod sandbox;
 pub mod types;
 
 pub use client::{KeyFamily, KnockAuthHealth, KnockClient, KnockClientConfig};

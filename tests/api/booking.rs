@@ -1,7 +1,7 @@
 //! The booking path, end to end over HTTP against the sandbox.
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use knock_sandbox::Fault;
 use reqwest::header::LOCATION;
-use tourgate::knock::sandbox::Fault;
 
 use crate::helpers::{client, offered_form, spawn_app, Backend, TestApp};
 use crate::on_both_backends;

@@ -1,8 +1,8 @@
 //! Cancelling: by the renter from the booking page and by staff with a reason. Every
 //! cancellation reaches Knock once, through the outbox, whatever Knock does in between.
 use chrono::{Duration, Utc};
+use knock_sandbox::{Fault, FaultRoute};
 use tourgate::booking::{BookingId, BookingState};
-use tourgate::knock::sandbox::{Fault, FaultRoute};
 use tourgate::outbox::{JobKind, JobState};
 
 use crate::callbacks::{booking_id, callback, completed, jobs_of, state_of, MAPLE};

@@ -1,10 +1,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use knock_sandbox::Sandbox;
 use reqwest::header::LOCATION;
 use scraper::{Html, Selector};
 use tourgate::config::{Settings, Source};
-use tourgate::knock::sandbox::Sandbox;
 use tourgate::startup::Application;
 use tourgate::store::{Db, Store};
 

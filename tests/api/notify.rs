@@ -1,10 +1,10 @@
 //! Mail to the renter through the outbox: queued with the confirmation, sent over a real SMTP
 //! conversation when due, each one logged to Knock's guest card afterwards.
 use chrono::{DateTime, Duration, Utc};
+use knock_sandbox::EmailType;
 use mailparse::{parse_mail, MailHeaderMap};
 use tourgate::access::CodeProvider;
 use tourgate::booking::BookingId;
-use tourgate::knock::sandbox::EmailType;
 use tourgate::outbox::{Job, JobKind, JobState, OutboxJob};
 
 use crate::callbacks::{booking_id, MAPLE};

@@ -1,6 +1,6 @@
 //! The outbox delivering visits through Knock's failures, dead workers and several workers.
 use chrono::{DateTime, Duration, Utc};
-use tourgate::knock::sandbox::{Fault, FaultRoute};
+use knock_sandbox::{Fault, FaultRoute};
 use tourgate::outbox::{Actor, JobState, OutboxJob};
 use tourgate::store::Store;
 

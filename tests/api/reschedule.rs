@@ -1,8 +1,8 @@
 //! The renter moving a tour: Knock ends with one upcoming appointment, the booking keeps its
 //! history, and a refused new time changes nothing.
 use chrono::Utc;
+use knock_sandbox::{Fault, FaultRoute};
 use tourgate::booking::{BookingId, BookingState};
-use tourgate::knock::sandbox::{Fault, FaultRoute};
 use tourgate::outbox::{JobKind, JobState};
 
 use crate::callbacks::{booking_id, state_of, MAPLE};

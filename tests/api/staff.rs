@@ -2,11 +2,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use knock_sandbox::Fault;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use tourgate::booking::{BookingId, NewBooking, Renter};
 use tourgate::domain::{BookingToken, Email, PersonName, Phone, SourceTitle};
-use tourgate::knock::sandbox::Fault;
 use tourgate::store::{Db, InsertOutcome};
 
 use crate::helpers::{client, spawn_app, spawn_app_with, Backend, TestApp};

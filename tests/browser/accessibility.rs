@@ -1,6 +1,6 @@
 //! axe-core on every renter page and state the walks do not reach: no serious or critical
 //! violation. (The walks check the pages they pass through.)
-use tourgate::knock::sandbox::Fault;
+use knock_sandbox::Fault;
 
 use crate::axe::AxeReport;
 use crate::browser::Browser;

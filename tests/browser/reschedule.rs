@@ -1,7 +1,7 @@
 //! On a phone, the renter moves the tour to another day from the booking page, with the same
 //! day picker as booking; Knock holds the new time and no longer the old one.
 use chrono::{DateTime, Utc};
-use tourgate::knock::sandbox::AppointmentStatus;
+use knock_sandbox::AppointmentStatus;
 
 use crate::axe::AxeReport;
 use crate::browser::Browser;

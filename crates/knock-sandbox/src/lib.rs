@@ -2,6 +2,9 @@
 //! enough that a partner passing against it should pass against Knock's stage. It serves
 //! Knock's routes at the root, plus a control surface under `/_sandbox/` (faults, clock,
 //! state, and an HTML view in demo mode).
+//!
+//! It shares nothing with Tourgate's Knock client but the wire format of API.md, so that the
+//! client is checked against Knock's documented behaviour rather than against itself.
 mod appointments;
 mod availability;
 mod body;
@@ -25,14 +28,19 @@ use chrono::{DateTime, NaiveTime, Utc};
 
 pub use faults::{Fault, FaultRoute};
 pub use records::{
-    AppointmentRecord, AppointmentStatus, EmailRecord, EmailType, EventRecord, MessageChannel,
-    MessageKind, MessageRecord, MessageStatus, ProspectRecord, ProspectStatus, RequestRecord,
-    SandboxSnapshot, TourType, VisitRecord,
+    AppointmentRecord, AppointmentStatus, Bedrooms, EmailRecord, EmailType, EventRecord,
+    MessageChannel, MessageKind, MessageRecord, MessageStatus, ProspectRecord, ProspectStatus,
+    RequestRecord, SandboxSnapshot, TourType, VisitRecord,
 };
 
-use super::{STAGE_APPOINTMENT_KEY, STAGE_COMMUNITY_ID, STAGE_PROSPECT_KEY};
 use clock::SandboxClock;
 use state::State;
+
+/// Knock's two documented stage test keys (API.md §1); the sandbox accepts both everywhere.
+pub const STAGE_PROSPECT_KEY: &str = "syndication-prospect-TEST-KEY";
+pub const STAGE_APPOINTMENT_KEY: &str = "syndication-appointment-TEST-KEY";
+/// Knock's documented stage test community (API.md §1).
+pub const STAGE_COMMUNITY_ID: &str = "b9XQN6eMvvrr07zg";
 
 /// A community the sandbox knows, with its tour settings.
 #[derive(Debug, Clone, PartialEq)]

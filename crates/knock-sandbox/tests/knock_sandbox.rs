@@ -4,14 +4,14 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use knock_sandbox::{
+    AppointmentStatus, Fault, FaultRoute, MessageChannel, MessageKind, MessageStatus, Sandbox,
+    SandboxCommunity, SandboxConfig, SandboxSnapshot, TourType, STAGE_APPOINTMENT_KEY,
+    STAGE_COMMUNITY_ID, STAGE_PROSPECT_KEY,
+};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tourgate::knock::sandbox::{
-    AppointmentStatus, Fault, FaultRoute, MessageChannel, MessageKind, MessageStatus, Sandbox,
-    SandboxCommunity, SandboxConfig, SandboxSnapshot, TourType,
-};
-use tourgate::knock::{STAGE_APPOINTMENT_KEY, STAGE_COMMUNITY_ID, STAGE_PROSPECT_KEY};
 
 const KEY: &str = STAGE_APPOINTMENT_KEY;
 const EXTRA_KEY: &str = "partnerProductionKey0123456789abcdefABCD";

@@ -4,11 +4,8 @@ use email_address::EmailAddress;
 use serde_json::Value;
 
 use super::body::{parse_json, Fields};
-use super::records::{EmailType, TourType};
+use super::records::{Bedrooms, EmailType, TourType};
 use super::rules::Rejection;
-use crate::domain::Bedrooms;
-
-const BEDROOM_NAMES: &str = "STUDIO, 1_BEDROOM, 2_BEDROOMS, 3_OR_MORE_BEDROOMS";
 
 /// The guest-card fields shared by POST /prospect and an appointment's `profile`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -73,7 +70,7 @@ fn person(f: &Fields, last_name_required: bool) -> Result<Person, Rejection> {
         email,
         phone,
         move_date: f.opt_date("moveDate")?,
-        bedrooms: f.opt_enums("bedrooms", Bedrooms::parse, BEDROOM_NAMES)?,
+        bedrooms: f.opt_enums("bedrooms", Bedrooms::parse, Bedrooms::KNOCK_NAMES)?,
         occupants: f.opt_count("occupants")?,
         lease_term_months: f.opt_count("leaseTermMonths")?,
         min_budget: f.opt_count("minBudget")?,

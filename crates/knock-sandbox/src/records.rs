@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::faults::Fault;
-use crate::domain::Bedrooms;
 
 /// Knock's `tourType` (API.md §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +28,38 @@ impl TourType {
         [Self::SelfGuided, Self::InPerson]
             .into_iter()
             .find(|t| t.as_knock() == s)
+    }
+}
+
+/// What Knock accepts in `bedrooms[]` (API.md §10); the serde names are Knock's wire names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Bedrooms {
+    #[serde(rename = "STUDIO")]
+    Studio,
+    #[serde(rename = "1_BEDROOM")]
+    One,
+    #[serde(rename = "2_BEDROOMS")]
+    Two,
+    #[serde(rename = "3_OR_MORE_BEDROOMS")]
+    ThreeOrMore,
+}
+
+impl Bedrooms {
+    pub const KNOCK_NAMES: &'static str = "STUDIO, 1_BEDROOM, 2_BEDROOMS, 3_OR_MORE_BEDROOMS";
+
+    pub fn as_knock(self) -> &'static str {
+        match self {
+            Self::Studio => "STUDIO",
+            Self::One => "1_BEDROOM",
+            Self::Two => "2_BEDROOMS",
+            Self::ThreeOrMore => "3_OR_MORE_BEDROOMS",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Studio, Self::One, Self::Two, Self::ThreeOrMore]
+            .into_iter()
+            .find(|b| b.as_knock() == s)
     }
 }
 

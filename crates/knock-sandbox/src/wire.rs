@@ -5,10 +5,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::records::{
-    AppointmentRecord, AppointmentStatus, EventRecord, ProspectRecord, ProspectStatus, TourType,
+    AppointmentRecord, AppointmentStatus, Bedrooms, EventRecord, ProspectRecord, ProspectStatus,
+    TourType,
 };
 use super::rules;
-use crate::domain::Bedrooms;
 
 /// Knock's output date-time (API.md §2): UTC with "+00:00", as Python's `isoformat()` writes
 /// it, microseconds present unless zero ("2021-10-14T18:10:34.515181+00:00",
