@@ -187,6 +187,7 @@ pub fn sandbox_config(communities: &Communities, html_view: bool) -> SandboxConf
                 closes: c.sandbox.closes,
                 min_notice_minutes: c.sandbox.min_notice_minutes,
                 self_guided_may_overlap: c.sandbox.self_guided_may_overlap,
+                reviews_requests: c.sandbox.reviews_requests,
                 ..SandboxCommunity::new(
                     c.knock_community_id.clone(),
                     c.name.clone(),

@@ -45,6 +45,11 @@ pub struct SandboxSchedule {
     pub min_notice_minutes: u32,
     #[serde(default)]
     pub self_guided_may_overlap: bool,
+    /// The office reviews requests by hand: Knock answers a request `PENDING` until the office
+    /// confirms it (API.md §4 "manually review requests"; the sandbox's
+    /// `SandboxCommunity::reviews_requests`).
+    #[serde(default)]
+    pub reviews_requests: bool,
 }
 
 fn default_opens() -> chrono::NaiveTime {
@@ -64,6 +69,7 @@ impl Default for SandboxSchedule {
             closes: default_closes(),
             min_notice_minutes: default_notice(),
             self_guided_may_overlap: false,
+            reviews_requests: false,
         }
     }
 }
@@ -326,6 +332,16 @@ units = ["101", "102", "2B"]
         let s = &c.get("ab").unwrap().sandbox;
         assert_eq!(s.opens.to_string(), "07:30:00");
         assert!(s.self_guided_may_overlap);
+        assert!(
+            !s.reviews_requests,
+            "Knock books at once unless told otherwise"
+        );
+    }
+
+    #[test]
+    fn a_community_can_have_its_requests_reviewed_in_the_sandbox() {
+        let c = Communities::parse("[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n[community.sandbox]\nreviews_requests = true\n").unwrap();
+        assert!(c.get("ab").unwrap().sandbox.reviews_requests);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveTime, Utc};
 
+pub use appointments::OfficeDecisionError;
 pub use faults::{Fault, FaultRoute};
 pub use records::{
     AppointmentRecord, AppointmentStatus, Bedrooms, EmailRecord, EmailType, EventRecord,
@@ -59,6 +60,9 @@ pub struct SandboxCommunity {
     pub min_notice_minutes: u32,
     /// Whether self-guided and in-person tours may overlap (K-SGA).
     pub self_guided_may_overlap: bool,
+    /// The office reviews requests by hand: a new appointment is `PENDING` until it confirms
+    /// (`rules::status_of_new_appointment`).
+    pub reviews_requests: bool,
     pub units: Vec<String>,
 }
 
@@ -80,6 +84,7 @@ impl SandboxCommunity {
             closes: NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN),
             min_notice_minutes: 60,
             self_guided_may_overlap: false,
+            reviews_requests: false,
             units,
         }
     }
@@ -110,6 +115,9 @@ pub struct SandboxConfig {
     pub horizon_days: u32,
     /// Serve the HTML view at GET /_sandbox (demo mode).
     pub html_view: bool,
+    /// APPOINTMENT_CREATED (and APPOINTMENT_CONFIRMED) events carry `"appointmentId"` in their
+    /// data; off by default, as in Knock's example (`rules::EVENTS_NAME_APPOINTMENT_BY_DEFAULT`).
+    pub events_name_appointment: bool,
 }
 
 impl Default for SandboxConfig {
@@ -119,6 +127,7 @@ impl Default for SandboxConfig {
             extra_api_keys: Vec::new(),
             horizon_days: 14,
             html_view: false,
+            events_name_appointment: rules::EVENTS_NAME_APPOINTMENT_BY_DEFAULT,
         }
     }
 }
@@ -153,12 +162,14 @@ impl Sandbox {
             STAGE_APPOINTMENT_KEY.to_owned(),
         ];
         api_keys.extend(config.extra_api_keys);
+        let mut state = State::new(communities, config.horizon_days);
+        state.events_name_appointment = config.events_name_appointment;
         Self {
             inner: Arc::new(Inner {
                 api_keys,
                 html_view: config.html_view,
                 clock: SandboxClock::default(),
-                state: Mutex::new(State::new(communities, config.horizon_days)),
+                state: Mutex::new(state),
             }),
         }
     }
@@ -190,6 +201,26 @@ impl Sandbox {
 
     pub fn clear_faults(&self) {
         self.state().faults.clear();
+    }
+
+    /// The office confirms a request it was reviewing (PENDING → CONFIRMED), as
+    /// `POST /_sandbox/appointments/{id}/confirm` does. Confirming a confirmed one is a no-op.
+    pub fn office_confirms(
+        &self,
+        appointment_id: &str,
+    ) -> Result<AppointmentRecord, OfficeDecisionError> {
+        let now = self.now();
+        self.state().office_decides(appointment_id, true, now)
+    }
+
+    /// The office turns a request down (PENDING → CANCELLED), as
+    /// `POST /_sandbox/appointments/{id}/decline` does.
+    pub fn office_declines(
+        &self,
+        appointment_id: &str,
+    ) -> Result<AppointmentRecord, OfficeDecisionError> {
+        let now = self.now();
+        self.state().office_decides(appointment_id, false, now)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -5,6 +5,8 @@ use actix_web::http::StatusCode;
 use chrono::TimeDelta;
 use serde_json::{json, Value};
 
+use super::records::AppointmentStatus;
+
 /// Why a Knock route refused a call. `status` and `body` are the sandbox's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
@@ -127,6 +129,9 @@ pub mod event_types {
     pub const APPOINTMENT_CREATED_DESCRIPTION: &str = "A tour appointment was scheduled via knock";
     /// INF (API.md §8.3: other types exist, names undocumented): invented.
     pub const APPOINTMENT_CANCELLED: &str = "APPOINTMENT_CANCELLED";
+    /// INF (API.md §4 "manually review requests", §8.3): invented; recorded when the office
+    /// confirms a request it reviewed (`POST /_sandbox/appointments/{id}/confirm`).
+    pub const APPOINTMENT_CONFIRMED: &str = "APPOINTMENT_CONFIRMED";
     /// INF (API.md §4 behaviour 1: Knock e-mails a confirmation): invented name.
     pub const CONFIRMATION_EMAIL_SENT: &str = "APPOINTMENT_CONFIRMATION_EMAIL_SENT";
     /// INF (API.md §4 behaviour 2: confirmation text on smsConsent): invented name.
@@ -138,6 +143,32 @@ pub mod event_types {
     // A logged e-mail appears under its own `type` (EMAIL_MESSAGE_TO_PROSPECT_SENT, ...): INF
     // (API.md §8.4: logging is indistinguishable from an e-mail sent in Knock).
 }
+
+/// The status a new appointment gets. DOC (API.md §4 behaviour 1, K-ILS): Knock books at once
+/// and answers `CONFIRMED`. INF (API.md §4 "Inferred behaviour", K-PREF): "communities that
+/// manually review requests may leave the appointment un-confirmed (status other than
+/// `CONFIRMED`, e.g. `PENDING`/`REQUESTED` — unverified)": at a community with
+/// `reviews_requests` the sandbox answers `PENDING` (`"pending"` in the APPOINTMENT_CREATED
+/// event, as the feed spells statuses in lower case, API.md §8.3), holds the slot as a
+/// confirmed one does, sends the renter nothing yet, and waits for the office
+/// (`Sandbox::office_confirms` / `office_declines`, or `POST /_sandbox/appointments/{id}/
+/// confirm` / `decline`). Confirming records APPOINTMENT_CONFIRMED and sends the confirmation
+/// messages; declining cancels (APPOINTMENT_CANCELLED), as an office turning a request down
+/// frees its slot.
+pub fn status_of_new_appointment(reviews_requests: bool) -> AppointmentStatus {
+    if reviews_requests {
+        AppointmentStatus::Pending
+    } else {
+        AppointmentStatus::Confirmed
+    }
+}
+
+/// INF (API.md §8.3: the example's `data` has `startTime`, `endTime`, `status`, `tourType` and
+/// no id): by default an APPOINTMENT_CREATED event does not name its appointment, as in Knock's
+/// example. A Knock that adds `"appointmentId"` to the data is as plausible (its cancellation
+/// and message events are invented with one); `SandboxConfig::events_name_appointment` turns
+/// that on, so that a client reading the feed is tried against both.
+pub const EVENTS_NAME_APPOINTMENT_BY_DEFAULT: bool = false;
 
 /// DOC (API.md §4 behaviour 2): the reminder text goes out 2 hours before the tour.
 pub const REMINDER_LEAD: TimeDelta = TimeDelta::hours(2);

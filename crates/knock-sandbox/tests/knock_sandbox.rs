@@ -1718,3 +1718,235 @@ async fn the_html_view_lists_what_happened_with_everything_escaped() {
     let answer = hidden.call(Method::GET, "/_sandbox", None, None).await;
     assert_eq!(answer.text, r#"{"message":"Missing Authentication Token"}"#);
 }
+
+// --- A community that reviews requests by hand (API.md §4 "Inferred behaviour") ----------------
+
+const REVIEWED: &str = "reviewedCommunit";
+
+async fn spawn_reviewing() -> TestSandbox {
+    let mut reviewed = community(REVIEWED, chrono_tz::America::Los_Angeles);
+    reviewed.reviews_requests = true;
+    spawn_with(SandboxConfig {
+        communities: vec![reviewed],
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_reviewed_request_is_pending_holds_its_slot_and_sends_nothing_yet() {
+    let app = spawn_reviewing().await;
+    let mut body = self_guided(REVIEWED, SLOT_A, "lead@example.com");
+    body["smsConsent"] = json!(true);
+    body["profile"]["phone"] = json!("2065550155");
+    let answer = app.book(body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let appointment = &answer.json()["appointment"];
+    assert_eq!(appointment["status"], "PENDING");
+    let prospect_id = appointment["prospectId"].as_str().expect("prospect id");
+    assert_eq!(
+        app.sandbox.snapshot().appointments[0].status,
+        AppointmentStatus::Pending
+    );
+    assert!(
+        app.sandbox.snapshot().messages.is_empty(),
+        "nothing is confirmed to the renter before the office confirms"
+    );
+    let events = app
+        .get(&format!("/prospect/{prospect_id}/events"))
+        .await
+        .json();
+    let node = &events["edges"][0]["node"];
+    assert_eq!(node["type"], "APPOINTMENT_CREATED");
+    assert_eq!(node["data"]["status"], "pending");
+
+    // The slot is held for both tour types, as a confirmed appointment holds it.
+    assert!(!app
+        .available(REVIEWED, true)
+        .await
+        .contains(&SLOT_A.to_owned()));
+    assert!(!app
+        .available(REVIEWED, false)
+        .await
+        .contains(&SLOT_A.to_owned()));
+    let rival = app
+        .book(self_guided(REVIEWED, SLOT_A, "rival@example.com"))
+        .await;
+    assert_eq!(rival.status, StatusCode::BAD_REQUEST, "{}", rival.text);
+}
+
+#[tokio::test]
+async fn the_office_confirms_a_pending_request_over_the_control_route_once() {
+    let app = spawn_reviewing().await;
+    let mut body = self_guided(REVIEWED, SLOT_A, "lead@example.com");
+    body["smsConsent"] = json!(true);
+    body["profile"]["phone"] = json!("2065550155");
+    let (appointment_id, prospect_id) = app.booked(body).await;
+
+    let path = format!("/_sandbox/appointments/{appointment_id}/confirm");
+    let confirmed = app.call(Method::POST, &path, None, None).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    assert_eq!(confirmed.json()["appointment"]["status"], "CONFIRMED");
+    assert_eq!(
+        confirmed.json()["appointment"]["id"],
+        appointment_id.as_str()
+    );
+    let snapshot = app.sandbox.snapshot();
+    assert_eq!(
+        snapshot.appointments[0].status,
+        AppointmentStatus::Confirmed
+    );
+    let kinds: Vec<_> = snapshot
+        .messages
+        .iter()
+        .map(|m| (m.channel, m.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (MessageChannel::Email, MessageKind::Confirmation),
+            (MessageChannel::Sms, MessageKind::Confirmation),
+            (MessageChannel::Sms, MessageKind::Reminder),
+        ],
+        "Knock confirms to the renter once the office has"
+    );
+    let events = app
+        .get(&format!("/prospect/{prospect_id}/events?first=100"))
+        .await
+        .json();
+    let types: Vec<&str> = events["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["type"].as_str())
+        .collect();
+    assert_eq!(types[0], "APPOINTMENT_CREATED");
+    assert_eq!(types[1], "APPOINTMENT_CONFIRMED");
+    assert_eq!(events["edges"][1]["node"]["data"]["status"], "confirmed");
+
+    // Again: the same answer, nothing sent twice. Declining it now is refused.
+    let again = app.call(Method::POST, &path, None, None).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(app.sandbox.snapshot().messages.len(), 3);
+    let decline = format!("/_sandbox/appointments/{appointment_id}/decline");
+    let refused = app.call(Method::POST, &decline, None, None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    let unknown = app
+        .call(
+            Method::POST,
+            "/_sandbox/appointments/999/confirm",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    // The control routes are not Knock's: no key needed, and a GET is an unknown route.
+    let get = app.call(Method::GET, &path, None, None).await;
+    assert_eq!(get.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_office_declining_frees_the_slot_and_a_rebooking_replaces_a_pending_request() {
+    let app = spawn_reviewing().await;
+    let (first, _) = app
+        .booked(self_guided(REVIEWED, SLOT_A, "lead@example.com"))
+        .await;
+    let declined = app.sandbox.office_declines(&first).expect("declined");
+    assert_eq!(declined.status, AppointmentStatus::Cancelled);
+    assert!(app
+        .available(REVIEWED, true)
+        .await
+        .contains(&SLOT_A.to_owned()));
+    assert!(matches!(
+        app.sandbox.office_confirms(&first),
+        Err(knock_sandbox::OfficeDecisionError::AlreadyDecided { .. })
+    ));
+
+    // A pending request is an upcoming appointment for behaviour 5: a new request replaces it.
+    let (second, _) = app
+        .booked(self_guided(REVIEWED, SLOT_B, "lead@example.com"))
+        .await;
+    let (third, _) = app
+        .booked(self_guided(REVIEWED, SLOT_C, "lead@example.com"))
+        .await;
+    let snapshot = app.sandbox.snapshot();
+    let status = |id: &str| {
+        snapshot
+            .appointments
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.status)
+    };
+    assert_eq!(status(&second), Some(AppointmentStatus::Cancelled));
+    assert_eq!(status(&third), Some(AppointmentStatus::Pending));
+    let confirmed = app.sandbox.office_confirms(&third).expect("confirmed");
+    assert_eq!(confirmed.status, AppointmentStatus::Confirmed);
+    assert!(matches!(
+        app.sandbox.office_confirms("404"),
+        Err(knock_sandbox::OfficeDecisionError::Unknown(_))
+    ));
+}
+
+// --- Whether appointment events name their appointment (a profile option) ------------------
+
+#[tokio::test]
+async fn an_appointment_created_event_names_its_appointment_only_when_configured() {
+    for (named, config) in [
+        (false, SandboxConfig::default()),
+        (
+            true,
+            SandboxConfig {
+                events_name_appointment: true,
+                ..SandboxConfig::default()
+            },
+        ),
+    ] {
+        let app = spawn_with(config).await;
+        let (appointment_id, prospect_id) = app
+            .booked(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com"))
+            .await;
+        let events = app
+            .get(&format!("/prospect/{prospect_id}/events"))
+            .await
+            .json();
+        let data = &events["edges"][0]["node"]["data"];
+        let mut expected = json!({"startTime": "2026-06-02T17:00:00+00:00",
+            "endTime": "2026-06-02T17:30:00+00:00", "status": "confirmed", "tourType": "IN_PERSON"});
+        if named {
+            expected["appointmentId"] = json!(appointment_id);
+        }
+        assert_eq!(data, &expected, "named: {named}");
+    }
+}
+
+// --- Faults that act before failing ----------------------------------------------------------
+
+#[tokio::test]
+async fn a_latency_fault_after_effect_records_first_then_answers_late_with_the_real_answer() {
+    let app = spawn().await;
+    app.sandbox
+        .inject_fault(Fault::latency(FaultRoute::AppointmentRequest, 1_500).after_effect());
+    let started = Instant::now();
+    let call = tokio::spawn(
+        app.request(Method::POST, "/appointment/request", Some(KEY))
+            .body(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com").to_string())
+            .send(),
+    );
+    // Recorded while the answer is still being held back.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.sandbox.snapshot().appointments.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the appointment was never recorded"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(!call.is_finished(), "answered before its latency");
+    let recorded = app.sandbox.snapshot().appointments[0].id.clone();
+    let response = call.await.expect("joined").expect("answered");
+    assert!(started.elapsed() >= Duration::from_millis(1_500));
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["appointment"]["id"], recorded.as_str());
+    assert_eq!(app.sandbox.snapshot().appointments.len(), 1);
+}
