@@ -6,6 +6,7 @@ mod booking;
 mod callbacks;
 mod cancel;
 mod completion;
+mod knock_differs;
 mod mail;
 mod notify;
 mod ops;

@@ -103,7 +103,7 @@ async fn state(sandbox: web::Data<Sandbox>) -> HttpResponse {
 
 async fn html_view(sandbox: web::Data<Sandbox>) -> HttpResponse {
     if !sandbox.html_view() {
-        return missing_token().await;
+        return missing_token(sandbox).await;
     }
     match view::render(&sandbox.snapshot()) {
         Ok(page) => HttpResponse::Ok()

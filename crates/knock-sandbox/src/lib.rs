@@ -4,7 +4,9 @@
 //! state, and an HTML view in demo mode).
 //!
 //! It shares nothing with Tourgate's Knock client but the wire format of API.md, so that the
-//! client is checked against Knock's documented behaviour rather than against itself.
+//! client is checked against Knock's documented behaviour rather than against itself. Where
+//! that behaviour leaves room, a [`Profile`] picks one plausible Knock (rules.rs "Answer
+//! profiles"); a client must cope with every one.
 mod appointments;
 mod availability;
 mod body;
@@ -105,6 +107,67 @@ impl SandboxCommunity {
     }
 }
 
+/// How the sandbox answers where Knock's contract leaves room: each is a plausible Knock, and a
+/// client must cope with every one (rules.rs has each answer and what in API.md justifies it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// The recommended answers of API.md §11 and every recorded body (the sandbox's answers
+    /// before profiles existed).
+    #[default]
+    Strict,
+    /// Only what the articles show as required: `{}` to a visit, an e-mail log and a cancel;
+    /// `{"appointment":{"id":...}}` to an appointment request.
+    Sparse,
+    /// The API gateway's own answers: 401 for a key it does not know, 403 for a missing one,
+    /// 404 for an unknown route, and the events feed refused to our key.
+    Gateway,
+    /// The events feed lists only what Knock's article documents: `APPOINTMENT_CREATED`.
+    EventsAsDocumented,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 4] = [
+        Profile::Strict,
+        Profile::Sparse,
+        Profile::Gateway,
+        Profile::EventsAsDocumented,
+    ];
+
+    /// The name `tourgate knock-sandbox --profile` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Sparse => "sparse",
+            Self::Gateway => "gateway",
+            Self::EventsAsDocumented => "events-as-documented",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+            format!(
+                "unknown sandbox profile `{s}` (one of: {})",
+                names.join(", ")
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// The stage test community is always added unless an entry has its id.
@@ -118,6 +181,8 @@ pub struct SandboxConfig {
     /// APPOINTMENT_CREATED (and APPOINTMENT_CONFIRMED) events carry `"appointmentId"` in their
     /// data; off by default, as in Knock's example (`rules::EVENTS_NAME_APPOINTMENT_BY_DEFAULT`).
     pub events_name_appointment: bool,
+    /// How undocumented answers are given.
+    pub profile: Profile,
 }
 
 impl Default for SandboxConfig {
@@ -128,6 +193,7 @@ impl Default for SandboxConfig {
             horizon_days: 14,
             html_view: false,
             events_name_appointment: rules::EVENTS_NAME_APPOINTMENT_BY_DEFAULT,
+            profile: Profile::Strict,
         }
     }
 }
@@ -140,6 +206,7 @@ pub struct Sandbox {
 
 struct Inner {
     api_keys: Vec<String>,
+    profile: Profile,
     html_view: bool,
     clock: SandboxClock,
     state: Mutex<State>,
@@ -167,6 +234,7 @@ impl Sandbox {
         Self {
             inner: Arc::new(Inner {
                 api_keys,
+                profile: config.profile,
                 html_view: config.html_view,
                 clock: SandboxClock::default(),
                 state: Mutex::new(state),
@@ -230,6 +298,10 @@ impl Sandbox {
 
     fn accepts_key(&self, key: Option<&str>) -> bool {
         key.is_some_and(|key| self.inner.api_keys.iter().any(|k| k == key))
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.inner.profile
     }
 
     fn html_view(&self) -> bool {

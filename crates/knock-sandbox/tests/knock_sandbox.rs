@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use knock_sandbox::{
-    AppointmentStatus, Fault, FaultRoute, MessageChannel, MessageKind, MessageStatus, Sandbox,
-    SandboxCommunity, SandboxConfig, SandboxSnapshot, TourType, STAGE_APPOINTMENT_KEY,
+    AppointmentStatus, Fault, FaultRoute, MessageChannel, MessageKind, MessageStatus, Profile,
+    Sandbox, SandboxCommunity, SandboxConfig, SandboxSnapshot, TourType, STAGE_APPOINTMENT_KEY,
     STAGE_COMMUNITY_ID, STAGE_PROSPECT_KEY,
 };
 use reqwest::header::HeaderMap;
@@ -1949,4 +1949,232 @@ async fn a_latency_fault_after_effect_records_first_then_answers_late_with_the_r
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["appointment"]["id"], recorded.as_str());
     assert_eq!(app.sandbox.snapshot().appointments.len(), 1);
+}
+
+// --- Answer profiles (rules.rs "Answer profiles") --------------------------------------------
+
+async fn spawn_profile(profile: Profile) -> TestSandbox {
+    spawn_with(SandboxConfig {
+        profile,
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+#[test]
+fn every_profile_is_named_as_the_command_line_takes_it() {
+    let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+    assert_eq!(
+        names,
+        ["strict", "sparse", "gateway", "events-as-documented"]
+    );
+    for profile in Profile::ALL {
+        assert_eq!(profile.name().parse::<Profile>(), Ok(profile));
+    }
+    assert_eq!(Profile::default(), Profile::Strict);
+    let err = "lenient".parse::<Profile>().expect_err("unknown");
+    assert!(
+        err.contains("lenient") && err.contains("events-as-documented"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn sparse_answers_writes_with_only_what_the_articles_require_and_still_does_them() {
+    let app = spawn_profile(Profile::Sparse).await;
+    let booked = app
+        .book(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com"))
+        .await;
+    assert_eq!(booked.status, StatusCode::OK);
+    let snapshot = app.sandbox.snapshot();
+    let appointment = &snapshot.appointments[0];
+    assert_eq!(
+        booked.text,
+        format!(r#"{{"appointment":{{"id":"{}"}}}}"#, appointment.id)
+    );
+    let prospect_id = appointment.prospect_id.clone();
+    let visit = app
+        .post(
+            "/visit",
+            json!({"prospectId": prospect_id, "visitTime": "2026-06-01T11:00:00Z"}),
+        )
+        .await;
+    assert_eq!((visit.status, visit.text.as_str()), (StatusCode::OK, "{}"));
+    let logged = app
+        .post(
+            &format!("/prospect/{prospect_id}/email"),
+            email_body("EMAIL_MESSAGE_TO_PROSPECT_SENT"),
+        )
+        .await;
+    assert_eq!(
+        (logged.status, logged.text.as_str()),
+        (StatusCode::OK, "{}")
+    );
+    let cancelled = app.cancel(&appointment.id).await;
+    assert_eq!(
+        (cancelled.status, cancelled.text.as_str()),
+        (StatusCode::OK, "{}")
+    );
+    let snapshot = app.sandbox.snapshot();
+    assert_eq!(snapshot.visits.len(), 1);
+    assert_eq!(snapshot.emails.len(), 1);
+    assert_eq!(
+        snapshot.appointments[0].status,
+        AppointmentStatus::Cancelled
+    );
+    // Everything else as strict: the prospect's id, its card, errors.
+    let created = app
+        .post("/prospect", prospect_body("other@example.com"))
+        .await;
+    assert!(is_digits(created.json()["id"].as_str().unwrap_or_default()));
+    assert_eq!(
+        app.get(&format!("/prospect/{prospect_id}")).await.json()["prospectId"],
+        prospect_id.as_str()
+    );
+    assert_eq!(app.cancel("999").await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn gateway_tells_a_missing_key_from_an_unknown_one_and_answers_404_for_no_route() {
+    let app = spawn_profile(Profile::Gateway).await;
+    let path = format!("/community/{STAGE_COMMUNITY_ID}/available-times");
+    for (key, status, body) in [
+        (None, StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#),
+        (
+            Some(""),
+            StatusCode::FORBIDDEN,
+            r#"{"message":"Forbidden"}"#,
+        ),
+        (
+            Some("syndication-prospect-test-key"),
+            StatusCode::UNAUTHORIZED,
+            r#"{"message":"Unauthorized"}"#,
+        ),
+    ] {
+        let answer = app.call(Method::GET, &path, key, None).await;
+        assert_eq!(
+            (answer.status, answer.text.as_str()),
+            (status, body),
+            "{key:?}"
+        );
+    }
+    let prospect_body_for_route = prospect_body("lead@example.com");
+    let refused = app
+        .call(
+            Method::POST,
+            "/prospect",
+            Some("wrong"),
+            Some(&prospect_body_for_route),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(app.sandbox.snapshot().prospects.is_empty(), "nothing done");
+    for (method, route, key) in [
+        (Method::POST, "/appointments", Some(KEY)),
+        (Method::GET, "/appointment/request", Some(KEY)),
+        (Method::POST, "/appointment/2/reschedule", None),
+        (Method::GET, "/_sandbox", None),
+    ] {
+        let answer = app.call(method.clone(), route, key, None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {route}");
+        assert_eq!(answer.text, r#"{"message":"Not Found"}"#);
+    }
+    assert!(
+        !app.available(STAGE_COMMUNITY_ID, true).await.is_empty(),
+        "a good key is served"
+    );
+}
+
+#[tokio::test]
+async fn gateway_refuses_the_events_feed_to_a_good_key_and_serves_everything_else() {
+    let app = spawn_profile(Profile::Gateway).await;
+    let (_, prospect_id) = app
+        .booked(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com"))
+        .await;
+    app.sandbox
+        .inject_fault(Fault::status(FaultRoute::ProspectEvents, 502));
+    for key in [STAGE_PROSPECT_KEY, STAGE_APPOINTMENT_KEY] {
+        let answer = app
+            .call(
+                Method::GET,
+                &format!("/prospect/{prospect_id}/events"),
+                Some(key),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN);
+        assert_eq!(answer.text, r#"{"message":"Forbidden"}"#);
+    }
+    assert_eq!(
+        app.sandbox.snapshot().faults.len(),
+        1,
+        "refused before Knock: no fault spent"
+    );
+    let card = app.get(&format!("/prospect/{prospect_id}")).await;
+    assert_eq!(card.status, StatusCode::OK);
+    let visit = app
+        .post(
+            "/visit",
+            json!({"prospectId": prospect_id, "visitTime": "2026-06-01T11:00:00Z"}),
+        )
+        .await;
+    assert_eq!(visit.status, StatusCode::OK);
+    assert!(is_digits(
+        visit.json()["visitId"].as_str().unwrap_or_default()
+    ));
+}
+
+#[tokio::test]
+async fn events_as_documented_lists_only_appointment_created_events() {
+    let app = spawn_profile(Profile::EventsAsDocumented).await;
+    let mut body = booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com");
+    body["smsConsent"] = json!(true);
+    body["profile"]["phone"] = json!("2065550155");
+    let (first, prospect_id) = app.booked(body.clone()).await;
+    app.post(
+        "/visit",
+        json!({"prospectId": prospect_id, "visitTime": "2026-06-01T11:00:00Z",
+               "appointmentId": first}),
+    )
+    .await;
+    app.post(
+        &format!("/prospect/{prospect_id}/email"),
+        email_body("EMAIL_MESSAGE_TO_PROSPECT_SENT"),
+    )
+    .await;
+    app.cancel(&first).await;
+    app.booked(set(&body, "/requestedTimes/0/startTime", json!(SLOT_B)))
+        .await;
+
+    let page = app
+        .get(&format!("/prospect/{prospect_id}/events?first=1"))
+        .await
+        .json();
+    assert_eq!(page["edges"][0]["node"]["type"], "APPOINTMENT_CREATED");
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let all = app
+        .get(&format!("/prospect/{prospect_id}/events?first=100"))
+        .await
+        .json();
+    let types: Vec<&str> = all["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["type"].as_str())
+        .collect();
+    assert_eq!(types, ["APPOINTMENT_CREATED", "APPOINTMENT_CREATED"]);
+    assert_eq!(all["pageInfo"]["hasNextPage"], false);
+    // Recorded all the same: the snapshot (and the HTML view) show every event.
+    let recorded: Vec<String> = app
+        .sandbox
+        .snapshot()
+        .events
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect();
+    assert!(recorded.iter().any(|t| t == "WALK_IN"), "{recorded:?}");
+    assert!(
+        recorded.iter().any(|t| t == "APPOINTMENT_CANCELLED"),
+        "{recorded:?}"
+    );
 }
