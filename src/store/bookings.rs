@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{is_unique_violation, on_backend, Store, StoreError};
 use crate::domain::{
     Bedrooms, Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, NewBooking,
-    PersonName, Phone, Slot, SourceTitle,
+    PersonName, Phone, Review, Slot, SourceTitle,
 };
 
 /// Why an insert did not happen.
@@ -41,6 +41,9 @@ pub(super) struct BookingRow {
     knock_attempts: i32,
     next_attempt_at: Option<DateTime<Utc>>,
     first_access_at: Option<DateTime<Utc>>,
+    knock_uncertain: bool,
+    review: Option<String>,
+    review_detail: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -81,6 +84,12 @@ impl TryFrom<BookingRow> for Booking {
             knock_attempts: r.knock_attempts,
             next_attempt_at: r.next_attempt_at,
             first_access_at: r.first_access_at,
+            knock_uncertain: r.knock_uncertain,
+            review: match &r.review {
+                Some(v) => Some(Review::parse(v).ok_or_else(|| corrupt("review"))?),
+                None => None,
+            },
+            review_detail: r.review_detail,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -91,7 +100,8 @@ pub(super) const COLUMNS: &str =
     "id, token, community_slug, state, first_name, last_name, email, phone, \
     sms_consent, move_date, bedrooms, message, source_title, slot_start, slot_start_knock, \
     slot_end, knock_prospect_id, knock_appointment_id, failure, knock_attempts, \
-    next_attempt_at, first_access_at, created_at, updated_at";
+    next_attempt_at, first_access_at, knock_uncertain, review, review_detail, created_at, \
+    updated_at";
 
 impl Store {
     /// Writes the request before Knock hears of it, held by the writer until `held_until`:
@@ -203,16 +213,18 @@ impl Store {
         Ok(())
     }
 
-    /// Counts a Knock attempt that did not settle the booking and says when to try again.
+    /// Counts a Knock attempt that did not settle the booking and says when to try again;
+    /// `uncertain` when Knock may have acted on it (a lost answer), which stays so.
     pub async fn schedule_knock_retry(
         &self,
         id: &BookingId,
         next_at: DateTime<Utc>,
+        uncertain: bool,
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.count_knock_attempt(id, next_at, now).await?;
+        tx.count_knock_attempt(id, next_at, uncertain, now).await?;
         tx.history(id, now, "knock", "retry", why).await?;
         tx.commit().await
     }
@@ -229,8 +241,8 @@ impl Store {
         loop {
             let due: Option<(String,)> = on_backend!(self, p => {
                 sqlx::query_as(
-                    "SELECT id FROM bookings WHERE state = 'requesting' AND next_attempt_at <= $1 \
-                     ORDER BY next_attempt_at LIMIT 1",
+                    "SELECT id FROM bookings WHERE state = 'requesting' AND review IS NULL \
+                     AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 1",
                 )
                 .bind(now)
                 .fetch_optional(p)
@@ -242,7 +254,7 @@ impl Store {
             let won = on_backend!(self, p => {
                 sqlx::query(
                     "UPDATE bookings SET next_attempt_at = $1 WHERE id = $2 \
-                     AND state = 'requesting' AND next_attempt_at <= $3",
+                     AND state = 'requesting' AND review IS NULL AND next_attempt_at <= $3",
                 )
                 .bind(lease_until)
                 .bind(&id)
@@ -302,5 +314,26 @@ impl Store {
         }
         out.sort_by_key(|b| b.slot_start());
         Ok(out)
+    }
+}
+
+impl Store {
+    /// An attempt of a booking still requesting may have reached Knock (its answer was lost).
+    pub async fn mark_knock_uncertain(
+        &self,
+        id: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, p => {
+            sqlx::query(
+                "UPDATE bookings SET knock_uncertain = TRUE, updated_at = $1 \
+                 WHERE id = $2 AND state = 'requesting'",
+            )
+            .bind(now)
+            .bind(id.as_str())
+            .execute(p)
+            .await?;
+        });
+        Ok(())
     }
 }

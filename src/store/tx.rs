@@ -10,7 +10,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use super::bookings::{BookingRow, COLUMNS};
 use super::{is_unique_violation, Db, Store, StoreError};
 use crate::domain::job::{DedupeKey, JobKind, JobPayload, GIVE_UP_AFTER};
-use crate::domain::{Bedrooms, Booking, BookingId, BookingState, NewBooking, Slot};
+use crate::domain::{Bedrooms, Booking, BookingId, BookingState, NewBooking, Review, Slot};
 
 /// An open write transaction, and the bell to ring if it queued work.
 pub struct Tx {
@@ -141,21 +141,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Counts a Knock attempt of a booking still requesting, next due at `next_at`.
+    /// Counts a Knock attempt of a booking still requesting, next due at `next_at`;
+    /// `uncertain` marks (for good) that Knock may have acted on it.
     pub async fn count_knock_attempt(
         &mut self,
         id: &BookingId,
         next_at: DateTime<Utc>,
+        uncertain: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         on_tx!(self, c => {
             sqlx::query(
                 "UPDATE bookings SET knock_attempts = knock_attempts + 1, next_attempt_at = $1, \
-                 updated_at = $2 WHERE id = $3 AND state = 'requesting'",
+                 updated_at = $2, knock_uncertain = (knock_uncertain OR $4) \
+                 WHERE id = $3 AND state = 'requesting'",
             )
             .bind(next_at)
             .bind(now)
             .bind(id.as_str())
+            .bind(uncertain)
             .execute(c)
             .await?;
         });
@@ -197,6 +201,7 @@ impl Tx {
             sqlx::query(
                 "UPDATE bookings SET state = $1, updated_at = $2, \
                  next_attempt_at = CASE WHEN $1 = 'requesting' THEN next_attempt_at ELSE NULL END, \
+                 review = CASE WHEN $1 = 'requesting' THEN review ELSE NULL END, \
                  knock_appointment_id = COALESCE($3, knock_appointment_id), \
                  failure = COALESCE($4, failure), \
                  first_access_at = COALESCE($5, first_access_at) \
@@ -215,6 +220,35 @@ impl Tx {
                 == 1
         });
         Ok(moved)
+    }
+
+    /// A request now waits for staff (`review`, with what was found); the worker leaves it.
+    /// `appointment_id` is kept when Knock named one. False when it is not requesting.
+    pub async fn set_review(
+        &mut self,
+        id: &BookingId,
+        review: Review,
+        detail: &str,
+        appointment_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let set = on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE bookings SET review = $1, review_detail = $2, next_attempt_at = NULL, \
+                 knock_appointment_id = COALESCE($3, knock_appointment_id), updated_at = $4 \
+                 WHERE id = $5 AND state = 'requesting'",
+            )
+            .bind(review.as_str())
+            .bind(detail)
+            .bind(appointment_id)
+            .bind(now)
+            .bind(id.as_str())
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(set)
     }
 
     /// Keeps Knock's appointment id on a booking that has none yet (an answer that came

@@ -14,7 +14,7 @@ use crate::booking::{Booking, BookingState, RescheduleResult};
 use crate::booking::{CancelOutcome, Canceller};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
-use crate::domain::BookingToken;
+use crate::domain::{BookingToken, Review};
 
 #[derive(Template)]
 #[template(path = "booking.html")]

@@ -229,7 +229,7 @@ on_both_backends!(
 
 // ---- staff ----
 
-async fn add_staff(app: &TestApp, email: &str, communities: &[&str]) {
+pub async fn add_staff(app: &TestApp, email: &str, communities: &[&str]) {
     let slugs: Vec<String> = communities.iter().map(|s| s.to_string()).collect();
     tourgate::staff::add_staff(
         &app.app_store,

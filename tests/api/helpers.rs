@@ -184,16 +184,22 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         file: HashMap::new(),
     })
     .expect("test settings are valid");
-    serve(settings, std::sync::Arc::new(db)).await
+    serve(settings, std::sync::Arc::new(db), None).await
 }
 
-/// Builds the app from `settings` and serves it in the background.
-async fn serve(settings: Settings, db: std::sync::Arc<TestDb>) -> TestApp {
+/// Builds the app from `settings` and serves it in the background. `knock` is the sandbox it
+/// talks to when that is another app's (its settings then name its URL).
+async fn serve(
+    settings: Settings,
+    db: std::sync::Arc<TestDb>,
+    knock: Option<(Sandbox, url::Url)>,
+) -> TestApp {
     let app = Application::build(settings).await.expect("the app builds");
     let (sandbox, sandbox_url) = app
         .sandbox
         .clone()
-        .expect("tests run against the in-process sandbox");
+        .or(knock)
+        .expect("tests run against an in-process sandbox");
     let t = TestApp {
         base: format!("http://127.0.0.1:{}", app.port()),
         app_store: app.store.clone(),
@@ -256,7 +262,24 @@ impl TestApp {
         let mut settings = (*self.settings).clone();
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.public_url.set_port(Some(0)).unwrap();
-        serve(settings, self._db.clone()).await
+        serve(settings, self._db.clone(), None).await
+    }
+
+    /// A second `serve` process on the same database that talks to this one's Knock, as
+    /// processes behind a load balancer share one Knock.
+    #[allow(dead_code)]
+    pub async fn another_process_same_knock(&self) -> TestApp {
+        let mut settings = (*self.settings).clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.public_url.set_port(Some(0)).unwrap();
+        let url = url::Url::parse(&format!("{}/", self.sandbox_url)).unwrap();
+        settings.knock.base_url = Some(url.clone());
+        serve(
+            settings,
+            self._db.clone(),
+            Some((self.sandbox.clone(), url)),
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {

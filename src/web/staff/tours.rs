@@ -278,8 +278,8 @@ fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
                 id: b.id.to_string(),
                 time: local.format("%-I:%M %p").to_string(),
                 renter: format!("{} {}", b.first_name, b.last_name),
-                state: b.state.as_str(),
-                state_label: state_label(b.state),
+                state: b.review.map_or(b.state.as_str(), |r| r.as_str()),
+                state_label: b.review.map_or(state_label(b.state), |r| r.label()),
                 source: b.source_title.to_string(),
                 knock: knock_delivery(b, jobs, tz),
             });
