@@ -40,8 +40,8 @@ impl BookingService {
     /// return. A second change meanwhile is answered `ChangeInProgress` without calling Knock,
     /// so that two requests never race in Knock, whose replace rule would cancel the
     /// appointment the other one keeps. A hold left by a process that died runs out after
-    /// [`BookingService::change_hold`]; a store error after the hold was taken leaves it to
-    /// run out the same way.
+    /// [`BookingService::change_hold`] (the longest the Knock calls it covers may take); one
+    /// that cannot be given back after an error runs out the same way.
     pub async fn reschedule(
         &self,
         community: &Community,
