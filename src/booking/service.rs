@@ -166,6 +166,13 @@ impl BookingService {
             .unwrap_or(chrono::Duration::minutes(1))
     }
 
+    /// How long a change (reschedule, cancel) holds its booking: one attempt's Knock calls
+    /// (the fresh times, then the request) and a margin, so that a hold outlives the calls it
+    /// covers and a dead process's hold runs out soon after.
+    pub(super) fn change_hold(&self) -> chrono::Duration {
+        self.attempt_budget()
+    }
+
     /// The renter's own request holds its booking this long: its attempts, the pause between
     /// them, and a margin. The worker takes the booking only after that.
     fn request_hold(&self) -> chrono::Duration {

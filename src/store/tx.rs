@@ -320,6 +320,53 @@ impl Tx {
         Ok(outcome)
     }
 
+    /// Takes the booking's change hold until `until`, with one conditional update: won only
+    /// when nobody holds it, or the last hold ran out by `now` (its process died). False when
+    /// another change holds it; then nothing is written.
+    pub async fn take_change_hold(
+        &mut self,
+        id: &BookingId,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let won = on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE bookings SET change_held_until = $1 WHERE id = $2 \
+                 AND (change_held_until IS NULL OR change_held_until <= $3)",
+            )
+            .bind(until)
+            .bind(id.as_str())
+            .bind(now)
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(won)
+    }
+
+    /// Gives back the hold taken until `until`. A hold that ran out and was taken by another
+    /// change since is theirs, and left as it is (false).
+    pub async fn release_change_hold(
+        &mut self,
+        id: &BookingId,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let released = on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE bookings SET change_held_until = NULL \
+                 WHERE id = $1 AND change_held_until = $2",
+            )
+            .bind(id.as_str())
+            .bind(until)
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(released)
+    }
+
     /// Appends one line to a booking's history.
     pub async fn history(
         &mut self,

@@ -405,3 +405,189 @@ pub async fn set_state(store: &Store, id: &str, state: &str) {
     };
     assert_eq!(changed.unwrap(), 1);
 }
+
+/// A live booking as the invariant check reads it straight from the database.
+#[derive(Debug)]
+struct LiveBooking {
+    id: String,
+    state: String,
+    appointment: Option<String>,
+    slot_start: DateTime<Utc>,
+}
+
+/// Tourgate and Knock agree on every booking. Drains the outbox at now (so that queued Knock
+/// cancels have landed), then checks, against this app's database and its own sandbox:
+///
+/// - every live booking (confirmed or in progress) has a Knock appointment id, and the
+///   sandbox holds exactly one CONFIRMED appointment with that id, starting at the booking's
+///   start;
+/// - every CONFIRMED self-guided appointment in the sandbox is some live booking's appointment.
+///
+/// Fails with every mismatch listed, and the Knock deliveries still undelivered, if any.
+/// For an app whose bookings all went through its own sandbox (not `another_process`'s).
+#[allow(dead_code)]
+pub async fn assert_knock_agrees(app: &TestApp) {
+    use tourgate::knock::sandbox::{AppointmentStatus, TourType};
+    use tourgate::outbox::JobState;
+    app.outbox
+        .drain(Utc::now())
+        .await
+        .expect("the outbox drains");
+    let sql = "SELECT id, state, knock_appointment_id, slot_start FROM bookings \
+               WHERE state IN ('confirmed', 'in_progress') ORDER BY id";
+    type Row = (String, String, Option<String>, DateTime<Utc>);
+    let rows: Vec<Row> = match app.app_store.db() {
+        Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+    }
+    .expect("live bookings are read");
+    let live: Vec<LiveBooking> = rows
+        .into_iter()
+        .map(|(id, state, appointment, slot_start)| LiveBooking {
+            id,
+            state,
+            appointment,
+            slot_start,
+        })
+        .collect();
+    let snapshot = app.sandbox.snapshot();
+    let mut mismatches = Vec::new();
+    for b in &live {
+        let Some(appointment) = &b.appointment else {
+            mismatches.push(format!(
+                "booking {} is {} without a Knock appointment id",
+                b.id, b.state
+            ));
+            continue;
+        };
+        let confirmed: Vec<_> = snapshot
+            .appointments
+            .iter()
+            .filter(|a| &a.id == appointment && a.status == AppointmentStatus::Confirmed)
+            .collect();
+        match confirmed.as_slice() {
+            [a] if a.start == b.slot_start => {}
+            [a] => mismatches.push(format!(
+                "booking {} ({}) starts at {} but its Knock appointment {appointment} at {}",
+                b.id, b.state, b.slot_start, a.start
+            )),
+            [] => {
+                let status = snapshot
+                    .appointments
+                    .iter()
+                    .find(|a| &a.id == appointment)
+                    .map_or("unknown to Knock".to_string(), |a| {
+                        format!("{:?} in Knock", a.status)
+                    });
+                mismatches.push(format!(
+                    "booking {} is {} but its Knock appointment {appointment} is {status}",
+                    b.id, b.state
+                ));
+            }
+            many => mismatches.push(format!(
+                "booking {}: {} CONFIRMED Knock appointments with id {appointment}",
+                b.id,
+                many.len()
+            )),
+        }
+    }
+    for a in snapshot
+        .appointments
+        .iter()
+        .filter(|a| a.status == AppointmentStatus::Confirmed && a.tour_type == TourType::SelfGuided)
+    {
+        if !live
+            .iter()
+            .any(|b| b.appointment.as_deref() == Some(a.id.as_str()))
+        {
+            mismatches.push(format!(
+                "Knock appointment {} (prospect {}, {}) is CONFIRMED but no live booking holds it",
+                a.id, a.prospect_id, a.start
+            ));
+        }
+    }
+    if mismatches.is_empty() {
+        return;
+    }
+    let pending: Vec<String> = app
+        .app_store
+        .outbox_jobs(None, 100)
+        .await
+        .map(|jobs| {
+            jobs.into_iter()
+                .filter(|j| !matches!(j.state, JobState::Delivered | JobState::Skipped))
+                .map(|j| {
+                    format!(
+                        "job {} {} of {}: {} ({})",
+                        j.id,
+                        j.kind.as_str(),
+                        j.booking_id,
+                        j.state.as_str(),
+                        j.last_error.as_deref().unwrap_or("no error")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_else(|e| vec![format!("(outbox not read: {e})")]);
+    let appointments: Vec<String> = snapshot
+        .appointments
+        .iter()
+        .map(|a| format!("{} {:?} {:?} {}", a.id, a.status, a.tour_type, a.start))
+        .collect();
+    panic!(
+        "Tourgate and Knock disagree:\n  {}\nlive bookings: {live:?}\nKnock appointments: \
+         {appointments:?}\njobs not delivered: {pending:?}",
+        mismatches.join("\n  ")
+    );
+}
+
+/// The booking's change hold as stored (`None`: nobody holds it).
+#[allow(dead_code)]
+pub async fn change_hold_of(store: &Store, id: &str) -> Option<DateTime<Utc>> {
+    let sql = "SELECT change_held_until FROM bookings WHERE id = $1";
+    let row: Result<(Option<DateTime<Utc>>,), sqlx::Error> = match store.db() {
+        Db::Sqlite(p) => sqlx::query_as(sql).bind(id).fetch_one(p).await,
+        Db::Postgres(p) => sqlx::query_as(sql).bind(id).fetch_one(p).await,
+    };
+    row.expect("the booking exists").0
+}
+
+/// Sets the booking's change hold, as a process that took it (and perhaps died) left it.
+#[allow(dead_code)]
+pub async fn set_change_hold(store: &Store, id: &str, until: Option<DateTime<Utc>>) {
+    let sql = "UPDATE bookings SET change_held_until = $1 WHERE id = $2";
+    let changed = match store.db() {
+        Db::Sqlite(p) => sqlx::query(sql)
+            .bind(until)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+        Db::Postgres(p) => sqlx::query(sql)
+            .bind(until)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(changed.unwrap(), 1);
+}
+
+/// Waits (polling, ten seconds at most) until a change holds the booking.
+#[allow(dead_code)]
+pub async fn wait_for_change_hold(store: &Store, id: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if change_hold_of(store, id)
+            .await
+            .is_some_and(|t| t > Utc::now())
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no change took the hold of booking {id} within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -169,6 +169,9 @@ pub async fn submit(
             "This tour can no longer be cancelled: it has started or is over.",
         )),
         CancelOutcome::UnknownBooking => Err(WebError::NotFound),
+        CancelOutcome::ChangeInProgress => {
+            Err(WebError::Busy(crate::web::bookings::CHANGE_IN_PROGRESS))
+        }
     }
 }
 
