@@ -427,7 +427,7 @@ struct LiveBooking {
 /// For an app whose bookings all went through its own sandbox (not `another_process`'s).
 #[allow(dead_code)]
 pub async fn assert_knock_agrees(app: &TestApp) {
-    use tourgate::knock::sandbox::{AppointmentStatus, TourType};
+    use knock_sandbox::{AppointmentStatus, TourType};
     use tourgate::outbox::JobState;
     app.outbox
         .drain(Utc::now())
