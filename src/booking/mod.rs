@@ -3,6 +3,7 @@
 //! blocks and deciding by `domain::rules`.
 mod cancel;
 mod queue;
+mod renter;
 mod reschedule;
 mod service;
 pub mod slots;
@@ -12,6 +13,9 @@ mod worker;
 pub use crate::domain::rules;
 pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
 pub use cancel::{cancel, CancelOutcome, Canceller};
+pub use renter::{
+    queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW, MANAGE_LINK_WINDOW,
+};
 pub use reschedule::RescheduleResult;
 pub use service::{BookError, BookOutcome, BookingService, SMS_CONSENT_TEXT};
 pub use tour::{
