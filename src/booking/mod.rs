@@ -4,6 +4,7 @@
 mod cancel;
 mod lookup;
 mod queue;
+mod renter;
 mod reschedule;
 mod review;
 mod service;
@@ -14,6 +15,9 @@ mod worker;
 pub use crate::domain::rules;
 pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
 pub use cancel::{cancel, CancelOutcome, Canceller};
+pub use renter::{
+    queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW, MANAGE_LINK_WINDOW,
+};
 pub use reschedule::RescheduleResult;
 pub use review::{Resolution, ResolveOutcome};
 pub use service::{BookError, BookOutcome, BookingService, SMS_CONSENT_TEXT};

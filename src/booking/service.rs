@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::lookup::{look_for_request, Lookup};
 use super::queue::queue_knock_cancel;
+use super::renter::{queue_manage_link, stands_in_the_way};
 use super::slots::Slot;
 use crate::access::{Access, AccessGrant, AccessProvider};
 use crate::config::Community;
@@ -61,6 +62,10 @@ pub enum BookOutcome {
     SlotUnavailable,
     /// Knock refused the request for good.
     Refused(Booking),
+    /// The renter (by this e-mail or phone) has a tour booked at this community already:
+    /// nothing was written or sent to Knock, and the link to that booking was e-mailed to
+    /// its own address. Carries nothing about it: whoever posted may not be the renter.
+    AlreadyBooked,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +216,25 @@ impl BookingService {
         {
             return Ok(BookOutcome::AlreadySubmitted(existing));
         }
+        // One tour per renter, before Knock hears anything (availability included): Knock
+        // would merge the prospect and replace their appointment.
+        if let Some(existing) = self
+            .store
+            .renter_live_booking(&community.slug, &renter.email, &renter.phone)
+            .await?
+        {
+            if stands_in_the_way(&existing, &renter) {
+                // The twin of a double tap may have written it a moment ago: same booking.
+                if let Some(twin) = self
+                    .store
+                    .booking_by_idempotency_key(&idempotency_key)
+                    .await?
+                {
+                    return Ok(BookOutcome::AlreadySubmitted(twin));
+                }
+                return self.already_booked(&existing).await;
+            }
+        }
         let offered = self.available_slots(community).await?;
         if !offered.iter().any(|s| s.start == slot.start) {
             // The twin of a double tap may have taken the slot a moment ago: same booking.
@@ -240,6 +264,8 @@ impl BookingService {
             InsertOutcome::Inserted => {}
             InsertOutcome::AlreadySubmitted(b) => return Ok(BookOutcome::AlreadySubmitted(*b)),
             InsertOutcome::SlotTaken => return Ok(BookOutcome::SlotUnavailable),
+            // A racing request of the same renter got in first.
+            InsertOutcome::RenterHasLiveBooking(b) => return self.already_booked(&b).await,
         }
         let mut last_retry = None;
         for attempt in 1..=IN_REQUEST_ATTEMPTS {
@@ -277,6 +303,15 @@ impl BookingService {
             .schedule_knock_retry(&new.id, next, false, &why, Utc::now())
             .await?;
         Ok(BookOutcome::Pending(self.reload(&new.id).await?))
+    }
+
+    /// The renter has `existing` at this community: its link goes to its own e-mail (within
+    /// the rate limit), and the caller hears only that a tour is booked.
+    async fn already_booked(&self, existing: &Booking) -> Result<BookOutcome, BookError> {
+        let queued = queue_manage_link(&self.store, &existing.id, Utc::now()).await?;
+        tracing::info!(booking = %existing.id, ?queued,
+            "a second booking for the same renter was turned away");
+        Ok(BookOutcome::AlreadyBooked)
     }
 
     /// One pass of the background worker: finishes due `requesting` bookings, each claimed

@@ -15,6 +15,9 @@ pub enum InsertOutcome {
     AlreadySubmitted(Box<Booking>),
     /// Another live booking holds this slot at this community.
     SlotTaken,
+    /// The renter (by e-mail or by phone) has a live booking at this community already: this
+    /// one, which a racing request wrote first.
+    RenterHasLiveBooking(Box<Booking>),
 }
 
 #[derive(sqlx::FromRow)]
@@ -136,13 +139,49 @@ impl Store {
         match result {
             Ok(()) => Ok(InsertOutcome::Inserted),
             Err(e) if is_unique_violation(&e) => {
-                match self.booking_by_idempotency_key(&b.idempotency_key).await? {
-                    Some(existing) => Ok(InsertOutcome::AlreadySubmitted(Box::new(existing))),
+                if let Some(existing) = self.booking_by_idempotency_key(&b.idempotency_key).await? {
+                    return Ok(InsertOutcome::AlreadySubmitted(Box::new(existing)));
+                }
+                // The renter's own live booking before the slot: it is what the renter needs
+                // to hear about (and a racing twin of theirs may hold both).
+                let r = &b.renter;
+                match self
+                    .renter_live_booking(&b.community_slug, &r.email, &r.phone)
+                    .await?
+                {
+                    Some(existing) => Ok(InsertOutcome::RenterHasLiveBooking(Box::new(existing))),
                     None => Ok(InsertOutcome::SlotTaken),
                 }
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A booking at `community_slug` that holds a slot (requesting, confirmed, in progress)
+    /// with this e-mail (case-insensitively, as Knock merges prospects) or this phone (E.164).
+    /// The comparison is the one the unique indexes of migration 0010 make (`lower(email)`),
+    /// so that what the database refuses is what this finds. The oldest first, should there
+    /// ever be two (one by e-mail, another by phone).
+    pub async fn renter_live_booking(
+        &self,
+        community_slug: &str,
+        email: &Email,
+        phone: &Phone,
+    ) -> Result<Option<Booking>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM bookings WHERE community_slug = $1 AND state IN ({}) \
+             AND (lower(email) = lower($2) OR phone = $3) ORDER BY created_at, id LIMIT 1",
+            BookingState::sql_list(BookingState::holds_slot)
+        );
+        let row: Option<BookingRow> = on_backend!(self, p => {
+            sqlx::query_as(&sql)
+                .bind(community_slug)
+                .bind(email.as_str())
+                .bind(phone.as_e164())
+                .fetch_optional(p)
+                .await?
+        });
+        row.map(Booking::try_from).transpose()
     }
 
     pub async fn booking_by_idempotency_key(

@@ -463,6 +463,29 @@ impl Tx {
         Ok(queued)
     }
 
+    /// The payloads of the booking's jobs of `kind` queued after `since` (the mails a rate
+    /// limit counts). Call after locking the booking ([`Tx::booking`]) so that two counts for
+    /// one booking never run side by side.
+    pub async fn payloads_since(
+        &mut self,
+        booking: &BookingId,
+        kind: JobKind,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_tx!(self, c => {
+            sqlx::query_as(
+                "SELECT payload FROM outbox_jobs WHERE booking_id = $1 AND kind = $2 \
+                 AND created_at > $3 ORDER BY id",
+            )
+            .bind(booking.as_str())
+            .bind(kind.as_str())
+            .bind(since)
+            .fetch_all(c)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(p,)| p).collect())
+    }
+
     /// The booking's pending jobs of `kind` will not be sent: `skipped`, with `why`.
     pub async fn skip_pending(
         &mut self,

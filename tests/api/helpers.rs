@@ -353,12 +353,25 @@ impl TestApp {
         landing_path: &str,
         start: Option<&str>,
     ) -> String {
+        self.book_as(client, landing_path, start, &[]).await
+    }
+
+    /// [`TestApp::book`] for the renter `overrides` make of the default one: a renter has one
+    /// live booking per community (by e-mail or phone), so a second booking at a community
+    /// needs another renter.
+    pub async fn book_as(
+        &self,
+        client: &reqwest::Client,
+        landing_path: &str,
+        start: Option<&str>,
+        overrides: &[(&str, &str)],
+    ) -> String {
         let form = self.landing(client, landing_path).await;
         let chosen = start
             .map(str::to_string)
             .unwrap_or_else(|| form.starts[0].clone());
         let mut r = self
-            .post_form(client, &form.action, &Self::fill(&form, &chosen, &[]))
+            .post_form(client, &form.action, &Self::fill(&form, &chosen, overrides))
             .await;
         if start.is_none() && r.status().as_u16() == 409 {
             // The earliest time can pass its minimum notice between reading the page and
@@ -368,7 +381,7 @@ impl TestApp {
                 .post_form(
                     client,
                     &fresh.action,
-                    &Self::fill(&fresh, &fresh.starts[0], &[]),
+                    &Self::fill(&fresh, &fresh.starts[0], overrides),
                 )
                 .await;
         }

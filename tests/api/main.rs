@@ -11,6 +11,7 @@ mod mail;
 mod notify;
 mod ops;
 mod outbox;
+mod renter;
 mod reschedule;
 mod smtp;
 mod staff;
