@@ -3,6 +3,7 @@
 //! first one, and the first booking's link is e-mailed to its own address (a few times an hour
 //! at most).
 use chrono::{Duration, Utc};
+use knock_sandbox::Fault;
 use mailparse::{parse_mail, MailHeaderMap};
 use reqwest::header::LOCATION;
 use tourgate::booking::{
@@ -12,7 +13,6 @@ use tourgate::booking::{
 use tourgate::domain::{
     BookingToken, Email, NewBooking, PersonName, Phone, Renter, Slot, SourceTitle,
 };
-use tourgate::knock::sandbox::Fault;
 use tourgate::outbox::{Job, JobKind, JobState, OutboxJob};
 use tourgate::store::InsertOutcome;
 
