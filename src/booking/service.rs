@@ -105,6 +105,11 @@ impl BookingService {
         &self.store
     }
 
+    /// Since when Knock has refused our API key (401/403), if it does now.
+    pub fn knock_refused_since(&self) -> Option<DateTime<Utc>> {
+        self.knock.auth_refused_since()
+    }
+
     /// For readiness: the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await

@@ -97,6 +97,9 @@ async fn complete(
     {
         return Ok(false);
     }
+    // The renter was surely there from the first door opening on: a visit is never before it.
+    let first_in = b.first_access_at.or(first_access_at);
+    let visit_time = rules::visit_not_before(visit_time, first_in, now);
     let visit = Job::Visit(VisitJob {
         prospect_id,
         appointment_id,

@@ -150,6 +150,17 @@ pub fn visit_time(reported: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> 
     reported.min(now)
 }
 
+/// A visit is never before the tour's first door opening (when one is known), nor after now.
+pub fn visit_not_before(
+    visit: DateTime<Utc>,
+    first_access: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    first_access
+        .map_or(visit, |first| visit.max(first))
+        .min(now)
+}
+
 /// What the renter's "I have finished my tour" comes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RenterDoneDecision {
@@ -327,6 +338,15 @@ mod tests {
     fn a_visit_is_never_in_the_future() {
         assert_eq!(visit_time(at(11, 0), at(10, 0)), at(10, 0));
         assert_eq!(visit_time(at(9, 0), at(10, 0)), at(9, 0));
+    }
+
+    #[test]
+    fn a_visit_is_never_before_the_first_door_opening_nor_in_the_future() {
+        let first = Some(at(10, 2));
+        assert_eq!(visit_not_before(at(9, 50), first, at(11, 0)), at(10, 2));
+        assert_eq!(visit_not_before(at(10, 20), first, at(11, 0)), at(10, 20));
+        assert_eq!(visit_not_before(at(9, 50), None, at(11, 0)), at(9, 50));
+        assert_eq!(visit_not_before(at(12, 0), first, at(11, 0)), at(11, 0));
     }
 
     #[test]

@@ -336,3 +336,36 @@ on_both_backends!(
         assert_agreement(&app, &[&id]).await;
     }
 );
+
+on_both_backends!(
+    a_refused_key_is_an_outage_the_renter_waits_and_staff_see_why,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let c = client();
+        // A rotated key: Knock's gateway refuses every appointment call for a while.
+        app.sandbox
+            .inject_fault(Fault::status(FaultRoute::AppointmentRequest, 403).times(3));
+        let (status, page) = post_booking(&app, &c).await;
+        assert_eq!(status, 303, "the renter is not told the time was refused");
+        let id = id_behind(&app, &c, &page).await;
+        assert_eq!(booking(&app, &id).await.state, BookingState::Requesting);
+        add_staff(&app, "ann@example.com", &["maple-court"]).await;
+        let staff = staff_client(&app, "ann@example.com").await;
+        let (_, html) = app.get(&staff, "/staff").await;
+        assert!(html.contains("data-knock-down"), "{html}");
+        assert!(
+            html.contains("Knock has refused our API key since"),
+            "{html}"
+        );
+        // The key works again: the booking goes through and the banner is gone.
+        app.sandbox.clear_faults();
+        assert_eq!(
+            app.run_worker_at(Utc::now() + Duration::minutes(5)).await,
+            1
+        );
+        assert_eq!(booking(&app, &id).await.state, BookingState::Confirmed);
+        let (_, html) = app.get(&staff, "/staff").await;
+        assert!(!html.contains("data-knock-down"), "{html}");
+        assert_agreement(&app, &[&id]).await;
+    }
+);

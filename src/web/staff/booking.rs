@@ -41,6 +41,7 @@ struct HistoryLine {
 #[template(path = "staff_booking.html")]
 struct BookingPage<'a> {
     me: &'a str,
+    knock_down: Option<&'a str>,
     csrf_token: String,
     community: &'a Community,
     booking: &'a Booking,
@@ -133,6 +134,7 @@ async fn render(
         .collect();
     let page = BookingPage {
         me: &me.staff.email,
+        knock_down: me.knock_down.as_deref(),
         csrf_token: csrf::token(session)?,
         community: c,
         state_label: match booking.review {

@@ -145,6 +145,7 @@ struct CommunityOption<'a> {
 #[template(path = "staff_tours.html")]
 struct ToursPage<'a> {
     me: &'a str,
+    knock_down: Option<&'a str>,
     csrf_token: String,
     community_options: Vec<CommunityOption<'a>>,
     state_options: Vec<StateOption>,
@@ -210,6 +211,7 @@ pub async fn list(
         .collect();
     let page = ToursPage {
         me: &me.staff.email,
+        knock_down: me.knock_down.as_deref(),
         csrf_token: csrf::token(&session)?,
         community_options: visible
             .iter()
