@@ -1,7 +1,7 @@
 //! Booking integrity: Tourgate and Knock agree on every booking, whatever Knock's timing. Each
-//! test ends with the same check: every live booking has exactly one confirmed appointment in
-//! Knock with its id, and every confirmed self-guided appointment in Knock belongs to a booking
-//! of ours (live, or waiting for staff who can see it).
+//! test ends with the shared check (`assert_knock_agrees`): every live booking has exactly one
+//! confirmed appointment in Knock with its id, and every confirmed self-guided appointment in
+//! Knock belongs to a live booking, or to a request staff are told of.
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
@@ -13,7 +13,8 @@ use tourgate::domain::Review;
 use crate::callbacks::{booking_id, MAPLE};
 use crate::cancel::{add_staff, staff_client};
 use crate::helpers::{
-    client, offered_form, set_state, spawn_app, spawn_app_with, Backend, TestApp,
+    assert_knock_agrees, client, offered_form, set_state, spawn_app, spawn_app_with, Backend,
+    TestApp,
 };
 use crate::on_both_backends;
 
@@ -43,41 +44,6 @@ async fn booking(app: &TestApp, id: &str) -> tourgate::booking::Booking {
         .await
         .unwrap()
         .expect("the booking exists")
-}
-
-/// Every live booking has exactly one confirmed appointment in Knock, with its id; every
-/// confirmed appointment in Knock is a live booking's, or one staff were told about.
-async fn assert_agreement(app: &TestApp, ids: &[&str]) {
-    app.outbox.drain(Utc::now()).await.unwrap();
-    let confirmed = confirmed_in_knock(app);
-    let mut accounted = Vec::new();
-    for id in ids {
-        let b = booking(app, id).await;
-        if b.state.is_live() {
-            let a = b
-                .knock_appointment_id
-                .clone()
-                .expect("a live booking has Knock's id");
-            assert_eq!(
-                confirmed.iter().filter(|c| **c == a).count(),
-                1,
-                "booking {id} shows appointment {a}; Knock holds {confirmed:?}"
-            );
-            accounted.push(a);
-        } else if b.review.is_some() {
-            accounted.extend(b.knock_appointment_id.clone());
-            accounted.push("staff-know".into());
-        }
-    }
-    let orphans: Vec<&String> = confirmed
-        .iter()
-        .filter(|c| !accounted.contains(c))
-        .collect();
-    let staff_know = accounted.iter().any(|a| a == "staff-know");
-    assert!(
-        orphans.is_empty() || (staff_know && orphans.len() == 1),
-        "Knock holds appointments no booking of ours stands for: {orphans:?}"
-    );
 }
 
 /// Posts the landing page's earliest time; returns the answer's status and location.
@@ -146,7 +112,7 @@ on_both_backends!(
             app.run_worker_at(Utc::now() + Duration::minutes(5)).await,
             0
         );
-        assert_agreement(&app, &[&id]).await;
+        assert_knock_agrees(&app).await;
     }
 );
 
@@ -175,7 +141,7 @@ async fn lost_answer_waits_for_staff(b: Backend, losses: u32) {
     // The worker leaves it to staff.
     assert_eq!(app.run_worker_at(Utc::now() + Duration::hours(1)).await, 0);
     assert_eq!(calls(&app, "/appointment/request"), 1);
-    assert_agreement(&app, &[&id]).await;
+    assert_knock_agrees(&app).await;
 
     // Staff see it flagged, and keep the tour with the id from Knock's calendar.
     add_staff(&app, "ann@example.com", &["maple-court"]).await;
@@ -208,7 +174,7 @@ async fn lost_answer_waits_for_staff(b: Backend, losses: u32) {
     assert_eq!(b.review, None);
     let (_, html) = app.get(&c, &page).await;
     assert!(html.contains("data-state=\"confirmed\""), "{html}");
-    assert_agreement(&app, &[&id]).await;
+    assert_knock_agrees(&app).await;
 }
 
 on_both_backends!(
@@ -235,7 +201,7 @@ on_both_backends!(
         assert_eq!(booking(&app, &id).await.state, BookingState::Confirmed);
         assert_eq!(calls(&app, "/appointment/request"), 2);
         assert_eq!(confirmed_in_knock(&app).len(), 1);
-        assert_agreement(&app, &[&id]).await;
+        assert_knock_agrees(&app).await;
     }
 );
 
@@ -266,7 +232,7 @@ on_both_backends!(
         );
         assert_eq!(calls(&app, "/appointment/request"), 2);
         assert_eq!(confirmed_in_knock(&app).len(), 1);
-        assert_agreement(&app, &[&id]).await;
+        assert_knock_agrees(&app).await;
     }
 );
 
@@ -333,7 +299,7 @@ on_both_backends!(
         assert_eq!(a + b, 1);
         assert_eq!(booking(&app, &id).await.state, BookingState::Confirmed);
         assert_eq!(calls(&app, "/appointment/request"), before + 4);
-        assert_agreement(&app, &[&id]).await;
+        assert_knock_agrees(&app).await;
     }
 );
 
@@ -366,6 +332,6 @@ on_both_backends!(
         assert_eq!(booking(&app, &id).await.state, BookingState::Confirmed);
         let (_, html) = app.get(&staff, "/staff").await;
         assert!(!html.contains("data-knock-down"), "{html}");
-        assert_agreement(&app, &[&id]).await;
+        assert_knock_agrees(&app).await;
     }
 );
