@@ -2,6 +2,20 @@
 //! cancellation mail and the history (and, for staff, the audit row with the reason) in one
 //! transaction. Access is revoked through the port; the built-in codes need no write, since
 //! they open only for live bookings.
+//!
+//! A cancel takes the booking's change hold for its transaction, as a reschedule does for
+//! its Knock call: while a reschedule holds the booking, the cancel is refused
+//! ([`CancelOutcome::ChangeInProgress`]) and the renter or staff member asked to try again in a
+//! moment. Why refuse rather than cancel underneath the reschedule: Knock is at that moment
+//! deciding whether the booking's appointment is the old one or a new one (its replace rule
+//! cancels the old one when it makes the new), and we know the new one's id only when the
+//! answer comes. Cancelling now would queue the cancel of the old appointment only; if the
+//! answer is then lost to a time-out, Knock keeps a new appointment for a cancelled booking
+//! that nobody will ever cancel. Waiting a few seconds costs the person little and leaves
+//! exactly one change at a time to reason about. Should a reschedule's hold run out before
+//! its answer (a stalled process), its move is still re-checked under the row lock
+//! (`move_slot` moves only a confirmed booking holding the old appointment) and, the booking
+//! being cancelled, the new appointment's cancel is queued.
 use chrono::{DateTime, Utc};
 
 use super::queue::queue_knock_cancel;
@@ -12,6 +26,9 @@ use crate::domain::rules::{self, CancelDecision};
 use crate::domain::{BookingId, BookingState, MailKind};
 use crate::outbox::{EmailJob, Job};
 use crate::store::{BookingChange, Store, StoreError};
+
+/// A cancel holds its booking only for its own transaction; the length is for the record.
+const CANCEL_HOLD: chrono::Duration = chrono::Duration::seconds(30);
 
 /// Who cancels.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +52,9 @@ pub enum CancelOutcome {
     /// Past the point where cancelling means anything (completed, no show, failed, touring).
     NotCancellable(BookingState),
     UnknownBooking,
+    /// Another change (a reschedule waiting for Knock) holds the booking: nothing changed;
+    /// try again in a moment.
+    ChangeInProgress,
 }
 
 /// requesting | confirmed → cancelled, with Knock's cancel queued when an appointment exists.
@@ -64,6 +84,12 @@ pub async fn cancel(
             return Ok(CancelOutcome::NotCancellable(b.state));
         }
     }
+    // Held for this transaction only: taken here, given back in the same commit.
+    let hold = now + CANCEL_HOLD;
+    if !tx.take_change_hold(id, hold, now).await? {
+        tracing::info!(booking = %id, "not cancelled: another change holds the booking");
+        return Ok(CancelOutcome::ChangeInProgress);
+    }
     let change = BookingChange::default();
     if !tx
         .set_state(id, b.state, BookingState::Cancelled, change, now)
@@ -92,6 +118,7 @@ pub async fn cancel(
     if let Canceller::Staff { email, reason } = by {
         tx.audit(now, email, "cancel", Some(id), reason).await?;
     }
+    tx.release_change_hold(id, hold).await?;
     tx.commit().await?;
     Ok(CancelOutcome::Cancelled {
         knock_cancel_queued: queued,

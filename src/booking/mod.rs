@@ -2,8 +2,11 @@
 //! then cancelling, moving and the tour itself, each writing its transaction from the store's
 //! blocks and deciding by `domain::rules`.
 mod cancel;
+mod lookup;
 mod queue;
+mod renter;
 mod reschedule;
+mod review;
 mod service;
 pub mod slots;
 mod tour;
@@ -12,7 +15,11 @@ mod worker;
 pub use crate::domain::rules;
 pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
 pub use cancel::{cancel, CancelOutcome, Canceller};
+pub use renter::{
+    queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW, MANAGE_LINK_WINDOW,
+};
 pub use reschedule::RescheduleResult;
+pub use review::{Resolution, ResolveOutcome};
 pub use service::{BookError, BookOutcome, BookingService, SMS_CONSENT_TEXT};
 pub use tour::{
     apply_callback, complete_by_renter, sweep_ended_windows, AccessCallback, CallbackOutcome,

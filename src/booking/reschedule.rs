@@ -27,28 +27,75 @@ pub enum RescheduleResult {
     Refused(KnockError),
     /// Knock could not be reached: nothing changed, try again later.
     KnockUnavailable(KnockError),
+    /// Another change to the booking (a reschedule, a cancel) is on its way: nothing changed
+    /// and Knock was not called; try again in a moment.
+    ChangeInProgress,
 }
 
 impl BookingService {
+    /// Moves `booking` to `slot`, one change at a time: the booking's change hold is taken
+    /// (with the booking read again under its row lock, so that the move starts from what it
+    /// is now, not from what the renter's page showed) before Knock hears of anything, and
+    /// given back in the transaction that keeps or gives up the move, or on any earlier
+    /// return. A second change meanwhile is answered `ChangeInProgress` without calling Knock,
+    /// so that two requests never race in Knock, whose replace rule would cancel the
+    /// appointment the other one keeps. A hold left by a process that died runs out after
+    /// [`BookingService::change_hold`] (the longest the Knock calls it covers may take); one
+    /// that cannot be given back after an error runs out the same way.
     pub async fn reschedule(
         &self,
         community: &Community,
         booking: &Booking,
         slot: Slot,
     ) -> Result<RescheduleResult, BookError> {
-        let Some(old_appointment) = booking
-            .knock_appointment_id
-            .as_deref()
-            .filter(|_| booking.state.is_movable())
-        else {
+        let now = Utc::now();
+        let hold = now + self.change_hold();
+        let mut tx = self.store.begin().await?;
+        let Some(booking) = tx.booking(&booking.id).await? else {
             return Ok(RescheduleResult::NotMovable);
         };
+        if booking.knock_appointment_id.is_none() || !booking.state.is_movable() {
+            return Ok(RescheduleResult::NotMovable);
+        }
+        if !tx.take_change_hold(&booking.id, hold, now).await? {
+            tracing::info!(booking = %booking.id, "not moved: another change holds the booking");
+            return Ok(RescheduleResult::ChangeInProgress);
+        }
         if slot.utc() == booking.slot_start() {
+            // Rolled back: the hold was never taken.
             return Ok(RescheduleResult::SlotUnavailable);
         }
+        tx.commit().await?;
+        match self.reschedule_held(community, &booking, slot, hold).await {
+            Ok(Held::Settled(result)) => Ok(result),
+            Ok(Held::Open(result)) => {
+                self.release_change_hold(&booking.id, hold).await?;
+                Ok(result)
+            }
+            Err(e) => {
+                if let Err(store) = self.release_change_hold(&booking.id, hold).await {
+                    tracing::error!(booking = %booking.id, error = %store,
+                        "the change hold was not given back; it runs out by itself");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The reschedule once the hold is ours: `Open` when the hold is still to give back.
+    async fn reschedule_held(
+        &self,
+        community: &Community,
+        booking: &Booking,
+        slot: Slot,
+        hold: DateTime<Utc>,
+    ) -> Result<Held, BookError> {
+        let Some(old_appointment) = booking.knock_appointment_id.as_deref() else {
+            return Ok(Held::Open(RescheduleResult::NotMovable));
+        };
         let offered = self.available_slots(community).await?;
         if !offered.iter().any(|s| s.start == slot.start) {
-            return Ok(RescheduleResult::SlotUnavailable);
+            return Ok(Held::Open(RescheduleResult::SlotUnavailable));
         }
         let slot_end = slot.utc() + chrono::Duration::minutes(i64::from(community.tour_minutes));
         let mut moved = booking.clone();
@@ -74,11 +121,11 @@ impl BookingService {
             Ok(a) => a,
             Err(e) if e.is_retryable() || matches!(e, KnockError::Contract { .. }) => {
                 tracing::warn!(booking = %booking.id, error = %e, "Knock unavailable while rescheduling");
-                return Ok(RescheduleResult::KnockUnavailable(e));
+                return Ok(Held::Open(RescheduleResult::KnockUnavailable(e)));
             }
             Err(e) => {
                 tracing::warn!(booking = %booking.id, error = %e, "Knock refused the new time");
-                return Ok(RescheduleResult::Refused(e));
+                return Ok(Held::Open(RescheduleResult::Refused(e)));
             }
         };
         let mails = crate::mail::schedule::on_confirm(community, moved.slot_start(), Utc::now());
@@ -88,33 +135,54 @@ impl BookingService {
             slot: &slot,
             slot_end,
             mails: &mails,
+            hold,
         };
-        if self.keep_move(&booking.id, &to, Utc::now()).await? {
-            let b = self
-                .store
-                .booking_by_id(&booking.id)
-                .await?
-                .unwrap_or(moved);
-            if let Err(e) = self.access.move_access(community, &b).await {
-                tracing::error!(booking = %b.id, error = %e, "access not moved");
+        let result = match self.keep_move(&booking.id, &to, Utc::now()).await? {
+            MoveSlot::Moved => {
+                let b = self
+                    .store
+                    .booking_by_id(&booking.id)
+                    .await?
+                    .unwrap_or(moved);
+                if let Err(e) = self.access.move_access(community, &b).await {
+                    tracing::error!(booking = %b.id, error = %e, "access not moved");
+                }
+                RescheduleResult::Moved(Box::new(b))
             }
-            Ok(RescheduleResult::Moved(Box::new(b)))
-        } else {
-            Ok(RescheduleResult::SlotUnavailable)
-        }
+            MoveSlot::SlotTaken => RescheduleResult::SlotUnavailable,
+            // Cancelled (or otherwise changed) while Knock answered: the page says what it is.
+            MoveSlot::BookingChanged => RescheduleResult::NotMovable,
+        };
+        Ok(Held::Settled(result))
+    }
+
+    /// Gives the change hold back on its own (the reschedule ended before keeping a move).
+    async fn release_change_hold(
+        &self,
+        id: &BookingId,
+        hold: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        tx.release_change_hold(id, hold).await?;
+        tx.commit().await
     }
 
     /// Moves the booking to the slot Knock confirmed, in one transaction: the slot and the
     /// new appointment, the old appointment's cancel, the history, the mails timed for the old
     /// start skipped and the new time's queued (the first being the reschedule mail). When
     /// the booking changed meanwhile or another booking took the slot, Knock's new appointment
-    /// stands for nothing of ours: its cancel is queued instead, and false is returned.
+    /// stands for nothing of ours: its cancel is queued instead, and what was found is
+    /// returned. Either way the change hold is given back in the same transaction.
+    ///
+    /// `move_slot` re-checks the booking under its row lock (confirmed, still holding the old
+    /// appointment): the hold keeps cancels out while Knock answers, but a hold that ran out
+    /// (a process stalled past it) must not let a cancelled booking move back to life.
     async fn keep_move(
         &self,
         id: &BookingId,
         to: &Move<'_>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<MoveSlot, StoreError> {
         let mut tx = self.store.begin().await?;
         let found = tx
             .move_slot(
@@ -141,8 +209,9 @@ impl BookingService {
                 ),
             )
             .await?;
+            tx.release_change_hold(id, to.hold).await?;
             tx.commit().await?;
-            return Ok(false);
+            return Ok(found);
         }
         queue_knock_cancel(&mut tx, id, to.old_appointment, now).await?;
         tx.history(
@@ -173,8 +242,9 @@ impl BookingService {
             let key = DedupeKey::of(format!("{}:{}", kind.as_str(), to.new_appointment));
             tx.enqueue(id, &job, &key, mail.due, now).await?;
         }
+        tx.release_change_hold(id, to.hold).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(MoveSlot::Moved)
     }
 }
 
@@ -186,4 +256,14 @@ struct Move<'a> {
     slot_end: DateTime<Utc>,
     /// What a confirmation at the new time would queue.
     mails: &'a [QueuedMail],
+    /// The change hold this reschedule took, given back with the move.
+    hold: DateTime<Utc>,
+}
+
+/// Where a held reschedule ended.
+enum Held {
+    /// The hold was given back with the move (kept or given up).
+    Settled(RescheduleResult),
+    /// The hold is still to give back (an earlier return: nothing changed).
+    Open(RescheduleResult),
 }

@@ -7,15 +7,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::lookup::{look_for_request, Lookup};
 use super::queue::queue_knock_cancel;
+use super::renter::{queue_manage_link, stands_in_the_way};
 use super::slots::Slot;
 use crate::access::{Access, AccessGrant, AccessProvider};
 use crate::config::Community;
 use crate::domain::job::DedupeKey;
+use crate::domain::Review;
 use crate::domain::{
     Booking, BookingId, BookingState, BookingToken, NewBooking, Renter, SourceTitle,
 };
-use crate::knock::types::{AppointmentRequest, Profile, ProspectRequest, RequestedTime, TourType};
+use crate::knock::types::{
+    AppointmentRequest, AppointmentStatus, Profile, ProspectRequest, RequestedTime, TourType,
+};
 use crate::knock::{KnockClient, KnockError};
 use crate::mail::QueuedMail;
 use crate::outbox::retry::backoff_capped;
@@ -32,8 +37,9 @@ const IN_REQUEST_ATTEMPTS: u32 = 2;
 const GIVE_UP_BEFORE_START: chrono::Duration = chrono::Duration::minutes(10);
 /// A booking still waiting for Knock is retried at least this often: its tour is near.
 const MAX_BOOKING_BACKOFF: Duration = Duration::from_secs(300);
-/// Knock calls in one attempt: the prospect, then the appointment.
-const CALLS_PER_ATTEMPT: u32 = 2;
+/// Knock calls in one attempt at most: the prospect, a look at its events (after a lost
+/// answer), the appointment, and a second look (after a refusal).
+const CALLS_PER_ATTEMPT: u32 = 4;
 
 #[derive(Clone)]
 pub struct BookingService {
@@ -56,6 +62,10 @@ pub enum BookOutcome {
     SlotUnavailable,
     /// Knock refused the request for good.
     Refused(Booking),
+    /// The renter (by this e-mail or phone) has a tour booked at this community already:
+    /// nothing was written or sent to Knock, and the link to that booking was e-mailed to
+    /// its own address. Carries nothing about it: whoever posted may not be the renter.
+    AlreadyBooked,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +80,14 @@ pub enum BookError {
 enum Attempt {
     Confirmed,
     Refused,
+    /// The request waits for staff (Knock holds it without telling us its id, or the leasing
+    /// office reviews it): the renter sees it being confirmed.
+    Review,
     Retry {
         after: Option<Duration>,
         why: String,
+        /// Knock may have acted on this try (its answer was lost).
+        uncertain: bool,
     },
 }
 
@@ -88,6 +103,11 @@ impl BookingService {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Since when Knock has refused our API key (401/403), if it does now.
+    pub fn knock_refused_since(&self) -> Option<DateTime<Utc>> {
+        self.knock.auth_refused_since()
     }
 
     /// For readiness: the database answers.
@@ -156,6 +176,13 @@ impl BookingService {
             .unwrap_or(chrono::Duration::minutes(1))
     }
 
+    /// How long a change (reschedule, cancel) holds its booking: one attempt's Knock calls
+    /// (the fresh times, then the request) and a margin, so that a hold outlives the calls it
+    /// covers and a dead process's hold runs out soon after.
+    pub(super) fn change_hold(&self) -> chrono::Duration {
+        self.attempt_budget()
+    }
+
     /// The renter's own request holds its booking this long: its attempts, the pause between
     /// them, and a margin. The worker takes the booking only after that.
     fn request_hold(&self) -> chrono::Duration {
@@ -194,6 +221,25 @@ impl BookingService {
         {
             return Ok(BookOutcome::AlreadySubmitted(existing));
         }
+        // One tour per renter, before Knock hears anything (availability included): Knock
+        // would merge the prospect and replace their appointment.
+        if let Some(existing) = self
+            .store
+            .renter_live_booking(&community.slug, &renter.email, &renter.phone)
+            .await?
+        {
+            if stands_in_the_way(&existing, &renter) {
+                // The twin of a double tap may have written it a moment ago: same booking.
+                if let Some(twin) = self
+                    .store
+                    .booking_by_idempotency_key(&idempotency_key)
+                    .await?
+                {
+                    return Ok(BookOutcome::AlreadySubmitted(twin));
+                }
+                return self.already_booked(&existing).await;
+            }
+        }
         let offered = self.available_slots(community).await?;
         if !offered.iter().any(|s| s.start == slot.start) {
             // The twin of a double tap may have taken the slot a moment ago: same booking.
@@ -223,6 +269,8 @@ impl BookingService {
             InsertOutcome::Inserted => {}
             InsertOutcome::AlreadySubmitted(b) => return Ok(BookOutcome::AlreadySubmitted(*b)),
             InsertOutcome::SlotTaken => return Ok(BookOutcome::SlotUnavailable),
+            // A racing request of the same renter got in first.
+            InsertOutcome::RenterHasLiveBooking(b) => return self.already_booked(&b).await,
         }
         let mut last_retry = None;
         for attempt in 1..=IN_REQUEST_ATTEMPTS {
@@ -232,8 +280,17 @@ impl BookingService {
                     return Ok(BookOutcome::Confirmed(self.reload(&new.id).await?))
                 }
                 Attempt::Refused => return Ok(BookOutcome::Refused(self.reload(&new.id).await?)),
-                Attempt::Retry { after, why } => {
+                Attempt::Review => return Ok(BookOutcome::Pending(self.reload(&new.id).await?)),
+                Attempt::Retry {
+                    after,
+                    why,
+                    uncertain,
+                } => {
                     tracing::warn!(booking = %new.id, attempt, %why, "Knock did not confirm yet");
+                    if uncertain {
+                        // On record before the next try, which looks at Knock first.
+                        self.store.mark_knock_uncertain(&new.id, Utc::now()).await?;
+                    }
                     if attempt < IN_REQUEST_ATTEMPTS {
                         // Short: the renter is waiting. Longer waits belong to the worker.
                         let pause = after
@@ -248,9 +305,18 @@ impl BookingService {
         let (after, why) = last_retry.unwrap_or((None, String::new()));
         let next = Utc::now() + backoff(1, after, &mut rand::thread_rng());
         self.store
-            .schedule_knock_retry(&new.id, next, &why, Utc::now())
+            .schedule_knock_retry(&new.id, next, false, &why, Utc::now())
             .await?;
         Ok(BookOutcome::Pending(self.reload(&new.id).await?))
+    }
+
+    /// The renter has `existing` at this community: its link goes to its own e-mail (within
+    /// the rate limit), and the caller hears only that a tour is booked.
+    async fn already_booked(&self, existing: &Booking) -> Result<BookOutcome, BookError> {
+        let queued = queue_manage_link(&self.store, &existing.id, Utc::now()).await?;
+        tracing::info!(booking = %existing.id, ?queued,
+            "a second booking for the same renter was turned away");
+        Ok(BookOutcome::AlreadyBooked)
     }
 
     /// One pass of the background worker: finishes due `requesting` bookings, each claimed
@@ -261,32 +327,41 @@ impl BookingService {
         communities: &crate::config::Communities,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let mut n = 0;
-        // Bounded, so that one pass never runs for ever behind a stream of new requests.
-        while n < 20 {
+        let mut worked = std::collections::HashSet::new();
+        // Bounded, so that one pass never runs for ever behind a stream of new requests; each
+        // booking is worked once a pass.
+        while worked.len() < 20 {
             let lease_until = Utc::now().max(now) + self.attempt_budget();
             let Some(booking) = self.store.claim_due_request(now, lease_until).await? else {
                 break;
             };
-            n += 1;
+            if !worked.insert(booking.id.clone()) {
+                // Due again at once: left under this lease for a later pass.
+                break;
+            }
             let Some(community) = communities.get(&booking.community_slug) else {
                 self.fail(&booking.id, "community no longer configured")
                     .await?;
                 continue;
             };
             if booking.slot_start() - GIVE_UP_BEFORE_START <= now {
-                self.fail(&booking.id, "Knock could not be reached before the tour")
-                    .await?;
+                self.give_up(community, &booking).await?;
                 continue;
             }
-            if let Attempt::Retry { after, why } = self.attempt(community, &booking).await? {
+            if let Attempt::Retry {
+                after,
+                why,
+                uncertain,
+            } = self.attempt(community, &booking).await?
+            {
                 let wait = backoff(booking.knock_attempts + 1, after, &mut rand::thread_rng());
+                let next = Utc::now().max(now) + wait;
                 self.store
-                    .schedule_knock_retry(&booking.id, Utc::now() + wait, &why, Utc::now())
+                    .schedule_knock_retry(&booking.id, next, uncertain, &why, Utc::now())
                     .await?;
             }
         }
-        Ok(n)
+        Ok(worked.len())
     }
 
     /// requesting → confirmed with Knock's appointment id; `mails` (the confirmation and what
@@ -404,7 +479,10 @@ impl BookingService {
             .ok_or_else(|| StoreError::Corrupt(format!("booking {id} vanished")))
     }
 
-    /// Prospect first (its id is kept: the visit needs it), then the appointment.
+    /// Prospect first (its id is kept: the visit needs it), then the appointment. After a try
+    /// whose answer was lost, Knock's events are looked at first: the appointment asked for
+    /// may be there already, and asking again would be refused (our own appointment holds the
+    /// slot) or make a second one.
     async fn attempt(&self, community: &Community, b: &Booking) -> Result<Attempt, StoreError> {
         let prospect_id = match &b.knock_prospect_id {
             Some(id) => id.clone(),
@@ -419,9 +497,33 @@ impl BookingService {
                         .await?;
                     id.as_str().to_string()
                 }
-                Err(e) => return self.settle_error(b, "creating the prospect", e).await,
+                Err(e) if refused(&e) => return self.refuse(b, "creating the prospect", e).await,
+                Err(e) => return Ok(retry(b, "creating the prospect", e, false)),
             },
         };
+        let mut unsure = b.knock_uncertain;
+        if b.knock_uncertain {
+            match look_for_request(&self.knock, &prospect_id, b).await {
+                Lookup::Found {
+                    appointment_id: Some(id),
+                    detail,
+                } => {
+                    tracing::warn!(booking = %b.id, %detail, "Knock holds the appointment our lost answer made");
+                    return self
+                        .accept(community, b, &id, &AppointmentStatus::Confirmed)
+                        .await;
+                }
+                Lookup::Found {
+                    appointment_id: None,
+                    detail,
+                } => return self.needs_attention(b, &detail).await,
+                Lookup::NotFound => unsure = false,
+                Lookup::Unknown(e) => {
+                    tracing::warn!(booking = %b.id, error = %e,
+                        "cannot tell whether Knock holds our earlier request: asking again");
+                }
+            }
+        }
         tracing::debug!(booking = %b.id, prospect = %prospect_id, "requesting the appointment");
         match self
             .knock
@@ -429,39 +531,174 @@ impl BookingService {
             .await
         {
             Ok(appointment) => {
-                let now = Utc::now();
-                let mails = crate::mail::schedule::on_confirm(community, b.slot_start(), now);
-                if self
-                    .confirm(&b.id, appointment.id.as_str(), &mails, now)
-                    .await?
-                {
-                    if let Err(e) = self.access.issue(community, b).await {
-                        tracing::error!(booking = %b.id, error = %e, "access not issued yet");
+                self.accept(community, b, appointment.id.as_str(), &appointment.status)
+                    .await
+            }
+            Err(e) if !refused(&e) => Ok(retry(b, "requesting the appointment", e, unsure)),
+            Err(e) if unsure => {
+                // Refused, but an earlier try may have made the appointment (which would hold
+                // the slot): "nothing was booked" only when Knock holds nothing.
+                match look_for_request(&self.knock, &prospect_id, b).await {
+                    Lookup::Found {
+                        appointment_id: Some(id),
+                        ..
+                    } => {
+                        self.accept(community, b, &id, &AppointmentStatus::Confirmed)
+                            .await
+                    }
+                    Lookup::Found { detail, .. } => self.needs_attention(b, &detail).await,
+                    Lookup::NotFound => self.refuse(b, "requesting the appointment", e).await,
+                    Lookup::Unknown(look) => {
+                        let detail = format!(
+                            "Knock refused asking again ({e}) after an answer was lost, and its \
+                             events could not be read ({look}): it may hold the appointment"
+                        );
+                        self.needs_attention(b, &detail).await
                     }
                 }
-                tracing::info!(booking = %b.id, appointment = %appointment.id, "Knock confirmed the tour");
-                Ok(Attempt::Confirmed)
             }
-            Err(e) => self.settle_error(b, "requesting the appointment", e).await,
+            Err(e) => self.refuse(b, "requesting the appointment", e).await,
         }
     }
 
-    async fn settle_error(
+    /// Ten minutes before the tour and still not confirmed: not booked, unless an earlier try
+    /// may have reached Knock, which is then looked at.
+    async fn give_up(&self, community: &Community, b: &Booking) -> Result<(), StoreError> {
+        const WHY: &str = "Knock could not be reached before the tour";
+        if !b.knock_uncertain {
+            self.fail(&b.id, WHY).await?;
+            return Ok(());
+        }
+        let Some(prospect) = &b.knock_prospect_id else {
+            self.fail(&b.id, WHY).await?;
+            return Ok(());
+        };
+        match look_for_request(&self.knock, prospect, b).await {
+            Lookup::Found {
+                appointment_id: Some(id),
+                ..
+            } => {
+                self.accept(community, b, &id, &AppointmentStatus::Confirmed)
+                    .await?;
+            }
+            Lookup::Found { detail, .. } => {
+                self.needs_attention(b, &detail).await?;
+            }
+            Lookup::NotFound => {
+                self.fail(&b.id, WHY).await?;
+            }
+            Lookup::Unknown(e) => {
+                let detail = format!(
+                    "{WHY}; an earlier try may have reached it, and its events could not be \
+                     read ({e})"
+                );
+                self.needs_attention(b, &detail).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Knock answered with an appointment: confirmed when its status says so (or says
+    /// nothing), else the leasing office reviews it.
+    async fn accept(
+        &self,
+        community: &Community,
+        b: &Booking,
+        appointment_id: &str,
+        status: &AppointmentStatus,
+    ) -> Result<Attempt, StoreError> {
+        let now = Utc::now();
+        if let AppointmentStatus::Other(status) = status {
+            let detail = format!(
+                "Knock answered appointment {appointment_id} with status {status}, not \
+                 CONFIRMED: the leasing office reviews it"
+            );
+            return self
+                .hold_for_review(b, Review::AwaitingOffice, &detail, Some(appointment_id))
+                .await;
+        }
+        if *status == AppointmentStatus::Cancelled {
+            let detail = format!("Knock answered appointment {appointment_id} as CANCELLED");
+            return self
+                .hold_for_review(b, Review::NeedsAttention, &detail, Some(appointment_id))
+                .await;
+        }
+        let mails = crate::mail::schedule::on_confirm(community, b.slot_start(), now);
+        if self.confirm(&b.id, appointment_id, &mails, now).await? {
+            tracing::info!(booking = %b.id, appointment = appointment_id, "Knock confirmed the tour");
+            if let Err(e) = self.access.issue(community, b).await {
+                tracing::error!(booking = %b.id, error = %e, "access not issued yet");
+            }
+        }
+        Ok(Attempt::Confirmed)
+    }
+
+    async fn needs_attention(&self, b: &Booking, detail: &str) -> Result<Attempt, StoreError> {
+        self.hold_for_review(b, Review::NeedsAttention, detail, None)
+            .await
+    }
+
+    /// The request now waits for staff, with what was found, in one transaction with its
+    /// history. A booking that stopped waiting meanwhile gets Knock's appointment cancelled.
+    async fn hold_for_review(
         &self,
         b: &Booking,
-        doing: &str,
-        e: KnockError,
+        review: Review,
+        detail: &str,
+        appointment_id: Option<&str>,
     ) -> Result<Attempt, StoreError> {
-        if e.is_retryable() || matches!(e, KnockError::Contract { .. }) {
-            return Ok(Attempt::Retry {
-                after: e.retry_after(),
-                why: format!("{doing}: {e}"),
-            });
+        let now = Utc::now();
+        let mut tx = self.store.begin().await?;
+        if tx
+            .set_review(&b.id, review, detail, appointment_id, now)
+            .await?
+        {
+            tx.history(&b.id, now, "knock", review.as_str(), detail)
+                .await?;
+            tx.commit().await?;
+            tracing::warn!(booking = %b.id, review = review.as_str(), %detail, "the request waits for staff");
+            return Ok(Attempt::Review);
         }
+        drop(tx);
+        if let Some(id) = appointment_id {
+            self.confirm(&b.id, id, &[], now).await?;
+        }
+        Ok(Attempt::Review)
+    }
+
+    async fn refuse(&self, b: &Booking, doing: &str, e: KnockError) -> Result<Attempt, StoreError> {
         tracing::warn!(booking = %b.id, error = %e, "Knock refused the booking");
         self.fail(&b.id, &format!("Knock refused {doing}: {e}"))
             .await?;
         Ok(Attempt::Refused)
+    }
+}
+
+/// Knock refused for good (not: could not be reached, did not answer readably, or refused our
+/// key, which is our configuration and is retried).
+fn refused(e: &KnockError) -> bool {
+    !(e.is_retryable() || matches!(e, KnockError::Contract { .. }))
+}
+
+/// A call that failed without a refusal: tried again, uncertain when Knock may have acted on
+/// it (or on an earlier try).
+fn retry(b: &Booking, doing: &str, e: KnockError, was_unsure: bool) -> Attempt {
+    tracing::debug!(booking = %b.id, error = %e, "{doing}: will try again");
+    Attempt::Retry {
+        after: e.retry_after(),
+        why: format!("{doing}: {e}"),
+        uncertain: was_unsure || may_have_acted(&e),
+    }
+}
+
+/// Whether Knock may have carried out a call that failed this way: a time-out, a cut-off or
+/// unreadable answer, a 5xx. Not a 429 nor a refused key: Knock did not act on those.
+fn may_have_acted(e: &KnockError) -> bool {
+    match e {
+        KnockError::Unauthorized { .. } | KnockError::Config(_) => false,
+        KnockError::Retryable { status, .. } => *status != Some(429),
+        KnockError::Contract { .. } => true,
+        KnockError::Permanent { .. } => false,
     }
 }
 

@@ -55,13 +55,15 @@ pub struct WindowSweep {
 /// How a tour ended: who says so, the visit's time and homes, and the history line.
 struct Completion<'a> {
     from: BookingState,
+    /// Set with the state, when the report is also the first door opening we hear of.
+    first_access_at: Option<DateTime<Utc>>,
     visit_time: DateTime<Utc>,
     unit_names: Vec<String>,
     actor: &'a str,
     detail: String,
 }
 
-/// `c.from` (confirmed or in progress) → completed, with the tour's one visit queued and a
+/// `c.from` (confirmed, in progress, or a rescued no-show) → completed, with the tour's one visit queued and a
 /// history line. False when someone else moved the booking first.
 async fn complete(
     tx: &mut Tx,
@@ -71,6 +73,7 @@ async fn complete(
 ) -> Result<bool, StoreError> {
     let Completion {
         from,
+        first_access_at,
         visit_time,
         unit_names,
         actor,
@@ -84,13 +87,19 @@ async fn complete(
             b.id
         )));
     };
-    let change = BookingChange::default();
+    let change = BookingChange {
+        first_access_at,
+        ..Default::default()
+    };
     if !tx
         .set_state(&b.id, from, BookingState::Completed, change, now)
         .await?
     {
         return Ok(false);
     }
+    // The renter was surely there from the first door opening on: a visit is never before it.
+    let first_in = b.first_access_at.or(first_access_at);
+    let visit_time = rules::visit_not_before(visit_time, first_in, now);
     let visit = Job::Visit(VisitJob {
         prospect_id,
         appointment_id,
@@ -154,6 +163,7 @@ pub async fn apply_callback(
             };
             let c = Completion {
                 from: b.state,
+                first_access_at: None,
                 visit_time,
                 unit_names: units,
                 actor: "access",
@@ -167,21 +177,12 @@ pub async fn apply_callback(
             } else {
                 Vec::new()
             };
-            // Through in progress, as the arrival would have gone had it come in time.
-            let change = BookingChange {
-                first_access_at: Some(visit_time),
-                ..Default::default()
-            };
-            tx.set_state(
-                &b.id,
-                BookingState::NoShow,
-                BookingState::InProgress,
-                change,
-                now,
-            )
-            .await?;
+            // Completed with its first access, as the arrival would have gone had it come in
+            // time; in one step, never live on the way: the renter may hold another live
+            // booking at the community by now (one per renter, migration 0010).
             let c = Completion {
-                from: BookingState::InProgress,
+                from: BookingState::NoShow,
+                first_access_at: Some(visit_time),
                 visit_time,
                 unit_names: units,
                 actor: "access",
@@ -235,6 +236,7 @@ pub async fn complete_by_renter(
             };
             let c = Completion {
                 from: b.state,
+                first_access_at: None,
                 visit_time: now,
                 unit_names,
                 actor: "renter",
@@ -293,6 +295,7 @@ pub async fn sweep_ended_windows(
                     let visit_time = b.first_access_at.unwrap_or(b.slot_start()).min(now);
                     let c = Completion {
                         from: b.state,
+                        first_access_at: None,
                         visit_time,
                         unit_names: Vec::new(),
                         actor: "system",

@@ -144,6 +144,12 @@ pub struct Booking {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When the door first opened for this booking.
     pub first_access_at: Option<DateTime<Utc>>,
+    /// An appointment request may have reached Knock without our hearing the answer: Knock is
+    /// looked at before asking again or giving up.
+    pub knock_uncertain: bool,
+    /// A request waiting for staff rather than the worker, and what was found.
+    pub review: Option<Review>,
+    pub review_detail: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -151,6 +157,41 @@ pub struct Booking {
 impl Booking {
     pub fn slot_start(&self) -> DateTime<Utc> {
         self.slot.utc()
+    }
+}
+
+/// Why a request waits for staff. The booking stays `requesting`: it holds its slot, has no
+/// door code, and the renter sees it being confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Review {
+    /// Knock holds an appointment for this request that we have no id for (its answer was
+    /// lost): staff enter the id from Knock's calendar, or cancel.
+    NeedsAttention,
+    /// Knock answered with a status other than CONFIRMED (a community that reviews requests by
+    /// hand): staff confirm or cancel once Knock's calendar shows the outcome.
+    AwaitingOffice,
+}
+
+impl Review {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NeedsAttention => "needs_attention",
+            Self::AwaitingOffice => "awaiting_office",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::NeedsAttention, Self::AwaitingOffice]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// For staff.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NeedsAttention => "Needs attention",
+            Self::AwaitingOffice => "Awaiting the leasing office",
+        }
     }
 }
 

@@ -9,6 +9,9 @@ pub enum MailKind {
     AccessInstructions,
     Cancellation,
     Reschedule,
+    /// Someone tried to book a second tour with this booking's e-mail or phone: the link to
+    /// change or cancel the one there is (README: "One tour per renter").
+    ManageLink,
 }
 
 impl MailKind {
@@ -20,6 +23,7 @@ impl MailKind {
             Self::AccessInstructions => "access_instructions",
             Self::Cancellation => "cancellation",
             Self::Reschedule => "reschedule",
+            Self::ManageLink => "manage_link",
         }
     }
 
@@ -32,19 +36,36 @@ impl MailKind {
             Self::AccessInstructions => "door code and directions",
             Self::Cancellation => "cancellation",
             Self::Reschedule => "new time",
+            Self::ManageLink => "link to your booking",
         }
     }
 
+    pub const ALL: [Self; 7] = [
+        Self::Confirmation,
+        Self::Reminder24h,
+        Self::Reminder1h,
+        Self::AccessInstructions,
+        Self::Cancellation,
+        Self::Reschedule,
+        Self::ManageLink,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Confirmation,
-            Self::Reminder24h,
-            Self::Reminder1h,
-            Self::AccessInstructions,
-            Self::Cancellation,
-            Self::Reschedule,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_name() {
+        for k in MailKind::ALL {
+            assert_eq!(MailKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(MailKind::parse("manage_link"), Some(MailKind::ManageLink));
+        assert_eq!(MailKind::ManageLink.label(), "link to your booking");
+        assert_eq!(MailKind::parse("newsletter"), None);
     }
 }

@@ -14,7 +14,7 @@ mod slot;
 mod source_title;
 
 pub use bedrooms::Bedrooms;
-pub use booking::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
+pub use booking::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter, Review};
 pub use booking_token::{BookingToken, BookingTokenError};
 pub use email::{Email, EmailError};
 pub use mail_kind::MailKind;

@@ -150,6 +150,17 @@ pub fn visit_time(reported: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> 
     reported.min(now)
 }
 
+/// A visit is never before the tour's first door opening (when one is known), nor after now.
+pub fn visit_not_before(
+    visit: DateTime<Utc>,
+    first_access: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    first_access
+        .map_or(visit, |first| visit.max(first))
+        .min(now)
+}
+
 /// What the renter's "I have finished my tour" comes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RenterDoneDecision {
@@ -183,8 +194,23 @@ pub fn mail_fits(kind: MailKind, state: BookingState) -> bool {
     match kind {
         MailKind::Cancellation => state == BookingState::Cancelled,
         MailKind::AccessInstructions => state.is_live(),
+        // The booking it links to is still the renter's one tour (a request included).
+        MailKind::ManageLink => state.holds_slot(),
         _ => state == BookingState::Confirmed,
     }
+}
+
+/// Whether a booking form for `candidate` (a renter at a community) must be turned away
+/// because of `existing`, a booking at the same community: while `existing` holds a slot, the
+/// renter has their one tour there. Knock merges prospects by e-mail (compared
+/// case-insensitively) or by phone, and a new request would replace the existing appointment
+/// (API.md §4, behaviour 5): moving a tour goes through reschedule only.
+pub fn renter_already_booked(
+    existing_state: BookingState,
+    same_email: bool,
+    same_phone: bool,
+) -> bool {
+    existing_state.holds_slot() && (same_email || same_phone)
 }
 
 /// Pending jobs of these kinds are dropped when a booking moves: mails timed for the old
@@ -315,6 +341,15 @@ mod tests {
     }
 
     #[test]
+    fn a_visit_is_never_before_the_first_door_opening_nor_in_the_future() {
+        let first = Some(at(10, 2));
+        assert_eq!(visit_not_before(at(9, 50), first, at(11, 0)), at(10, 2));
+        assert_eq!(visit_not_before(at(10, 20), first, at(11, 0)), at(10, 20));
+        assert_eq!(visit_not_before(at(9, 50), None, at(11, 0)), at(9, 50));
+        assert_eq!(visit_not_before(at(12, 0), first, at(11, 0)), at(11, 0));
+    }
+
+    #[test]
     fn the_renter_finishes_only_a_tour_under_way() {
         assert_eq!(on_renter_done(S::InProgress), RenterDoneDecision::Complete);
         assert_eq!(
@@ -355,6 +390,12 @@ mod tests {
         assert!(!mail_fits(MailKind::AccessInstructions, S::NoShow));
         assert!(mail_fits(MailKind::Cancellation, S::Cancelled));
         assert!(!mail_fits(MailKind::Cancellation, S::Confirmed));
+        // The manage link goes out while its booking is the renter's one tour, request included.
+        for s in S::ALL {
+            assert_eq!(mail_fits(MailKind::ManageLink, s), s.holds_slot(), "{s:?}");
+        }
+        assert!(mail_fits(MailKind::ManageLink, S::Requesting));
+        assert!(!mail_fits(MailKind::ManageLink, S::Cancelled));
         assert!(dropped_by_move(JobKind::Email));
         for k in [
             JobKind::Visit,
@@ -362,6 +403,20 @@ mod tests {
             JobKind::EmailLog,
         ] {
             assert!(!dropped_by_move(k));
+        }
+    }
+
+    #[test]
+    fn a_renter_has_one_tour_at_a_time_by_email_or_phone() {
+        for s in [S::Requesting, S::Confirmed, S::InProgress] {
+            assert!(renter_already_booked(s, true, false), "{s:?}");
+            assert!(renter_already_booked(s, false, true), "{s:?}");
+            assert!(renter_already_booked(s, true, true), "{s:?}");
+            assert!(!renter_already_booked(s, false, false), "{s:?}");
+        }
+        // A tour that is over or off leaves the renter free to book again.
+        for s in [S::Completed, S::NoShow, S::Cancelled, S::Failed] {
+            assert!(!renter_already_booked(s, true, true), "{s:?}");
         }
     }
 

@@ -85,6 +85,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
         MailKind::AccessInstructions => format!("How to get in: your tour of {}", c.name),
         MailKind::Cancellation => format!("Cancelled: your tour of {}", c.name),
         MailKind::Reschedule => format!("New time for your tour of {}", c.name),
+        MailKind::ManageLink => format!("Your tour at {}: the link to change it", c.name),
     };
     let html = HtmlBody {
         kind: ctx.kind.as_str(),

@@ -59,7 +59,11 @@ pub fn on_confirm(
 pub fn still_useful(kind: MailKind, start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     match kind {
         MailKind::Reminder24h | MailKind::Reminder1h | MailKind::AccessInstructions => now < start,
-        MailKind::Confirmation | MailKind::Cancellation | MailKind::Reschedule => true,
+        // The link is useful as long as the booking holds its slot (`rules::mail_fits`).
+        MailKind::Confirmation
+        | MailKind::Cancellation
+        | MailKind::Reschedule
+        | MailKind::ManageLink => true,
     }
 }
 

@@ -59,13 +59,14 @@ pub(crate) async fn try_mail(
                     body: html,
                 })
             });
-            // Delivered and, in the same transaction, Knock's log of it queued (keyed like
-            // the mail), so that the guest card shows every mail sent.
+            // Delivered and, in the same transaction, Knock's log of it queued (keyed by the
+            // mail job: a booking may get a mail of one kind more than once, e.g. moves and
+            // manage links), so that the guest card shows every mail sent.
             let mut tx = store.begin().await?;
             let written = tx.mark_mail_sent(job.id, job.attempts, now).await?;
             if written {
                 if let Some(log) = &log {
-                    let key = DedupeKey::of(kind.as_str());
+                    let key = DedupeKey::of(format!("{}:{}", kind.as_str(), job.id));
                     tx.enqueue(&booking.id, log, &key, now, now).await?;
                 }
                 tx.commit().await?;

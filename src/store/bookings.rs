@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{is_unique_violation, on_backend, Store, StoreError};
 use crate::domain::{
     Bedrooms, Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, NewBooking,
-    PersonName, Phone, Slot, SourceTitle,
+    PersonName, Phone, Review, Slot, SourceTitle,
 };
 
 /// Why an insert did not happen.
@@ -15,6 +15,9 @@ pub enum InsertOutcome {
     AlreadySubmitted(Box<Booking>),
     /// Another live booking holds this slot at this community.
     SlotTaken,
+    /// The renter (by e-mail or by phone) has a live booking at this community already: this
+    /// one, which a racing request wrote first.
+    RenterHasLiveBooking(Box<Booking>),
 }
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +44,9 @@ pub(super) struct BookingRow {
     knock_attempts: i32,
     next_attempt_at: Option<DateTime<Utc>>,
     first_access_at: Option<DateTime<Utc>>,
+    knock_uncertain: bool,
+    review: Option<String>,
+    review_detail: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -81,6 +87,12 @@ impl TryFrom<BookingRow> for Booking {
             knock_attempts: r.knock_attempts,
             next_attempt_at: r.next_attempt_at,
             first_access_at: r.first_access_at,
+            knock_uncertain: r.knock_uncertain,
+            review: match &r.review {
+                Some(v) => Some(Review::parse(v).ok_or_else(|| corrupt("review"))?),
+                None => None,
+            },
+            review_detail: r.review_detail,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -91,7 +103,8 @@ pub(super) const COLUMNS: &str =
     "id, token, community_slug, state, first_name, last_name, email, phone, \
     sms_consent, move_date, bedrooms, message, source_title, slot_start, slot_start_knock, \
     slot_end, knock_prospect_id, knock_appointment_id, failure, knock_attempts, \
-    next_attempt_at, first_access_at, created_at, updated_at";
+    next_attempt_at, first_access_at, knock_uncertain, review, review_detail, created_at, \
+    updated_at";
 
 impl Store {
     /// Writes the request before Knock hears of it, held by the writer until `held_until`:
@@ -126,13 +139,49 @@ impl Store {
         match result {
             Ok(()) => Ok(InsertOutcome::Inserted),
             Err(e) if is_unique_violation(&e) => {
-                match self.booking_by_idempotency_key(&b.idempotency_key).await? {
-                    Some(existing) => Ok(InsertOutcome::AlreadySubmitted(Box::new(existing))),
+                if let Some(existing) = self.booking_by_idempotency_key(&b.idempotency_key).await? {
+                    return Ok(InsertOutcome::AlreadySubmitted(Box::new(existing)));
+                }
+                // The renter's own live booking before the slot: it is what the renter needs
+                // to hear about (and a racing twin of theirs may hold both).
+                let r = &b.renter;
+                match self
+                    .renter_live_booking(&b.community_slug, &r.email, &r.phone)
+                    .await?
+                {
+                    Some(existing) => Ok(InsertOutcome::RenterHasLiveBooking(Box::new(existing))),
                     None => Ok(InsertOutcome::SlotTaken),
                 }
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A booking at `community_slug` that holds a slot (requesting, confirmed, in progress)
+    /// with this e-mail (case-insensitively, as Knock merges prospects) or this phone (E.164).
+    /// The comparison is the one the unique indexes of migration 0010 make (`lower(email)`),
+    /// so that what the database refuses is what this finds. The oldest first, should there
+    /// ever be two (one by e-mail, another by phone).
+    pub async fn renter_live_booking(
+        &self,
+        community_slug: &str,
+        email: &Email,
+        phone: &Phone,
+    ) -> Result<Option<Booking>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM bookings WHERE community_slug = $1 AND state IN ({}) \
+             AND (lower(email) = lower($2) OR phone = $3) ORDER BY created_at, id LIMIT 1",
+            BookingState::sql_list(BookingState::holds_slot)
+        );
+        let row: Option<BookingRow> = on_backend!(self, p => {
+            sqlx::query_as(&sql)
+                .bind(community_slug)
+                .bind(email.as_str())
+                .bind(phone.as_e164())
+                .fetch_optional(p)
+                .await?
+        });
+        row.map(Booking::try_from).transpose()
     }
 
     pub async fn booking_by_idempotency_key(
@@ -203,16 +252,18 @@ impl Store {
         Ok(())
     }
 
-    /// Counts a Knock attempt that did not settle the booking and says when to try again.
+    /// Counts a Knock attempt that did not settle the booking and says when to try again;
+    /// `uncertain` when Knock may have acted on it (a lost answer), which stays so.
     pub async fn schedule_knock_retry(
         &self,
         id: &BookingId,
         next_at: DateTime<Utc>,
+        uncertain: bool,
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.count_knock_attempt(id, next_at, now).await?;
+        tx.count_knock_attempt(id, next_at, uncertain, now).await?;
         tx.history(id, now, "knock", "retry", why).await?;
         tx.commit().await
     }
@@ -229,8 +280,8 @@ impl Store {
         loop {
             let due: Option<(String,)> = on_backend!(self, p => {
                 sqlx::query_as(
-                    "SELECT id FROM bookings WHERE state = 'requesting' AND next_attempt_at <= $1 \
-                     ORDER BY next_attempt_at LIMIT 1",
+                    "SELECT id FROM bookings WHERE state = 'requesting' AND review IS NULL \
+                     AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 1",
                 )
                 .bind(now)
                 .fetch_optional(p)
@@ -242,7 +293,7 @@ impl Store {
             let won = on_backend!(self, p => {
                 sqlx::query(
                     "UPDATE bookings SET next_attempt_at = $1 WHERE id = $2 \
-                     AND state = 'requesting' AND next_attempt_at <= $3",
+                     AND state = 'requesting' AND review IS NULL AND next_attempt_at <= $3",
                 )
                 .bind(lease_until)
                 .bind(&id)
@@ -302,5 +353,26 @@ impl Store {
         }
         out.sort_by_key(|b| b.slot_start());
         Ok(out)
+    }
+}
+
+impl Store {
+    /// An attempt of a booking still requesting may have reached Knock (its answer was lost).
+    pub async fn mark_knock_uncertain(
+        &self,
+        id: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, p => {
+            sqlx::query(
+                "UPDATE bookings SET knock_uncertain = TRUE, updated_at = $1 \
+                 WHERE id = $2 AND state = 'requesting'",
+            )
+            .bind(now)
+            .bind(id.as_str())
+            .execute(p)
+            .await?;
+        });
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use super::bookings::{BookingRow, COLUMNS};
 use super::{is_unique_violation, Db, Store, StoreError};
 use crate::domain::job::{DedupeKey, JobKind, JobPayload, GIVE_UP_AFTER};
-use crate::domain::{Bedrooms, Booking, BookingId, BookingState, NewBooking, Slot};
+use crate::domain::{Bedrooms, Booking, BookingId, BookingState, NewBooking, Review, Slot};
 
 /// An open write transaction, and the bell to ring if it queued work.
 pub struct Tx {
@@ -141,21 +141,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Counts a Knock attempt of a booking still requesting, next due at `next_at`.
+    /// Counts a Knock attempt of a booking still requesting, next due at `next_at`;
+    /// `uncertain` marks (for good) that Knock may have acted on it.
     pub async fn count_knock_attempt(
         &mut self,
         id: &BookingId,
         next_at: DateTime<Utc>,
+        uncertain: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         on_tx!(self, c => {
             sqlx::query(
                 "UPDATE bookings SET knock_attempts = knock_attempts + 1, next_attempt_at = $1, \
-                 updated_at = $2 WHERE id = $3 AND state = 'requesting'",
+                 updated_at = $2, knock_uncertain = (knock_uncertain OR $4) \
+                 WHERE id = $3 AND state = 'requesting'",
             )
             .bind(next_at)
             .bind(now)
             .bind(id.as_str())
+            .bind(uncertain)
             .execute(c)
             .await?;
         });
@@ -197,6 +201,7 @@ impl Tx {
             sqlx::query(
                 "UPDATE bookings SET state = $1, updated_at = $2, \
                  next_attempt_at = CASE WHEN $1 = 'requesting' THEN next_attempt_at ELSE NULL END, \
+                 review = CASE WHEN $1 = 'requesting' THEN review ELSE NULL END, \
                  knock_appointment_id = COALESCE($3, knock_appointment_id), \
                  failure = COALESCE($4, failure), \
                  first_access_at = COALESCE($5, first_access_at) \
@@ -215,6 +220,35 @@ impl Tx {
                 == 1
         });
         Ok(moved)
+    }
+
+    /// A request now waits for staff (`review`, with what was found); the worker leaves it.
+    /// `appointment_id` is kept when Knock named one. False when it is not requesting.
+    pub async fn set_review(
+        &mut self,
+        id: &BookingId,
+        review: Review,
+        detail: &str,
+        appointment_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let set = on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE bookings SET review = $1, review_detail = $2, next_attempt_at = NULL, \
+                 knock_appointment_id = COALESCE($3, knock_appointment_id), updated_at = $4 \
+                 WHERE id = $5 AND state = 'requesting'",
+            )
+            .bind(review.as_str())
+            .bind(detail)
+            .bind(appointment_id)
+            .bind(now)
+            .bind(id.as_str())
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(set)
     }
 
     /// Keeps Knock's appointment id on a booking that has none yet (an answer that came
@@ -284,6 +318,53 @@ impl Tx {
         };
         on_tx!(self, c => { sqlx::query(end).execute(c).await?; });
         Ok(outcome)
+    }
+
+    /// Takes the booking's change hold until `until`, with one conditional update: won only
+    /// when nobody holds it, or the last hold ran out by `now` (its process died). False when
+    /// another change holds it; then nothing is written.
+    pub async fn take_change_hold(
+        &mut self,
+        id: &BookingId,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let won = on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE bookings SET change_held_until = $1 WHERE id = $2 \
+                 AND (change_held_until IS NULL OR change_held_until <= $3)",
+            )
+            .bind(until)
+            .bind(id.as_str())
+            .bind(now)
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(won)
+    }
+
+    /// Gives back the hold taken until `until`. A hold that ran out and was taken by another
+    /// change since is theirs, and left as it is (false).
+    pub async fn release_change_hold(
+        &mut self,
+        id: &BookingId,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let released = on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE bookings SET change_held_until = NULL \
+                 WHERE id = $1 AND change_held_until = $2",
+            )
+            .bind(id.as_str())
+            .bind(until)
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(released)
     }
 
     /// Appends one line to a booking's history.
@@ -380,6 +461,29 @@ impl Tx {
         });
         self.queued |= queued;
         Ok(queued)
+    }
+
+    /// The payloads of the booking's jobs of `kind` queued after `since` (the mails a rate
+    /// limit counts). Call after locking the booking ([`Tx::booking`]) so that two counts for
+    /// one booking never run side by side.
+    pub async fn payloads_since(
+        &mut self,
+        booking: &BookingId,
+        kind: JobKind,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_tx!(self, c => {
+            sqlx::query_as(
+                "SELECT payload FROM outbox_jobs WHERE booking_id = $1 AND kind = $2 \
+                 AND created_at > $3 ORDER BY id",
+            )
+            .bind(booking.as_str())
+            .bind(kind.as_str())
+            .bind(since)
+            .fetch_all(c)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 
     /// The booking's pending jobs of `kind` will not be sent: `skipped`, with `why`.

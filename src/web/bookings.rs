@@ -14,7 +14,11 @@ use crate::booking::{Booking, BookingState, RescheduleResult};
 use crate::booking::{CancelOutcome, Canceller};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
-use crate::domain::BookingToken;
+use crate::domain::{BookingToken, Review};
+
+/// What a renter (or staff member) is told when another change to the tour holds it.
+pub(super) const CHANGE_IN_PROGRESS: &str =
+    "Another change to this tour is on its way. Wait a moment, then reload this page.";
 
 #[derive(Template)]
 #[template(path = "booking.html")]
@@ -213,6 +217,7 @@ pub async fn cancel(
             "This tour can no longer be cancelled: it has started or is over.",
         )),
         CancelOutcome::UnknownBooking => Err(WebError::NotFound),
+        CancelOutcome::ChangeInProgress => Err(WebError::Busy(CHANGE_IN_PROGRESS)),
     }
 }
 
@@ -330,5 +335,8 @@ pub async fn reschedule(
             reschedule_page(&state, &session, c, &booking, Some("The leasing office could not take that time. Your tour is unchanged; please choose another time."), StatusCode::CONFLICT).await
         }
         RescheduleResult::KnockUnavailable(e) => Err(WebError::CalendarDown(e)),
+        // Not the picker again: drawing it would ask Knock for times while the other change
+        // is still waiting for Knock.
+        RescheduleResult::ChangeInProgress => Err(WebError::Busy(CHANGE_IN_PROGRESS)),
     }
 }

@@ -25,6 +25,9 @@ pub enum WebError {
     /// The request is fine but the thing it acts on is past that point.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Another change to the same thing is on its way: nothing was done; try again shortly.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("service unavailable: {0}")]
@@ -97,7 +100,7 @@ impl ResponseError for WebError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::SignInRequired => StatusCode::SEE_OTHER,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::Busy(_) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) | Self::CalendarDown(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,6 +118,7 @@ impl ResponseError for WebError {
             }
             Self::Forbidden(why) => ("Not allowed", why),
             Self::Conflict(why) => ("This cannot be done any more", why),
+            Self::Busy(why) => ("One moment, please", why),
             Self::BadRequest(why) => ("Something is wrong with this request", why),
             Self::Unavailable(why) => ("Please try again shortly", why),
             Self::CalendarDown(_) => {

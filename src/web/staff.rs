@@ -22,6 +22,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(cancel::submit),
         )
         .route("/staff/outbox/{job}/retry", web::post().to(cancel::retry))
+        .route("/staff/bookings/{id}/adopt", web::post().to(booking::adopt))
+        .route(
+            "/staff/bookings/{id}/confirm",
+            web::post().to(booking::office_confirmed),
+        )
         .route(
             "/staff/bookings/{id}/resend-access",
             web::post().to(cancel::resend_access),

@@ -23,7 +23,7 @@ struct TourPage<'a> {
     tz_label: String,
     days: Vec<Day>,
     knock_unavailable: bool,
-    notice: Option<&'a str>,
+    notice: Option<&'a Notice<'a>>,
     errors: FieldErrors,
     form: FormValues,
     csrf_token: String,
@@ -32,6 +32,26 @@ struct TourPage<'a> {
     self_url: String,
     sms_consent_text: &'a str,
     bedrooms: [Bedrooms; 4],
+}
+
+/// What the page says when the renter (by e-mail or phone) has a tour at the community.
+pub const ALREADY_BOOKED: &str = "A tour is already booked for this e-mail address or phone \
+number. We have e-mailed the link to change or cancel it to the address we have on file.";
+
+/// A message at the top of the page; `error` ones look like the form's error summary.
+struct Notice<'a> {
+    text: &'a str,
+    error: bool,
+}
+
+impl<'a> Notice<'a> {
+    fn info(text: &'a str) -> Self {
+        Self { text, error: false }
+    }
+
+    fn error(text: &'a str) -> Self {
+        Self { text, error: true }
+    }
 }
 
 #[derive(Deserialize)]
@@ -153,6 +173,20 @@ pub async fn book(
             )
             .await;
         }
+        Ok(BookOutcome::AlreadyBooked) => {
+            // Nothing about that booking: whoever typed the e-mail or phone may not be the
+            // renter. The form keeps their values.
+            return render_form(
+                &state,
+                c,
+                &session,
+                values,
+                FieldErrors::default(),
+                Some(&Notice::error(ALREADY_BOOKED)),
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
         Ok(BookOutcome::Refused(_)) => {
             return pick_again(&state, c, &session, values, "The leasing office could not book that time. Nothing was booked. Please choose another time.").await;
         }
@@ -166,7 +200,7 @@ pub async fn book(
                 &session,
                 values,
                 FieldErrors::default(),
-                Some(&notice),
+                Some(&Notice::info(&notice)),
                 StatusCode::SERVICE_UNAVAILABLE,
             )
             .await;
@@ -207,7 +241,7 @@ async fn render_form(
     session: &Session,
     form: FormValues,
     errors: FieldErrors,
-    notice: Option<&str>,
+    notice: Option<&Notice<'_>>,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
     let (days, knock_unavailable) = match state.bookings.available_slots(c).await {

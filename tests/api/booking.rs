@@ -247,8 +247,9 @@ on_both_backends!(
             "{page}"
         );
         let c2 = client();
+        let ada = [("email", "ada@example.com"), ("phone", "(206) 555-0199")];
         let before = app
-            .book(&c2, MAPLE, Some("2026-10-31T09:00:00-04:00"))
+            .book_as(&c2, MAPLE, Some("2026-10-31T09:00:00-04:00"), &ada)
             .await;
         let (_, page) = app.get(&c2, &before).await;
         assert!(

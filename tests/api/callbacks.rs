@@ -331,7 +331,8 @@ on_both_backends!(
         let absent = confirmed_booking(&app).await;
         let c = client();
         let form = app.landing(&c, MAPLE).await;
-        let page = app.book(&c, MAPLE, Some(&form.starts[1])).await;
+        let ada = [("email", "ada@example.com"), ("phone", "(206) 555-0199")];
+        let page = app.book_as(&c, MAPLE, Some(&form.starts[1]), &ada).await;
         let present = booking_id(&app.get(&c, &page).await.1);
         let end = app
             .app_store

@@ -6,8 +6,11 @@ use tourgate::booking::{BookingId, BookingState};
 use tourgate::outbox::{JobKind, JobState};
 
 use crate::callbacks::{booking_id, callback, completed, jobs_of, state_of, MAPLE};
-use crate::helpers::{client, offered_form, spawn_app, Backend, TestApp};
+use crate::helpers::{
+    assert_knock_agrees, client, offered_form, spawn_app, wait_for_change_hold, Backend, TestApp,
+};
 use crate::on_both_backends;
+use crate::reschedule::{booked, CHANGE_IN_PROGRESS};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -229,7 +232,7 @@ on_both_backends!(
 
 // ---- staff ----
 
-async fn add_staff(app: &TestApp, email: &str, communities: &[&str]) {
+pub async fn add_staff(app: &TestApp, email: &str, communities: &[&str]) {
     let slugs: Vec<String> = communities.iter().map(|s| s.to_string()).collect();
     tourgate::staff::add_staff(
         &app.app_store,
@@ -453,6 +456,157 @@ on_both_backends!(
         assert!(
             html.contains("Access e-mail queued again"),
             "the action is in the history"
+        );
+    }
+);
+
+// ---- a cancel racing a reschedule ----
+
+/// Every CONFIRMED appointment in Knock with its start.
+fn live_in_knock(app: &TestApp) -> Vec<(String, chrono::DateTime<Utc>)> {
+    app.sandbox
+        .snapshot()
+        .appointments
+        .iter()
+        .filter(|a| format!("{:?}", a.status) == "Confirmed")
+        .map(|a| (a.id.clone(), a.start))
+        .collect()
+}
+
+/// After a reschedule raced a cancel: either the booking is cancelled and Knock has nothing
+/// live, or it moved to `moved_to` and Knock has exactly its appointment. Never anything else.
+async fn cancelled_or_moved(app: &TestApp, id: &str, moved_to: &str) -> BookingState {
+    assert_knock_agrees(app).await;
+    let b = app
+        .app_store
+        .booking_by_id(&BookingId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let live = live_in_knock(app);
+    match b.state {
+        BookingState::Cancelled => assert!(live.is_empty(), "{live:?}"),
+        BookingState::Confirmed => {
+            assert_eq!(b.slot.value, moved_to);
+            assert_eq!(live.len(), 1, "{live:?}");
+            assert_eq!(Some(&live[0].0), b.knock_appointment_id.as_ref());
+            assert_eq!(live[0].1, b.slot_start());
+        }
+        other => panic!("neither cancelled nor moved: {other:?}"),
+    }
+    b.state
+}
+
+on_both_backends!(
+    a_renter_cancel_while_knock_answers_a_reschedule_waits_for_it,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let renter = booked(&app).await;
+        let form = renter.reschedule_form(&app).await;
+        let to = form.starts[1].clone();
+        let (_, html) = app.get(&renter.c, &format!("{}/cancel", renter.page)).await;
+        let fields: Vec<(String, String)> = offered_form(&html).hidden.into_iter().collect();
+        app.sandbox
+            .inject_fault(Fault::latency(FaultRoute::AppointmentRequest, 1_500));
+
+        let (moved, cancel) = tokio::join!(renter.reschedule(&app, &form, &to), async {
+            wait_for_change_hold(&app.app_store, &renter.id).await;
+            let r = app
+                .post_form(&renter.c, &format!("{}/cancel", renter.page), &fields)
+                .await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        });
+        assert_eq!(cancel.0, 409, "{}", cancel.1);
+        assert!(cancel.1.contains(CHANGE_IN_PROGRESS), "{}", cancel.1);
+        assert_eq!(moved.0, 303, "{}", moved.1);
+        assert!(
+            cancel_jobs(&app, &renter.id).await.len() == 1,
+            "the old one's only"
+        );
+        assert_eq!(
+            cancelled_or_moved(&app, &renter.id, &to).await,
+            BookingState::Confirmed
+        );
+
+        // Once the move is kept, the renter's cancel goes through and cancels the new one.
+        let r = app
+            .post_form(&renter.c, &format!("{}/cancel", renter.page), &fields)
+            .await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert_eq!(
+            cancelled_or_moved(&app, &renter.id, &to).await,
+            BookingState::Cancelled
+        );
+    }
+);
+
+on_both_backends!(
+    a_reschedule_and_a_cancel_at_once_end_cancelled_or_moved_never_in_between,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let renter = booked(&app).await;
+        let form = renter.reschedule_form(&app).await;
+        let to = form.starts[1].clone();
+        let (_, html) = app.get(&renter.c, &format!("{}/cancel", renter.page)).await;
+        let fields: Vec<(String, String)> = offered_form(&html).hidden.into_iter().collect();
+        app.sandbox
+            .inject_fault(Fault::latency(FaultRoute::AppointmentRequest, 500));
+
+        let (moved, cancel) = tokio::join!(renter.reschedule(&app, &form, &to), async {
+            app.post_form(&renter.c, &format!("{}/cancel", renter.page), &fields)
+                .await
+                .status()
+                .as_u16()
+        });
+        // Whichever took the booking first: the other answers 409, or finds it cancelled.
+        match cancelled_or_moved(&app, &renter.id, &to).await {
+            BookingState::Cancelled => assert_eq!(cancel, 303),
+            _ => {
+                assert_eq!(moved.0, 303, "{}", moved.1);
+                assert_eq!(cancel, 409);
+            }
+        }
+    }
+);
+
+on_both_backends!(
+    a_staff_cancel_while_knock_answers_a_reschedule_waits_for_it,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        add_staff(&app, "ann@example.com", &["maple-court"]).await;
+        let staff = staff_client(&app, "ann@example.com").await;
+        let renter = booked(&app).await;
+        let form = renter.reschedule_form(&app).await;
+        let to = form.starts[1].clone();
+        let path = format!("/staff/bookings/{}/cancel", renter.id);
+        let (_, html) = app.get(&staff, &path).await;
+        let mut fields: Vec<(String, String)> = offered_form(&html).hidden.into_iter().collect();
+        fields.push(("reason".into(), "Unit leased".into()));
+        app.sandbox
+            .inject_fault(Fault::latency(FaultRoute::AppointmentRequest, 1_500));
+
+        let (moved, cancel) = tokio::join!(renter.reschedule(&app, &form, &to), async {
+            wait_for_change_hold(&app.app_store, &renter.id).await;
+            let r = app.post_form(&staff, &path, &fields).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        });
+        assert_eq!(cancel.0, 409, "{}", cancel.1);
+        assert!(cancel.1.contains(CHANGE_IN_PROGRESS), "{}", cancel.1);
+        assert_eq!(moved.0, 303, "{}", moved.1);
+        assert_eq!(
+            cancelled_or_moved(&app, &renter.id, &to).await,
+            BookingState::Confirmed
+        );
+        let (_, page) = app
+            .get(&staff, &format!("/staff/bookings/{}", renter.id))
+            .await;
+        assert!(!page.contains("Unit leased"), "no cancel on record");
+
+        let r = app.post_form(&staff, &path, &fields).await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert_eq!(
+            cancelled_or_moved(&app, &renter.id, &to).await,
+            BookingState::Cancelled
         );
     }
 );

@@ -174,8 +174,14 @@ on_both_backends!(
         let c = client();
         let starts = app.landing(&c, MAPLE).await.starts;
         let mut ids = Vec::new();
-        for start in &starts[..3] {
-            let page = app.book(&c, MAPLE, Some(start)).await;
+        // Three renters: one live booking per renter.
+        let renters = [
+            [("email", "grace@example.com"), ("phone", "(206) 555-0155")],
+            [("email", "ada@example.com"), ("phone", "(206) 555-0199")],
+            [("email", "alan@example.com"), ("phone", "(206) 555-0188")],
+        ];
+        for (start, renter) in starts[..3].iter().zip(&renters) {
+            let page = app.book_as(&c, MAPLE, Some(start), renter).await;
             ids.push(booking_id(&app.get(&c, &page).await.1));
         }
         let (opened, finished, outside) = (&ids[0], &ids[1], &ids[2]);

@@ -259,18 +259,25 @@ pub async fn spawn_app_with_sandbox(
     .expect("test settings are valid");
     let mut sandbox = sandbox_config(&settings.communities, true);
     adjust(&mut sandbox);
-    serve_with_sandbox(settings, std::sync::Arc::new(db), sandbox).await
+    serve_with_sandbox(settings, std::sync::Arc::new(db), None, sandbox).await
 }
 
-/// Builds the app from `settings` and serves it in the background.
-async fn serve(settings: Settings, db: std::sync::Arc<TestDb>) -> TestApp {
+/// Builds the app from `settings` and serves it in the background. `knock` is the sandbox it
+/// talks to when that is another app's (its settings then name its URL).
+async fn serve(
+    settings: Settings,
+    db: std::sync::Arc<TestDb>,
+    knock: Option<(Sandbox, url::Url)>,
+) -> TestApp {
     let sandbox = sandbox_config(&settings.communities, true);
-    serve_with_sandbox(settings, db, sandbox).await
+    serve_with_sandbox(settings, db, knock, sandbox).await
 }
 
+/// [`serve`] with the in-process sandbox (when the settings start one) configured as given.
 async fn serve_with_sandbox(
     settings: Settings,
     db: std::sync::Arc<TestDb>,
+    knock: Option<(Sandbox, url::Url)>,
     sandbox: SandboxConfig,
 ) -> TestApp {
     let app = Application::build_with_sandbox(settings, sandbox)
@@ -279,7 +286,8 @@ async fn serve_with_sandbox(
     let (sandbox, sandbox_url) = app
         .sandbox
         .clone()
-        .expect("tests run against the in-process sandbox");
+        .or(knock)
+        .expect("tests run against an in-process sandbox");
     let t = TestApp {
         base: format!("http://127.0.0.1:{}", app.port()),
         app_store: app.store.clone(),
@@ -342,7 +350,24 @@ impl TestApp {
         let mut settings = (*self.settings).clone();
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.public_url.set_port(Some(0)).unwrap();
-        serve(settings, self._db.clone()).await
+        serve(settings, self._db.clone(), None).await
+    }
+
+    /// A second `serve` process on the same database that talks to this one's Knock, as
+    /// processes behind a load balancer share one Knock.
+    #[allow(dead_code)]
+    pub async fn another_process_same_knock(&self) -> TestApp {
+        let mut settings = (*self.settings).clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.public_url.set_port(Some(0)).unwrap();
+        let url = url::Url::parse(&format!("{}/", self.sandbox_url)).unwrap();
+        settings.knock.base_url = Some(url.clone());
+        serve(
+            settings,
+            self._db.clone(),
+            Some((self.sandbox.clone(), url)),
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -416,12 +441,25 @@ impl TestApp {
         landing_path: &str,
         start: Option<&str>,
     ) -> String {
+        self.book_as(client, landing_path, start, &[]).await
+    }
+
+    /// [`TestApp::book`] for the renter `overrides` make of the default one: a renter has one
+    /// live booking per community (by e-mail or phone), so a second booking at a community
+    /// needs another renter.
+    pub async fn book_as(
+        &self,
+        client: &reqwest::Client,
+        landing_path: &str,
+        start: Option<&str>,
+        overrides: &[(&str, &str)],
+    ) -> String {
         let form = self.landing(client, landing_path).await;
         let chosen = start
             .map(str::to_string)
             .unwrap_or_else(|| form.starts[0].clone());
         let mut r = self
-            .post_form(client, &form.action, &Self::fill(&form, &chosen, &[]))
+            .post_form(client, &form.action, &Self::fill(&form, &chosen, overrides))
             .await;
         if start.is_none() && r.status().as_u16() == 409 {
             // The earliest time can pass its minimum notice between reading the page and
@@ -431,7 +469,7 @@ impl TestApp {
                 .post_form(
                     client,
                     &fresh.action,
-                    &Self::fill(&fresh, &fresh.starts[0], &[]),
+                    &Self::fill(&fresh, &fresh.starts[0], overrides),
                 )
                 .await;
         }
@@ -467,4 +505,203 @@ pub async fn set_state(store: &Store, id: &str, state: &str) {
             .map(|r| r.rows_affected()),
     };
     assert_eq!(changed.unwrap(), 1);
+}
+
+/// A live booking as the invariant check reads it straight from the database.
+#[derive(Debug)]
+struct LiveBooking {
+    id: String,
+    state: String,
+    appointment: Option<String>,
+    slot_start: DateTime<Utc>,
+}
+
+/// Tourgate and Knock agree on every booking. Drains the outbox at now (so that queued Knock
+/// cancels have landed), then checks, against this app's database and its own sandbox:
+///
+/// - every live booking (confirmed or in progress) has a Knock appointment id, and the
+///   sandbox holds exactly one CONFIRMED appointment with that id, starting at the booking's
+///   start;
+/// - every CONFIRMED self-guided appointment in the sandbox is some live booking's appointment.
+///
+/// Fails with every mismatch listed, and the Knock deliveries still undelivered, if any.
+/// For an app whose bookings all went through its own sandbox (not `another_process`'s).
+#[allow(dead_code)]
+pub async fn assert_knock_agrees(app: &TestApp) {
+    use knock_sandbox::{AppointmentStatus, TourType};
+    use tourgate::outbox::JobState;
+    app.outbox
+        .drain(Utc::now())
+        .await
+        .expect("the outbox drains");
+    let sql = "SELECT id, state, knock_appointment_id, slot_start FROM bookings \
+               WHERE state IN ('confirmed', 'in_progress') ORDER BY id";
+    type Row = (String, String, Option<String>, DateTime<Utc>);
+    let rows: Vec<Row> = match app.app_store.db() {
+        Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+    }
+    .expect("live bookings are read");
+    let live: Vec<LiveBooking> = rows
+        .into_iter()
+        .map(|(id, state, appointment, slot_start)| LiveBooking {
+            id,
+            state,
+            appointment,
+            slot_start,
+        })
+        .collect();
+    // Requests waiting for staff (needs attention, awaiting the office): staff are told of the
+    // Knock appointment they stand for, by id or by its start.
+    let sql = "SELECT knock_appointment_id, slot_start FROM bookings \
+               WHERE state = 'requesting' AND review IS NOT NULL";
+    let waiting: Vec<(Option<String>, DateTime<Utc>)> = match app.app_store.db() {
+        Db::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        Db::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+    }
+    .expect("waiting bookings are read");
+    let snapshot = app.sandbox.snapshot();
+    let mut mismatches = Vec::new();
+    for b in &live {
+        let Some(appointment) = &b.appointment else {
+            mismatches.push(format!(
+                "booking {} is {} without a Knock appointment id",
+                b.id, b.state
+            ));
+            continue;
+        };
+        let confirmed: Vec<_> = snapshot
+            .appointments
+            .iter()
+            .filter(|a| &a.id == appointment && a.status == AppointmentStatus::Confirmed)
+            .collect();
+        match confirmed.as_slice() {
+            [a] if a.start == b.slot_start => {}
+            [a] => mismatches.push(format!(
+                "booking {} ({}) starts at {} but its Knock appointment {appointment} at {}",
+                b.id, b.state, b.slot_start, a.start
+            )),
+            [] => {
+                let status = snapshot
+                    .appointments
+                    .iter()
+                    .find(|a| &a.id == appointment)
+                    .map_or("unknown to Knock".to_string(), |a| {
+                        format!("{:?} in Knock", a.status)
+                    });
+                mismatches.push(format!(
+                    "booking {} is {} but its Knock appointment {appointment} is {status}",
+                    b.id, b.state
+                ));
+            }
+            many => mismatches.push(format!(
+                "booking {}: {} CONFIRMED Knock appointments with id {appointment}",
+                b.id,
+                many.len()
+            )),
+        }
+    }
+    for a in snapshot
+        .appointments
+        .iter()
+        .filter(|a| a.status == AppointmentStatus::Confirmed && a.tour_type == TourType::SelfGuided)
+    {
+        let held = live
+            .iter()
+            .any(|b| b.appointment.as_deref() == Some(a.id.as_str()));
+        let staff_told = waiting.iter().any(|(id, start)| match id {
+            Some(id) => id == &a.id,
+            None => *start == a.start,
+        });
+        if !held && !staff_told {
+            mismatches.push(format!(
+                "Knock appointment {} (prospect {}, {}) is CONFIRMED but no live booking holds it",
+                a.id, a.prospect_id, a.start
+            ));
+        }
+    }
+    if mismatches.is_empty() {
+        return;
+    }
+    let pending: Vec<String> = app
+        .app_store
+        .outbox_jobs(None, 100)
+        .await
+        .map(|jobs| {
+            jobs.into_iter()
+                .filter(|j| !matches!(j.state, JobState::Delivered | JobState::Skipped))
+                .map(|j| {
+                    format!(
+                        "job {} {} of {}: {} ({})",
+                        j.id,
+                        j.kind.as_str(),
+                        j.booking_id,
+                        j.state.as_str(),
+                        j.last_error.as_deref().unwrap_or("no error")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_else(|e| vec![format!("(outbox not read: {e})")]);
+    let appointments: Vec<String> = snapshot
+        .appointments
+        .iter()
+        .map(|a| format!("{} {:?} {:?} {}", a.id, a.status, a.tour_type, a.start))
+        .collect();
+    panic!(
+        "Tourgate and Knock disagree:\n  {}\nlive bookings: {live:?}\nKnock appointments: \
+         {appointments:?}\njobs not delivered: {pending:?}",
+        mismatches.join("\n  ")
+    );
+}
+
+/// The booking's change hold as stored (`None`: nobody holds it).
+#[allow(dead_code)]
+pub async fn change_hold_of(store: &Store, id: &str) -> Option<DateTime<Utc>> {
+    let sql = "SELECT change_held_until FROM bookings WHERE id = $1";
+    let row: Result<(Option<DateTime<Utc>>,), sqlx::Error> = match store.db() {
+        Db::Sqlite(p) => sqlx::query_as(sql).bind(id).fetch_one(p).await,
+        Db::Postgres(p) => sqlx::query_as(sql).bind(id).fetch_one(p).await,
+    };
+    row.expect("the booking exists").0
+}
+
+/// Sets the booking's change hold, as a process that took it (and perhaps died) left it.
+#[allow(dead_code)]
+pub async fn set_change_hold(store: &Store, id: &str, until: Option<DateTime<Utc>>) {
+    let sql = "UPDATE bookings SET change_held_until = $1 WHERE id = $2";
+    let changed = match store.db() {
+        Db::Sqlite(p) => sqlx::query(sql)
+            .bind(until)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+        Db::Postgres(p) => sqlx::query(sql)
+            .bind(until)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+    };
+    assert_eq!(changed.unwrap(), 1);
+}
+
+/// Waits (polling, ten seconds at most) until a change holds the booking.
+#[allow(dead_code)]
+pub async fn wait_for_change_hold(store: &Store, id: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if change_hold_of(store, id)
+            .await
+            .is_some_and(|t| t > Utc::now())
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no change took the hold of booking {id} within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

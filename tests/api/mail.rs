@@ -32,6 +32,9 @@ fn booking(start: chrono::DateTime<Utc>) -> Booking {
         knock_attempts: 0,
         next_attempt_at: None,
         first_access_at: None,
+        knock_uncertain: false,
+        review: None,
+        review_detail: None,
         created_at: start,
         updated_at: start,
     }

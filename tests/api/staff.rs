@@ -636,7 +636,11 @@ on_both_backends!(
             .post_form(
                 &c,
                 &form.action,
-                &TestApp::fill(&form, &form.starts[1], &[("email", "alan@example.com")]),
+                &TestApp::fill(
+                    &form,
+                    &form.starts[1],
+                    &[("email", "alan@example.com"), ("phone", "(206) 555-0188")],
+                ),
             )
             .await;
         assert_eq!(r.status().as_u16(), 303);

@@ -17,10 +17,13 @@ use crate::web::AppState;
 
 pub const COOKIE: &str = "tg_staff";
 
-/// The signed-in staff member and their session's id.
+/// The signed-in staff member and their session's id, and what every staff page warns of.
 pub struct SignedIn {
     pub staff: StaffMember,
     pub session_id: String,
+    /// "Knock has refused our API key since ...": a configuration outage staff should raise
+    /// with the operator (bookings wait, deliveries retry meanwhile).
+    pub knock_down: Option<String>,
 }
 
 /// HttpOnly (scripts never see it), Secure behind https, Lax (sent on top-level navigation
@@ -53,7 +56,15 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
     };
     let session_id = token.id();
     let staff = state.staff.session(&session_id, Utc::now()).await?;
-    Ok(staff.map(|staff| SignedIn { staff, session_id }))
+    let knock_down = state
+        .bookings
+        .knock_refused_since()
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    Ok(staff.map(|staff| SignedIn {
+        staff,
+        session_id,
+        knock_down,
+    }))
 }
 
 fn app_state(req: &HttpRequest) -> Result<&AppState, WebError> {

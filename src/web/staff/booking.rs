@@ -1,18 +1,25 @@
 //! GET /staff/bookings/{id}: one booking, its history and what staff did to it.
 use actix_session::Session;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::auth::{self, SignedIn};
+use super::auth::{CsrfForm, StaffForm};
+use super::cancel::RetryForm;
 use super::labels::{delivery_label, job_state, knock_delivery, state_label};
 use crate::booking::slots::{describe, describe_time};
-use crate::booking::{Booking, BookingId};
+use crate::booking::{Booking, BookingId, Resolution, ResolveOutcome};
 use crate::config::Community;
+use crate::domain::Review;
+use crate::knock::types::AppointmentId;
 use crate::outbox::JobState;
 use crate::staff::BookingRecord;
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
+use chrono::Utc;
+use serde::Deserialize;
 
 /// One Knock delivery from the outbox, with a retry button when it is dead.
 struct DeliveryLine {
@@ -34,6 +41,7 @@ struct HistoryLine {
 #[template(path = "staff_booking.html")]
 struct BookingPage<'a> {
     me: &'a str,
+    knock_down: Option<&'a str>,
     csrf_token: String,
     community: &'a Community,
     booking: &'a Booking,
@@ -45,6 +53,8 @@ struct BookingPage<'a> {
     history: Vec<HistoryLine>,
     cancellable: bool,
     deliveries: Vec<DeliveryLine>,
+    /// Why the appointment id entered to adopt was refused.
+    adopt_problem: Option<&'a str>,
 }
 
 pub async fn show(
@@ -53,8 +63,19 @@ pub async fn show(
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
+    render(&state, &me, &session, &path, None, StatusCode::OK).await
+}
+
+async fn render(
+    state: &AppState,
+    me: &SignedIn,
+    session: &Session,
+    path: &str,
+    adopt_problem: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
     // Malformed, unknown and another community's booking all answer the same 404.
-    let id = BookingId::parse(&path).ok_or(WebError::NotFound)?;
+    let id = BookingId::parse(path).ok_or(WebError::NotFound)?;
     let BookingRecord {
         booking,
         events,
@@ -113,20 +134,111 @@ pub async fn show(
         .collect();
     let page = BookingPage {
         me: &me.staff.email,
-        csrf_token: csrf::token(&session)?,
+        knock_down: me.knock_down.as_deref(),
+        csrf_token: csrf::token(session)?,
         community: c,
-        state_label: state_label(booking.state),
+        state_label: match booking.review {
+            Some(r) => r.label(),
+            None => state_label(booking.state),
+        },
         when: describe(booking.slot_start(), tz),
         ends: describe_time(booking.slot_end, tz),
         knock: knock_delivery(&booking, &jobs, tz),
         deliveries,
         created: local(booking.created_at),
         history: history.into_iter().map(|(_, h)| h).collect(),
-        cancellable: matches!(
-            booking.state,
-            crate::booking::BookingState::Requesting | crate::booking::BookingState::Confirmed
-        ),
+        cancellable: booking.state.is_cancellable(),
+        adopt_problem,
         booking: &booking,
     };
-    Ok(auth::page(page.render()?))
+    let mut response = auth::page(page.render()?);
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct AdoptForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    appointment_id: String,
+}
+
+impl CsrfForm for AdoptForm {
+    fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+/// POST /staff/bookings/{id}/adopt: the appointment Knock holds for a request whose answer
+/// was lost, read off Knock's calendar by staff.
+pub async fn adopt(
+    state: web::Data<AppState>,
+    session: Session,
+    path: web::Path<String>,
+    StaffForm(me, form): StaffForm<AdoptForm>,
+) -> Result<HttpResponse, WebError> {
+    // Knock's ids are short numeric strings (API.md §2); anything else is a typing slip.
+    let typed = form.appointment_id.trim();
+    let plausible = (1..=64).contains(&typed.len())
+        && typed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let id = AppointmentId::parse(typed.to_string())
+        .ok()
+        .filter(|_| plausible);
+    let Some(appointment) = id else {
+        let problem = "Enter the appointment's id as Knock's calendar shows it (digits).";
+        return render(
+            &state,
+            &me,
+            &session,
+            &path,
+            Some(problem),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    resolve(&state, &me, &path, Resolution::Adopt(appointment)).await
+}
+
+/// POST /staff/bookings/{id}/confirm: the office confirmed a request Knock answered as pending.
+pub async fn office_confirmed(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    StaffForm(me, _): StaffForm<RetryForm>,
+) -> Result<HttpResponse, WebError> {
+    resolve(&state, &me, &path, Resolution::OfficeConfirmed).await
+}
+
+async fn resolve(
+    state: &AppState,
+    me: &SignedIn,
+    path: &str,
+    resolution: Resolution,
+) -> Result<HttpResponse, WebError> {
+    let id = BookingId::parse(path).ok_or(WebError::NotFound)?;
+    let b = state
+        .staff
+        .booking(&me.staff, &id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let c = state
+        .settings
+        .communities
+        .get(&b.community_slug)
+        .ok_or(WebError::NotFound)?;
+    let outcome = state
+        .bookings
+        .resolve(c, &id, resolution, &me.staff.email, Utc::now())
+        .await?;
+    match outcome {
+        ResolveOutcome::Confirmed => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/staff/bookings/{id}")))
+            .insert_header(("Cache-Control", "no-store"))
+            .finish()),
+        ResolveOutcome::NotWaiting => Err(WebError::Conflict(
+            "This booking does not wait for that any more: reload its page.",
+        )),
+        ResolveOutcome::UnknownBooking => Err(WebError::NotFound),
+    }
 }

@@ -24,6 +24,7 @@ const REASON_MAX_CHARS: usize = 500;
 #[template(path = "staff_cancel.html")]
 struct CancelPage<'a> {
     me: &'a str,
+    knock_down: Option<&'a str>,
     csrf_token: String,
     community: &'a Community,
     booking: &'a Booking,
@@ -95,6 +96,7 @@ fn render(
 ) -> Result<HttpResponse, WebError> {
     let html = CancelPage {
         me: &me.staff.email,
+        knock_down: me.knock_down.as_deref(),
         csrf_token: csrf::token(session)?,
         community: c,
         booking: b,
@@ -169,6 +171,9 @@ pub async fn submit(
             "This tour can no longer be cancelled: it has started or is over.",
         )),
         CancelOutcome::UnknownBooking => Err(WebError::NotFound),
+        CancelOutcome::ChangeInProgress => {
+            Err(WebError::Busy(crate::web::bookings::CHANGE_IN_PROGRESS))
+        }
     }
 }
 

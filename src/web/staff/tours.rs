@@ -145,6 +145,7 @@ struct CommunityOption<'a> {
 #[template(path = "staff_tours.html")]
 struct ToursPage<'a> {
     me: &'a str,
+    knock_down: Option<&'a str>,
     csrf_token: String,
     community_options: Vec<CommunityOption<'a>>,
     state_options: Vec<StateOption>,
@@ -210,6 +211,7 @@ pub async fn list(
         .collect();
     let page = ToursPage {
         me: &me.staff.email,
+        knock_down: me.knock_down.as_deref(),
         csrf_token: csrf::token(&session)?,
         community_options: visible
             .iter()
@@ -278,8 +280,8 @@ fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
                 id: b.id.to_string(),
                 time: local.format("%-I:%M %p").to_string(),
                 renter: format!("{} {}", b.first_name, b.last_name),
-                state: b.state.as_str(),
-                state_label: state_label(b.state),
+                state: b.review.map_or(b.state.as_str(), |r| r.as_str()),
+                state_label: b.review.map_or(state_label(b.state), |r| r.label()),
                 source: b.source_title.to_string(),
                 knock: knock_delivery(b, jobs, tz),
             });
