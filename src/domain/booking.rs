@@ -63,17 +63,7 @@ impl BookingState {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Requesting,
-            Self::Confirmed,
-            Self::InProgress,
-            Self::Completed,
-            Self::NoShow,
-            Self::Cancelled,
-            Self::Failed,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {

@@ -101,5 +101,12 @@ async fn pick_and_fill(b: &Browser, app: &TestApp) {
     let slot = pages::offered_slot(b, 0, 0).await;
     b.tap(&format!("label.slot:has(input[value='{}'])", slot.value))
         .await;
-    pages::fill_details(b, "grace@example.com").await;
+    // Another renter than the one booked above: one live tour per e-mail or phone.
+    pages::fill_details(b, "ada@example.com").await;
+    let phone = b.find("#phone").await;
+    phone.clear().await.expect("clear the phone");
+    phone
+        .send_keys("(206) 555-0177")
+        .await
+        .expect("type the phone");
 }

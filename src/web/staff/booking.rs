@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::auth::{self, SignedIn};
 use super::auth::{CsrfForm, StaffForm};
-use super::cancel::RetryForm;
+use super::cancel::{visible_booking, RetryForm};
 use super::labels::{delivery_label, job_state, knock_delivery, state_label};
 use crate::booking::slots::{describe, describe_time};
 use crate::booking::{Booking, BookingId, Resolution, ResolveOutcome};
@@ -216,17 +216,8 @@ async fn resolve(
     path: &str,
     resolution: Resolution,
 ) -> Result<HttpResponse, WebError> {
-    let id = BookingId::parse(path).ok_or(WebError::NotFound)?;
-    let b = state
-        .staff
-        .booking(&me.staff, &id)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let c = state
-        .settings
-        .communities
-        .get(&b.community_slug)
-        .ok_or(WebError::NotFound)?;
+    let (b, c) = visible_booking(state, me, path).await?;
+    let id = b.id;
     let outcome = state
         .bookings
         .resolve(c, &id, resolution, &me.staff.email, Utc::now())

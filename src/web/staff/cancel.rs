@@ -59,7 +59,7 @@ impl CsrfForm for RetryForm {
 }
 
 /// The booking behind `raw`, when this staff member may see it.
-async fn visible_booking<'a>(
+pub(super) async fn visible_booking<'a>(
     state: &'a AppState,
     me: &SignedIn,
     raw: &str,
