@@ -42,7 +42,37 @@ enum Command {
         /// Communities file whose communities the sandbox knows (besides Knock's stage test community).
         #[arg(long, env = "TOURGATE_COMMUNITIES")]
         communities: Option<std::path::PathBuf>,
+        /// How the sandbox answers where Knock's documents leave room (see the sandbox's rules.rs).
+        #[arg(long, value_enum, default_value_t = SandboxProfile::Strict)]
+        profile: SandboxProfile,
+        /// APPOINTMENT_CREATED events carry the appointment's id in their data.
+        #[arg(long)]
+        events_name_appointment: bool,
     },
+}
+
+/// The sandbox's answer profiles (`knock_sandbox::Profile`), as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SandboxProfile {
+    /// API.md §11's recommended answers, every documented body (the default).
+    Strict,
+    /// Only what the articles show as required: `{}` to a visit, an e-mail log and a cancel.
+    Sparse,
+    /// The gateway's own answers: 401/403 for keys, 404 for unknown routes, no events feed.
+    Gateway,
+    /// The events feed lists only APPOINTMENT_CREATED.
+    EventsAsDocumented,
+}
+
+impl From<SandboxProfile> for knock_sandbox::Profile {
+    fn from(p: SandboxProfile) -> Self {
+        match p {
+            SandboxProfile::Strict => Self::Strict,
+            SandboxProfile::Sparse => Self::Sparse,
+            SandboxProfile::Gateway => Self::Gateway,
+            SandboxProfile::EventsAsDocumented => Self::EventsAsDocumented,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -119,16 +149,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::KnockSandbox {
             listen,
             communities,
+            profile,
+            events_name_appointment,
         } => {
             tourgate::telemetry::init(LogFormat::Text);
             let communities = match communities {
                 Some(p) => Communities::load(&p)?,
                 None => Communities::demo(),
             };
-            let sandbox = Sandbox::new(sandbox_config(&communities, true));
+            let profile = knock_sandbox::Profile::from(profile);
+            let sandbox = Sandbox::new(knock_sandbox::SandboxConfig {
+                profile,
+                events_name_appointment,
+                ..sandbox_config(&communities, true)
+            });
             let server = sandbox.start(std::net::TcpListener::bind(listen)?)?;
             println!(
-                "Knock sandbox listening on http://{listen} (state: http://{listen}/_sandbox)"
+                "Knock sandbox ({profile} profile) listening on http://{listen} (state: http://{listen}/_sandbox)"
             );
             server.await?;
             Ok(())

@@ -38,7 +38,18 @@ pub struct Application {
 impl Application {
     /// Binds the listener (port 0 picks a free one; read it back with `port()`), migrates the
     /// database and wires everything. Nothing is served until `run_until_stopped`.
-    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let sandbox = sandbox_config(&settings.communities, true);
+        Self::build_with_sandbox(settings, sandbox).await
+    }
+
+    /// As `build`, with the in-process Knock sandbox (demo mode only: no `KNOCK_BASE_URL`)
+    /// configured by the caller rather than copied from our communities: tests use it to
+    /// choose the sandbox's profile and to give Knock settings that differ from ours.
+    pub async fn build_with_sandbox(
+        mut settings: Settings,
+        sandbox_config: SandboxConfig,
+    ) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
         let store = Store::connect(&settings.database)
             .await
@@ -54,7 +65,7 @@ impl Application {
 
         let sandbox = match &settings.knock.base_url {
             Some(_) => None,
-            None => Some(start_sandbox(&settings.communities)?),
+            None => Some(start_sandbox(sandbox_config)?),
         };
         let base_url = match (&settings.knock.base_url, &sandbox) {
             (Some(url), _) => url.clone(),
@@ -167,8 +178,8 @@ fn mail_desk(settings: &Settings, access: Access) -> anyhow::Result<MailDesk> {
 }
 
 /// The Knock sandbox on its own loopback port, reached by the real client over HTTP.
-fn start_sandbox(communities: &Communities) -> anyhow::Result<(Sandbox, Url)> {
-    let sandbox = Sandbox::new(sandbox_config(communities, true));
+fn start_sandbox(config: SandboxConfig) -> anyhow::Result<(Sandbox, Url)> {
+    let sandbox = Sandbox::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind the Knock sandbox")?;
     let url = Url::parse(&format!("http://{}", listener.local_addr()?))?;
     let server = sandbox.start(listener)?;
@@ -176,7 +187,8 @@ fn start_sandbox(communities: &Communities) -> anyhow::Result<(Sandbox, Url)> {
     Ok((sandbox, url))
 }
 
-/// Each configured community exists in the sandbox, with its zone, tour length and units.
+/// Each configured community exists in the sandbox, with its zone, tour length and units, or
+/// Knock's own where its `[community.sandbox]` table says they differ; the strict profile.
 pub fn sandbox_config(communities: &Communities, html_view: bool) -> SandboxConfig {
     SandboxConfig {
         communities: communities
@@ -187,12 +199,13 @@ pub fn sandbox_config(communities: &Communities, html_view: bool) -> SandboxConf
                 closes: c.sandbox.closes,
                 min_notice_minutes: c.sandbox.min_notice_minutes,
                 self_guided_may_overlap: c.sandbox.self_guided_may_overlap,
+                reviews_requests: c.sandbox.reviews_requests,
                 ..SandboxCommunity::new(
                     c.knock_community_id.clone(),
                     c.name.clone(),
-                    c.timezone,
-                    c.tour_minutes,
-                    c.units.clone(),
+                    c.sandbox.timezone.unwrap_or(c.timezone),
+                    c.sandbox.tour_minutes.unwrap_or(c.tour_minutes),
+                    c.sandbox.units.clone().unwrap_or_else(|| c.units.clone()),
                 )
             })
             .collect(),

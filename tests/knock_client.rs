@@ -1,6 +1,8 @@
-//! The Knock client over real HTTP: against the sandbox for every endpoint and failure class,
-//! and against a tiny contract-shape stub for what the sandbox cannot show (headers on the
-//! wire, 2xx bodies of other plausible shapes, the gateway refusing our key).
+//! The Knock client over real HTTP: against the sandbox for every endpoint and failure class
+//! (the tests that read Knock's answers against every sandbox profile: strict, sparse, gateway,
+//! events-as-documented), and against a tiny contract-shape stub for what the sandbox cannot
+//! show (headers on the wire, 2xx bodies of yet other plausible shapes, a key refused then
+//! accepted).
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +13,8 @@ use secrecy::SecretString;
 use url::Url;
 
 use knock_sandbox::{
-    AppointmentStatus as SandboxStatus, Fault, FaultRoute, Sandbox, SandboxCommunity, SandboxConfig,
+    AppointmentStatus as SandboxStatus, Fault, FaultRoute, Profile as SandboxProfile, Sandbox,
+    SandboxCommunity, SandboxConfig,
 };
 use tourgate::domain::Bedrooms;
 use tourgate::knock::types::{
@@ -77,12 +80,47 @@ struct TestKnock {
 /// keeps running from here, so the first slot (10:00, with an hour's notice) has 5 min slack.
 const LA_NOW: &str = "2026-11-20T16:55:00Z";
 
+/// One test per sandbox profile (`knock_sandbox::Profile`): the body gets the profile and
+/// asserts what that Knock answers where it answers differently on purpose.
+macro_rules! on_every_profile {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn strict() {
+                ($body)(SandboxProfile::Strict).await;
+            }
+            #[tokio::test]
+            async fn sparse() {
+                ($body)(SandboxProfile::Sparse).await;
+            }
+            #[tokio::test]
+            async fn gateway() {
+                ($body)(SandboxProfile::Gateway).await;
+            }
+            #[tokio::test]
+            async fn events_as_documented() {
+                ($body)(SandboxProfile::EventsAsDocumented).await;
+            }
+        }
+    };
+}
+
 async fn spawn_knock() -> TestKnock {
     spawn_knock_at(LA_NOW).await
 }
 
+async fn spawn_knock_on(profile: SandboxProfile) -> TestKnock {
+    spawn_knock_at_on(LA_NOW, profile).await
+}
+
 async fn spawn_knock_at(now: &str) -> TestKnock {
+    spawn_knock_at_on(now, SandboxProfile::Strict).await
+}
+
+async fn spawn_knock_at_on(now: &str, profile: SandboxProfile) -> TestKnock {
     let sandbox = Sandbox::new(SandboxConfig {
+        profile,
         communities: vec![
             SandboxCommunity::stage_test_community(),
             SandboxCommunity::new(
@@ -267,190 +305,228 @@ async fn available_times_across_the_dst_change_keep_minus_four_then_minus_five()
     );
 }
 
-#[tokio::test]
-async fn a_created_prospect_reads_back_as_knocks_guest_card() {
-    let knock = spawn_knock().await;
+on_every_profile!(
+    a_created_prospect_reads_back_as_knocks_guest_card,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
 
-    let id = knock.create_prospect().await;
-    let prospect = knock.client.get_prospect(&id).await.expect("prospect");
+        let id = knock.create_prospect().await;
+        let prospect = knock.client.get_prospect(&id).await.expect("prospect");
 
-    assert_eq!(prospect.prospect_id, id);
-    assert_eq!(prospect.community_id, STAGE_COMMUNITY_ID);
-    assert_eq!(prospect.first_name.as_deref(), Some("Ada"));
-    assert_eq!(prospect.last_name.as_deref(), Some("Lovelace"));
-    assert_eq!(prospect.email.as_deref(), Some("ada@example.com"));
-    assert_eq!(prospect.phone.as_deref(), Some("+12065550155"));
-    assert_eq!(prospect.move_date, NaiveDate::from_ymd_opt(2027, 1, 15));
-    assert_eq!(prospect.known_bedrooms(), vec![Bedrooms::Two]);
-    assert_eq!(
-        prospect.source.and_then(|s| s.title).as_deref(),
-        Some("Property Website")
-    );
-    assert_eq!(prospect.status.as_deref(), Some("new"));
-    assert_eq!(knock.sandbox.snapshot().prospects[0].id, id.as_str());
-    // Knock de-duplicates on e-mail/phone: the same person gets the same id.
-    assert_eq!(knock.create_prospect().await, id);
-}
+        assert_eq!(prospect.prospect_id, id);
+        assert_eq!(prospect.community_id, STAGE_COMMUNITY_ID);
+        assert_eq!(prospect.first_name.as_deref(), Some("Ada"));
+        assert_eq!(prospect.last_name.as_deref(), Some("Lovelace"));
+        assert_eq!(prospect.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(prospect.phone.as_deref(), Some("+12065550155"));
+        assert_eq!(prospect.move_date, NaiveDate::from_ymd_opt(2027, 1, 15));
+        assert_eq!(prospect.known_bedrooms(), vec![Bedrooms::Two]);
+        assert_eq!(
+            prospect.source.and_then(|s| s.title).as_deref(),
+            Some("Property Website")
+        );
+        assert_eq!(prospect.status.as_deref(), Some("new"));
+        assert_eq!(knock.sandbox.snapshot().prospects[0].id, id.as_str());
+        // Knock de-duplicates on e-mail/phone: the same person gets the same id.
+        assert_eq!(knock.create_prospect().await, id);
+    }
+);
 
-#[tokio::test]
-async fn requesting_an_offered_slot_books_it_and_cancel_cancels_it() {
-    let knock = spawn_knock().await;
-    let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
+on_every_profile!(
+    requesting_an_offered_slot_books_it_and_cancel_cancels_it,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
+        let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
 
-    let booked = knock.book(start).await;
-    assert_eq!(booked.status, AppointmentStatus::Confirmed);
-    let snapshot = knock.sandbox.snapshot();
-    assert_eq!(snapshot.appointments.len(), 1);
-    assert_eq!(snapshot.appointments[0].id, booked.id.as_str());
-    assert_eq!(snapshot.appointments[0].start, start.with_timezone(&Utc));
-    // The booked slot is no longer offered.
-    let times = knock
-        .client
-        .available_times(STAGE_COMMUNITY_ID, true)
-        .await
-        .expect("available times");
-    assert!(!times.contains(&start));
-
-    let cancelled = knock
-        .client
-        .cancel_appointment(&booked.id)
-        .await
-        .expect("cancelled");
-    assert_eq!(cancelled.appointment_id.as_ref(), Some(&booked.id));
-    assert_eq!(cancelled.status, Some(AppointmentStatus::Cancelled));
-    assert_eq!(
-        knock.sandbox.snapshot().appointments[0].status,
-        SandboxStatus::Cancelled
-    );
-    // Cancelling again is answered like the first time (API.md §12.8): done.
-    let again = knock
-        .client
-        .cancel_appointment(&booked.id)
-        .await
-        .expect("a second cancel is done too");
-    assert_eq!(again.status, Some(AppointmentStatus::Cancelled));
-}
-
-#[tokio::test]
-async fn prospect_events_are_paged_through_with_the_cursor() {
-    let knock = spawn_knock().await;
-    let id = knock.create_prospect().await;
-    let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
-    knock.book(start).await;
-
-    let everything = knock
-        .client
-        .prospect_events(&id, 100, None)
-        .await
-        .expect("one big page");
-    assert!(!everything.has_next_page);
-    assert!(everything.events.len() >= 2, "{everything:?}");
-    let created = everything
-        .events
-        .iter()
-        .find_map(|e| e.appointment())
-        .expect("an APPOINTMENT_CREATED event");
-    assert_eq!(
-        created.start_time.map(|t| t.with_timezone(&Utc)),
-        Some(start.with_timezone(&Utc))
-    );
-
-    let mut paged = Vec::new();
-    let mut after: Option<String> = None;
-    for _ in 0..everything.events.len() {
-        let page = knock
+        let booked = knock.book(start).await;
+        assert_eq!(booked.status, AppointmentStatus::Confirmed);
+        let snapshot = knock.sandbox.snapshot();
+        assert_eq!(snapshot.appointments.len(), 1);
+        assert_eq!(snapshot.appointments[0].id, booked.id.as_str());
+        assert_eq!(snapshot.appointments[0].start, start.with_timezone(&Utc));
+        // The booked slot is no longer offered.
+        let times = knock
             .client
-            .prospect_events(&id, 1, after.as_deref())
+            .available_times(STAGE_COMMUNITY_ID, true)
             .await
-            .expect("page");
-        assert_eq!(page.events.len(), 1);
-        paged.extend(page.events);
-        if !page.has_next_page {
-            break;
+            .expect("available times");
+        assert!(!times.contains(&start));
+
+        let cancelled = knock
+            .client
+            .cancel_appointment(&booked.id)
+            .await
+            .expect("cancelled");
+        // `sparse` answers the cancel `{}`: done, with nothing read from it.
+        let echoed = profile != SandboxProfile::Sparse;
+        assert_eq!(
+            cancelled.appointment_id.as_ref(),
+            echoed.then_some(&booked.id)
+        );
+        let said = echoed.then_some(AppointmentStatus::Cancelled);
+        assert_eq!(cancelled.status, said);
+        assert_eq!(
+            knock.sandbox.snapshot().appointments[0].status,
+            SandboxStatus::Cancelled
+        );
+        // Cancelling again is answered like the first time (API.md §12.8): done.
+        let again = knock
+            .client
+            .cancel_appointment(&booked.id)
+            .await
+            .expect("a second cancel is done too");
+        assert_eq!(again.status, said);
+    }
+);
+
+on_every_profile!(
+    prospect_events_are_paged_through_with_the_cursor,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
+        let id = knock.create_prospect().await;
+        let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
+        knock.book(start).await;
+
+        let everything = knock.client.prospect_events(&id, 100, None).await;
+        if profile == SandboxProfile::Gateway {
+            // The feed is refused to our key: our key refused, retryable, not a verdict.
+            let err = everything.expect_err("the gateway refuses the feed");
+            assert_eq!(
+                err,
+                KnockError::Unauthorized {
+                    endpoint: "prospect_events",
+                    status: 403,
+                    message: Some("Forbidden".into()),
+                }
+            );
+            assert!(err.is_retryable());
+            return;
         }
-        after = Some(
-            page.end_cursor
-                .expect("a cursor while there is a next page"),
+        let everything = everything.expect("one big page");
+        assert!(!everything.has_next_page);
+        if profile == SandboxProfile::EventsAsDocumented {
+            // Only the documented type: the booking's own event, none of Knock's messages.
+            assert_eq!(everything.events.len(), 1, "{everything:?}");
+            assert_eq!(
+                everything.events[0].kind.as_deref(),
+                Some("APPOINTMENT_CREATED")
+            );
+        } else {
+            assert!(everything.events.len() >= 2, "{everything:?}");
+        }
+        let created = everything
+            .events
+            .iter()
+            .find_map(|e| e.appointment())
+            .expect("an APPOINTMENT_CREATED event");
+        assert_eq!(
+            created.start_time.map(|t| t.with_timezone(&Utc)),
+            Some(start.with_timezone(&Utc))
+        );
+
+        let mut paged = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..everything.events.len() {
+            let page = knock
+                .client
+                .prospect_events(&id, 1, after.as_deref())
+                .await
+                .expect("page");
+            assert_eq!(page.events.len(), 1);
+            paged.extend(page.events);
+            if !page.has_next_page {
+                break;
+            }
+            after = Some(
+                page.end_cursor
+                    .expect("a cursor while there is a next page"),
+            );
+        }
+        assert_eq!(paged, everything.events);
+    }
+);
+
+on_every_profile!(
+    a_past_visit_is_recorded_with_units_matched_loosely,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
+        let prospect_id = knock.create_prospect().await;
+        let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
+        let appointment = knock.book(start).await;
+        let visit_time = knock.sandbox.now() - TimeDelta::minutes(5);
+
+        let visit_id = knock
+            .client
+            .post_visit(&VisitRequest {
+                prospect_id: prospect_id.clone(),
+                visit_time,
+                appointment_id: Some(appointment.id.clone()),
+                is_self_guided: true,
+                source_title: Some("Property Website".into()),
+                unit_names: vec!["unit5a".into(), "no such unit".into()],
+            })
+            .await
+            .expect("visit recorded");
+
+        let visits = knock.sandbox.snapshot().visits;
+        assert_eq!(visits.len(), 1);
+        // `sparse` answers `{}`: recorded all the same, no id to keep.
+        let answered = (profile != SandboxProfile::Sparse).then(|| visits[0].id.clone());
+        assert_eq!(visit_id.map(|v| v.to_string()), answered);
+        assert_eq!(visits[0].prospect_id, prospect_id.as_str());
+        assert_eq!(
+            visits[0].appointment_id.as_deref(),
+            Some(appointment.id.as_str())
+        );
+        assert_eq!(visits[0].is_self_guided, Some(true));
+        assert_eq!(visits[0].matched_units, vec!["Unit 5A".to_owned()]);
+        // Millisecond precision survives the trip.
+        assert_eq!(
+            visits[0].visit_time.timestamp_millis(),
+            visit_time.timestamp_millis()
         );
     }
-    assert_eq!(paged, everything.events);
-}
+);
 
-#[tokio::test]
-async fn a_past_visit_is_recorded_with_units_matched_loosely() {
-    let knock = spawn_knock().await;
-    let prospect_id = knock.create_prospect().await;
-    let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
-    let appointment = knock.book(start).await;
-    let visit_time = knock.sandbox.now() - TimeDelta::minutes(5);
+on_every_profile!(
+    a_logged_email_is_recorded_and_its_communication_id_returned,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
+        let prospect_id = knock.create_prospect().await;
 
-    let visit_id = knock
-        .client
-        .post_visit(&VisitRequest {
-            prospect_id: prospect_id.clone(),
-            visit_time,
-            appointment_id: Some(appointment.id.clone()),
-            is_self_guided: true,
-            source_title: Some("Property Website".into()),
-            unit_names: vec!["unit5a".into(), "no such unit".into()],
-        })
-        .await
-        .expect("visit recorded")
-        .expect("the sandbox answers a visitId");
-
-    let visits = knock.sandbox.snapshot().visits;
-    assert_eq!(visits.len(), 1);
-    assert_eq!(visits[0].id, visit_id.as_str());
-    assert_eq!(visits[0].prospect_id, prospect_id.as_str());
-    assert_eq!(
-        visits[0].appointment_id.as_deref(),
-        Some(appointment.id.as_str())
-    );
-    assert_eq!(visits[0].is_self_guided, Some(true));
-    assert_eq!(visits[0].matched_units, vec!["Unit 5A".to_owned()]);
-    // Millisecond precision survives the trip.
-    assert_eq!(
-        visits[0].visit_time.timestamp_millis(),
-        visit_time.timestamp_millis()
-    );
-}
-
-#[tokio::test]
-async fn a_logged_email_is_recorded_and_its_communication_id_returned() {
-    let knock = spawn_knock().await;
-    let prospect_id = knock.create_prospect().await;
-
-    let communication_id = knock
-        .client
-        .log_email(
-            &prospect_id,
-            &EmailLog {
-                kind: EmailLogType::ToProspectSent,
-                sent_time: knock.sandbox.now() - TimeDelta::seconds(3),
-                agent: Agent {
-                    username: "2be16a9e-b3ab-4b1f-9632-575aca1a3d20".into(),
+        let communication_id = knock
+            .client
+            .log_email(
+                &prospect_id,
+                &EmailLog {
+                    kind: EmailLogType::ToProspectSent,
+                    sent_time: knock.sandbox.now() - TimeDelta::seconds(3),
+                    agent: Agent {
+                        username: "2be16a9e-b3ab-4b1f-9632-575aca1a3d20".into(),
+                    },
+                    subject: "Your self-guided tour".into(),
+                    body: "<html>See you soon</html>".into(),
                 },
-                subject: "Your self-guided tour".into(),
-                body: "<html>See you soon</html>".into(),
-            },
-        )
-        .await
-        .expect("e-mail logged")
-        .expect("the sandbox answers a communicationId");
+            )
+            .await
+            .expect("e-mail logged");
 
-    let emails = knock.sandbox.snapshot().emails;
-    assert_eq!(emails.len(), 1);
-    assert_eq!(emails[0].communication_id, communication_id.as_str());
-    assert_eq!(emails[0].prospect_id, prospect_id.as_str());
-    assert_eq!(emails[0].subject, "Your self-guided tour");
-    // An outbound first contact opens the prospect (K-EM).
-    let prospect = knock
-        .client
-        .get_prospect(&prospect_id)
-        .await
-        .expect("prospect");
-    assert_eq!(prospect.status.as_deref(), Some("open"));
-}
+        let emails = knock.sandbox.snapshot().emails;
+        assert_eq!(emails.len(), 1);
+        let answered =
+            (profile != SandboxProfile::Sparse).then(|| emails[0].communication_id.clone());
+        assert_eq!(communication_id.map(|c| c.to_string()), answered);
+        assert_eq!(emails[0].prospect_id, prospect_id.as_str());
+        assert_eq!(emails[0].subject, "Your self-guided tour");
+        // An outbound first contact opens the prospect (K-EM).
+        let prospect = knock
+            .client
+            .get_prospect(&prospect_id)
+            .await
+            .expect("prospect");
+        assert_eq!(prospect.status.as_deref(), Some("open"));
+    }
+);
 
 // --- Knock refusing for good
 
@@ -508,65 +584,79 @@ async fn an_unknown_prospect_is_refused_with_knocks_code_and_text() {
     );
 }
 
-#[tokio::test]
-async fn a_wrong_key_is_our_key_refused_not_a_verdict_and_is_counted() {
-    let knock = spawn_knock().await;
-    let (client, metrics) = knock.client_with("not-a-knock-key", TIMEOUT);
-    assert_eq!(client.auth_refused_since(), None);
+on_every_profile!(
+    a_wrong_key_is_our_key_refused_not_a_verdict_and_is_counted,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
+        let (client, metrics) = knock.client_with("not-a-knock-key", TIMEOUT);
+        assert_eq!(client.auth_refused_since(), None);
 
-    let before = Utc::now();
-    let err = client
-        .available_times(STAGE_COMMUNITY_ID, true)
-        .await
-        .expect_err("wrong key");
+        let before = Utc::now();
+        let err = client
+            .available_times(STAGE_COMMUNITY_ID, true)
+            .await
+            .expect_err("wrong key");
 
-    assert_eq!(
-        err,
-        KnockError::Unauthorized {
-            endpoint: "available_times",
-            status: 403,
-            message: Some("Forbidden".into()),
-        }
-    );
-    assert!(err.is_retryable() && err.is_unauthorized());
-    assert_eq!(calls(&metrics, "available_times", "unauthorized"), 1);
-    assert_eq!(auth_failures(&metrics, "available_times"), 1);
-    let since = client.auth_refused_since().expect("refusal on record");
-    assert!(since >= before && since <= Utc::now());
-    assert!(metrics
-        .render()
-        .contains(r#"tourgate_knock_auth_failures_total{endpoint="available_times"} 1"#));
-    // The good key's client has its own record: untouched.
-    assert_eq!(knock.client.auth_refused_since(), None);
-    assert_eq!(auth_failures(&knock.metrics, "available_times"), 0);
-}
+        // The gateway profile tells an unknown key (401) from a missing one (403).
+        let (status, message) = match profile {
+            SandboxProfile::Gateway => (401, "Unauthorized"),
+            _ => (403, "Forbidden"),
+        };
+        assert_eq!(
+            err,
+            KnockError::Unauthorized {
+                endpoint: "available_times",
+                status,
+                message: Some(message.into()),
+            }
+        );
+        assert!(err.is_retryable() && err.is_unauthorized());
+        assert_eq!(calls(&metrics, "available_times", "unauthorized"), 1);
+        assert_eq!(auth_failures(&metrics, "available_times"), 1);
+        let since = client.auth_refused_since().expect("refusal on record");
+        assert!(since >= before && since <= Utc::now());
+        assert!(metrics
+            .render()
+            .contains(r#"tourgate_knock_auth_failures_total{endpoint="available_times"} 1"#));
+        // The good key's client has its own record: untouched.
+        assert_eq!(knock.client.auth_refused_since(), None);
+        assert_eq!(auth_failures(&knock.metrics, "available_times"), 0);
+    }
+);
 
 // --- failures worth retrying, through the sandbox's fault injection
 
-#[tokio::test]
-async fn a_503_with_retry_after_is_retryable_and_the_client_does_not_retry_it() {
-    let knock = spawn_knock().await;
-    let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
-    knock
-        .sandbox
-        .inject_fault(Fault::status(FaultRoute::AppointmentRequest, 503).with_retry_after(2));
+on_every_profile!(
+    a_503_with_retry_after_is_retryable_and_the_client_does_not_retry_it,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
+        let start = knock.first_self_guided_slot(STAGE_COMMUNITY_ID).await;
+        knock
+            .sandbox
+            .inject_fault(Fault::status(FaultRoute::AppointmentRequest, 503).with_retry_after(2));
 
-    let err = knock
-        .client
-        .request_appointment(&appointment_request(STAGE_COMMUNITY_ID, start))
-        .await
-        .expect_err("fault");
+        let err = knock
+            .client
+            .request_appointment(&appointment_request(STAGE_COMMUNITY_ID, start))
+            .await
+            .expect_err("fault");
 
-    assert!(err.is_retryable(), "{err:?}");
-    assert_eq!(err.status(), Some(503));
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
-    assert_eq!(err.endpoint(), Some("appointment_request"));
-    assert_eq!(knock.requests_to("/appointment/request"), 1);
-    assert!(knock.sandbox.snapshot().appointments.is_empty());
-    // The fault was for one call: the caller's retry goes through.
-    let booked = knock.book(start).await;
-    assert_eq!(booked.status, AppointmentStatus::Confirmed);
-}
+        assert!(err.is_retryable(), "{err:?}");
+        assert_eq!(err.status(), Some(503));
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(err.endpoint(), Some("appointment_request"));
+        assert_eq!(knock.requests_to("/appointment/request"), 1);
+        assert!(knock.sandbox.snapshot().appointments.is_empty());
+        // The fault was for one call: the caller's retry goes through (`sparse` answers only the
+        // id, and an appointment with no status is a confirmed one).
+        let booked = knock.book(start).await;
+        assert_eq!(booked.status, AppointmentStatus::Confirmed);
+        assert_eq!(
+            knock.sandbox.snapshot().appointments[0].id,
+            booked.id.as_str()
+        );
+    }
+);
 
 #[tokio::test]
 async fn a_500_is_retryable_with_its_status() {
@@ -1227,33 +1317,35 @@ async fn each_endpoint_sends_the_key_of_its_family_in_the_configured_header() {
     );
 }
 
-#[tokio::test]
-async fn a_refused_prospect_key_does_not_mark_the_appointment_key_working_as_refused() {
-    let knock = spawn_knock().await;
-    let metrics = Metrics::new();
-    let config = KnockClientConfig {
-        prospect_api_key: SecretString::from("revoked-prospect-key"),
-        appointment_api_key: SecretString::from(KEY),
-        ..KnockClientConfig::new(knock.base_url.clone(), SecretString::from(KEY))
-    };
-    let client = KnockClient::new(config, metrics.clone()).expect("client");
+on_every_profile!(
+    a_refused_prospect_key_does_not_mark_the_appointment_key_working_as_refused,
+    |profile| async move {
+        let knock = spawn_knock_on(profile).await;
+        let metrics = Metrics::new();
+        let config = KnockClientConfig {
+            prospect_api_key: SecretString::from("revoked-prospect-key"),
+            appointment_api_key: SecretString::from(KEY),
+            ..KnockClientConfig::new(knock.base_url.clone(), SecretString::from(KEY))
+        };
+        let client = KnockClient::new(config, metrics.clone()).expect("client");
 
-    let err = client
-        .create_prospect(&prospect_request())
-        .await
-        .expect_err("prospect key refused");
-    assert!(err.is_unauthorized(), "{err:?}");
-    client
-        .available_times(STAGE_COMMUNITY_ID, true)
-        .await
-        .expect("the appointment key works");
-    assert!(
-        client.auth_refused_since().is_some(),
-        "the prospect key is still refused"
-    );
-    assert!(client
-        .auth_health()
-        .refused_since_for(tourgate::knock::KeyFamily::Appointment)
-        .is_none());
-    assert_eq!(auth_failures(&metrics, "prospect_create"), 1);
-}
+        let err = client
+            .create_prospect(&prospect_request())
+            .await
+            .expect_err("prospect key refused");
+        assert!(err.is_unauthorized(), "{err:?}");
+        client
+            .available_times(STAGE_COMMUNITY_ID, true)
+            .await
+            .expect("the appointment key works");
+        assert!(
+            client.auth_refused_since().is_some(),
+            "the prospect key is still refused"
+        );
+        assert!(client
+            .auth_health()
+            .refused_since_for(tourgate::knock::KeyFamily::Appointment)
+            .is_none());
+        assert_eq!(auth_failures(&metrics, "prospect_create"), 1);
+    }
+);

@@ -45,6 +45,29 @@ pub struct SandboxSchedule {
     pub min_notice_minutes: u32,
     #[serde(default)]
     pub self_guided_may_overlap: bool,
+    /// The office reviews requests by hand: Knock answers a request `PENDING` until the office
+    /// confirms it (API.md §4 "manually review requests"; the sandbox's
+    /// `SandboxCommunity::reviews_requests`).
+    #[serde(default)]
+    pub reviews_requests: bool,
+    /// Knock's own settings where they differ from ours (else Knock's copy is ours): its tour
+    /// length (slot grid and in-person length), its time zone, its unit names.
+    #[serde(default)]
+    pub tour_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "optional_zone")]
+    pub timezone: Option<Tz>,
+    #[serde(default)]
+    pub units: Option<Vec<String>>,
+}
+
+fn optional_zone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Tz>, D::Error> {
+    let name: Option<String> = Option::deserialize(d)?;
+    name.map(|n| {
+        n.parse::<Tz>().map_err(|_| {
+            serde::de::Error::custom(format!("timezone `{n}` is not an IANA zone name"))
+        })
+    })
+    .transpose()
 }
 
 fn default_opens() -> chrono::NaiveTime {
@@ -64,6 +87,10 @@ impl Default for SandboxSchedule {
             closes: default_closes(),
             min_notice_minutes: default_notice(),
             self_guided_may_overlap: false,
+            reviews_requests: false,
+            tour_minutes: None,
+            timezone: None,
+            units: None,
         }
     }
 }
@@ -256,6 +283,9 @@ impl RawCommunity {
         if self.sandbox.opens >= self.sandbox.closes {
             return Err(at("sandbox.opens must be before sandbox.closes"));
         }
+        if self.sandbox.tour_minutes == Some(0) {
+            return Err(at("sandbox.tour_minutes must be more than 0"));
+        }
         Ok(Community {
             sandbox: self.sandbox,
             slug: self.slug,
@@ -326,6 +356,33 @@ units = ["101", "102", "2B"]
         let s = &c.get("ab").unwrap().sandbox;
         assert_eq!(s.opens.to_string(), "07:30:00");
         assert!(s.self_guided_may_overlap);
+        assert!(
+            !s.reviews_requests,
+            "Knock books at once unless told otherwise"
+        );
+    }
+
+    #[test]
+    fn knocks_copy_of_a_community_may_differ_from_ours() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\nunits=[\"1\"]\n[community.sandbox]\n";
+        let c = Communities::parse(&format!(
+            "{base}tour_minutes = 45\ntimezone = \"America/Chicago\"\nunits = [\"1A\"]\n"
+        ))
+        .unwrap();
+        let ab = c.get("ab").unwrap();
+        assert_eq!((ab.tour_minutes, ab.sandbox.tour_minutes), (30, Some(45)));
+        assert_eq!(ab.sandbox.timezone, Some(chrono_tz::America::Chicago));
+        assert_eq!(ab.sandbox.units.as_deref(), Some(&["1A".to_string()][..]));
+        let e = Communities::parse(&format!("{base}timezone = \"Mars/Base\"\n")).unwrap_err();
+        assert!(e.contains("Mars/Base"), "{e}");
+        let e = Communities::parse(&format!("{base}tour_minutes = 0\n")).unwrap_err();
+        assert!(e.contains("sandbox.tour_minutes"), "{e}");
+    }
+
+    #[test]
+    fn a_community_can_have_its_requests_reviewed_in_the_sandbox() {
+        let c = Communities::parse("[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n[community.sandbox]\nreviews_requests = true\n").unwrap();
+        assert!(c.get("ab").unwrap().sandbox.reviews_requests);
     }
 
     #[test]

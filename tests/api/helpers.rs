@@ -1,11 +1,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use knock_sandbox::Sandbox;
+use knock_sandbox::{Profile, Sandbox, SandboxConfig};
 use reqwest::header::LOCATION;
 use scraper::{Html, Selector};
 use tourgate::config::{Settings, Source};
-use tourgate::startup::Application;
+use tourgate::startup::{sandbox_config, Application};
 use tourgate::store::{Db, Store};
 
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +31,62 @@ macro_rules! on_both_backends {
                     return;
                 }
                 ($body)($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// Expands one async test body into one test per Knock sandbox profile (`knock_sandbox::Profile`)
+/// on SQLite, and the strict profile on PostgreSQL too. The profiles vary Knock's answers, not
+/// our storage: the storage variants stay with `strict`, which keeps the suite's time in check.
+#[macro_export]
+macro_rules! on_every_profile {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn strict_on_sqlite() {
+                ($body)(
+                    $crate::helpers::Backend::Sqlite,
+                    ::knock_sandbox::Profile::Strict,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn strict_on_postgres() {
+                if std::env::var("TEST_POSTGRES_URL").is_err() {
+                    eprintln!("TEST_POSTGRES_URL unset: PostgreSQL variant not run");
+                    return;
+                }
+                ($body)(
+                    $crate::helpers::Backend::Postgres,
+                    ::knock_sandbox::Profile::Strict,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sparse() {
+                ($body)(
+                    $crate::helpers::Backend::Sqlite,
+                    ::knock_sandbox::Profile::Sparse,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn gateway() {
+                ($body)(
+                    $crate::helpers::Backend::Sqlite,
+                    ::knock_sandbox::Profile::Gateway,
+                )
+                .await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn events_as_documented() {
+                ($body)(
+                    $crate::helpers::Backend::Sqlite,
+                    ::knock_sandbox::Profile::EventsAsDocumented,
+                )
+                .await;
             }
         }
     };
@@ -155,6 +211,23 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_sandbox(backend, extra, |_| {}).await
+}
+
+/// The app with its Knock sandbox answering as `profile`.
+#[allow(dead_code)]
+pub async fn spawn_app_on(backend: Backend, profile: Profile) -> TestApp {
+    spawn_app_with_sandbox(backend, &[], |sandbox| sandbox.profile = profile).await
+}
+
+/// As [`spawn_app_with`], with the Knock sandbox's configuration (a copy of our communities,
+/// strict profile) changed by `adjust` first: its profile, or Knock's own tour length, time
+/// zone or units for a community, so that Knock and Tourgate can disagree.
+pub async fn spawn_app_with_sandbox(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    adjust: impl FnOnce(&mut SandboxConfig),
+) -> TestApp {
     let (database_url, db) = test_db(backend).await;
     let communities =
         std::env::temp_dir().join(format!("tourgate-communities-{}.toml", random_name()));
@@ -184,7 +257,9 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         file: HashMap::new(),
     })
     .expect("test settings are valid");
-    serve(settings, std::sync::Arc::new(db), None).await
+    let mut sandbox = sandbox_config(&settings.communities, true);
+    adjust(&mut sandbox);
+    serve_with_sandbox(settings, std::sync::Arc::new(db), None, sandbox).await
 }
 
 /// Builds the app from `settings` and serves it in the background. `knock` is the sandbox it
@@ -194,7 +269,20 @@ async fn serve(
     db: std::sync::Arc<TestDb>,
     knock: Option<(Sandbox, url::Url)>,
 ) -> TestApp {
-    let app = Application::build(settings).await.expect("the app builds");
+    let sandbox = sandbox_config(&settings.communities, true);
+    serve_with_sandbox(settings, db, knock, sandbox).await
+}
+
+/// [`serve`] with the in-process sandbox (when the settings start one) configured as given.
+async fn serve_with_sandbox(
+    settings: Settings,
+    db: std::sync::Arc<TestDb>,
+    knock: Option<(Sandbox, url::Url)>,
+    sandbox: SandboxConfig,
+) -> TestApp {
+    let app = Application::build_with_sandbox(settings, sandbox)
+        .await
+        .expect("the app builds");
     let (sandbox, sandbox_url) = app
         .sandbox
         .clone()

@@ -7,6 +7,7 @@ mod callbacks;
 mod cancel;
 mod completion;
 mod integrity;
+mod knock_differs;
 mod mail;
 mod notify;
 mod ops;

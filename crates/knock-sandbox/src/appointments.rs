@@ -13,6 +13,31 @@ use super::rules::{self, event_types, Rejection};
 use super::state::{IdKind, State};
 use super::wire::knock_time;
 
+/// Why the office could not decide an appointment as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfficeDecisionError {
+    /// No appointment has this id.
+    Unknown(String),
+    /// Decided the other way already (confirming a cancelled one, declining a confirmed one).
+    AlreadyDecided {
+        id: String,
+        status: AppointmentStatus,
+    },
+}
+
+impl std::fmt::Display for OfficeDecisionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unknown(id) => write!(f, "Appointment {id} does not exist."),
+            Self::AlreadyDecided { id, status } => {
+                write!(f, "Appointment {id} is {status:?} already.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for OfficeDecisionError {}
+
 impl State {
     /// Books the first requested time that is bookable now, as one step under the state lock.
     pub fn book(
@@ -57,7 +82,7 @@ impl State {
             id: self.next_id(IdKind::Appointment).to_string(),
             prospect_id: prospect.id.clone(),
             community_id: community.id.clone(),
-            status: AppointmentStatus::Confirmed,
+            status: rules::status_of_new_appointment(community.reviews_requests),
             start,
             end,
             tour_type: request.tour_type,
@@ -105,15 +130,15 @@ impl State {
         }
     }
 
-    /// Cancels the prospect's upcoming confirmed appointments at the community (API.md §4
-    /// behaviour 5).
+    /// Cancels the prospect's upcoming appointments at the community, confirmed or waiting for
+    /// the office (API.md §4 behaviour 5).
     fn cancel_upcoming(&mut self, prospect_id: &str, community_id: &str, now: DateTime<Utc>) {
         let upcoming: Vec<usize> = (0..self.appointments.len())
             .filter(|&i| {
                 let a = &self.appointments[i];
                 a.prospect_id == prospect_id
                     && a.community_id == community_id
-                    && a.status == AppointmentStatus::Confirmed
+                    && a.status.is_live()
                     && a.start > now
             })
             .collect();
@@ -133,10 +158,73 @@ impl State {
             .iter()
             .position(|a| a.id == raw_id)
             .ok_or_else(|| Rejection::UnknownAppointment(raw_id.to_owned()))?;
-        if self.appointments[index].status == AppointmentStatus::Confirmed {
+        if self.appointments[index].status.is_live() {
             self.cancel_at(index, now);
         }
         Ok(self.appointments[index].clone())
+    }
+
+    /// The office decides a request waiting for review (`POST /_sandbox/appointments/{id}/
+    /// confirm` or `/decline`). Confirming sends what Knock sends for a confirmed booking;
+    /// declining cancels. Deciding again as already decided answers the same.
+    pub fn office_decides(
+        &mut self,
+        id: &str,
+        confirm: bool,
+        now: DateTime<Utc>,
+    ) -> Result<AppointmentRecord, OfficeDecisionError> {
+        let index = self
+            .appointments
+            .iter()
+            .position(|a| a.id == id)
+            .ok_or_else(|| OfficeDecisionError::Unknown(id.to_owned()))?;
+        let status = self.appointments[index].status;
+        match (status, confirm) {
+            (AppointmentStatus::Pending, true) => {
+                self.appointments[index].status = AppointmentStatus::Confirmed;
+                let appointment = self.appointments[index].clone();
+                if let Some(prospect) = self
+                    .prospects
+                    .iter()
+                    .find(|p| p.id == appointment.prospect_id)
+                    .cloned()
+                {
+                    let event = self.prospect_event(
+                        &prospect,
+                        event_types::APPOINTMENT_CONFIRMED,
+                        "A tour appointment was confirmed by the office",
+                        self.appointment_event_data(&appointment),
+                        now,
+                    );
+                    self.push_event(event);
+                    self.send_booking_messages(&prospect, &appointment, now);
+                }
+            }
+            (AppointmentStatus::Pending, false) => self.cancel_at(index, now),
+            (AppointmentStatus::Confirmed, true) | (AppointmentStatus::Cancelled, false) => {}
+            (status, _) => {
+                return Err(OfficeDecisionError::AlreadyDecided {
+                    id: id.to_owned(),
+                    status,
+                })
+            }
+        }
+        Ok(self.appointments[index].clone())
+    }
+
+    /// The `data` of an appointment's events: Knock's example members (API.md §8.3), and the
+    /// appointment's id when the profile names it (`SandboxConfig::events_name_appointment`).
+    fn appointment_event_data(&self, appointment: &AppointmentRecord) -> serde_json::Value {
+        let mut data = json!({
+            "startTime": knock_time(appointment.start),
+            "endTime": knock_time(appointment.end),
+            "status": appointment.status.as_event_status(),
+            "tourType": appointment.tour_type,
+        });
+        if self.events_name_appointment {
+            data["appointmentId"] = json!(appointment.id);
+        }
+        data
     }
 
     fn cancel_at(&mut self, index: usize, now: DateTime<Utc>) {
@@ -184,19 +272,28 @@ impl State {
             prospect,
             event_types::APPOINTMENT_CREATED,
             event_types::APPOINTMENT_CREATED_DESCRIPTION,
-            json!({
-                "startTime": knock_time(appointment.start),
-                "endTime": knock_time(appointment.end),
-                "status": "confirmed",
-                "tourType": appointment.tour_type,
-            }),
+            self.appointment_event_data(appointment),
             now,
         );
         if appointment.source_title.is_some() {
             created.source_title = appointment.source_title.clone();
         }
         self.push_event(created);
+        // INF (API.md §4 "manually review requests"): nothing is confirmed to the renter until
+        // the office confirms.
+        if appointment.status == AppointmentStatus::Confirmed {
+            self.send_booking_messages(prospect, appointment, now);
+        }
+    }
 
+    /// The confirmation e-mail, and with SMS consent the confirmation text and the reminder
+    /// (API.md §4 behaviours 1 and 2).
+    fn send_booking_messages(
+        &mut self,
+        prospect: &ProspectRecord,
+        appointment: &AppointmentRecord,
+        now: DateTime<Utc>,
+    ) {
         let send = |state: &mut State,
                     channel: MessageChannel,
                     kind: MessageKind,

@@ -1,5 +1,5 @@
 //! The sandbox's own control surface under `/_sandbox/` (no api key): faults, clock, state,
-//! and the HTML view in demo mode.
+//! the office's decisions on requests it reviews, and the HTML view in demo mode.
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::faults::Fault;
 use super::routes::{missing_token, resource};
-use super::{view, Sandbox};
+use super::{view, wire, AppointmentRecord, OfficeDecisionError, Sandbox};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/_sandbox").route(web::get().to(html_view)))
@@ -17,7 +17,37 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(clear_faults)),
         )
         .service(resource("/_sandbox/clock").route(web::post().to(set_clock)))
-        .service(resource("/_sandbox/state").route(web::get().to(state)));
+        .service(resource("/_sandbox/state").route(web::get().to(state)))
+        .service(
+            resource("/_sandbox/appointments/{appointmentId}/confirm")
+                .route(web::post().to(office_confirms)),
+        )
+        .service(
+            resource("/_sandbox/appointments/{appointmentId}/decline")
+                .route(web::post().to(office_declines)),
+        );
+}
+
+/// The office's decision on a request it reviews: 200 with the appointment as the appointment
+/// routes show it, 404 for an unknown id, 409 when it was decided the other way already.
+fn office_answer(outcome: Result<AppointmentRecord, OfficeDecisionError>) -> HttpResponse {
+    match outcome {
+        Ok(appointment) => HttpResponse::Ok().json(wire::appointment(&appointment)),
+        Err(e @ OfficeDecisionError::Unknown(_)) => {
+            HttpResponse::NotFound().json(json!({ "errorMessage": e.to_string() }))
+        }
+        Err(e @ OfficeDecisionError::AlreadyDecided { .. }) => {
+            HttpResponse::Conflict().json(json!({ "errorMessage": e.to_string() }))
+        }
+    }
+}
+
+async fn office_confirms(sandbox: web::Data<Sandbox>, path: web::Path<String>) -> HttpResponse {
+    office_answer(sandbox.office_confirms(&path))
+}
+
+async fn office_declines(sandbox: web::Data<Sandbox>, path: web::Path<String>) -> HttpResponse {
+    office_answer(sandbox.office_declines(&path))
 }
 
 fn bad_request(message: String) -> HttpResponse {
@@ -73,7 +103,7 @@ async fn state(sandbox: web::Data<Sandbox>) -> HttpResponse {
 
 async fn html_view(sandbox: web::Data<Sandbox>) -> HttpResponse {
     if !sandbox.html_view() {
-        return missing_token().await;
+        return missing_token(sandbox).await;
     }
     match view::render(&sandbox.snapshot()) {
         Ok(page) => HttpResponse::Ok()

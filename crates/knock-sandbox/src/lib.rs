@@ -4,7 +4,9 @@
 //! state, and an HTML view in demo mode).
 //!
 //! It shares nothing with Tourgate's Knock client but the wire format of API.md, so that the
-//! client is checked against Knock's documented behaviour rather than against itself.
+//! client is checked against Knock's documented behaviour rather than against itself. Where
+//! that behaviour leaves room, a [`Profile`] picks one plausible Knock (rules.rs "Answer
+//! profiles"); a client must cope with every one.
 mod appointments;
 mod availability;
 mod body;
@@ -26,6 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveTime, Utc};
 
+pub use appointments::OfficeDecisionError;
 pub use faults::{Fault, FaultRoute};
 pub use records::{
     AppointmentRecord, AppointmentStatus, Bedrooms, EmailRecord, EmailType, EventRecord,
@@ -59,6 +62,9 @@ pub struct SandboxCommunity {
     pub min_notice_minutes: u32,
     /// Whether self-guided and in-person tours may overlap (K-SGA).
     pub self_guided_may_overlap: bool,
+    /// The office reviews requests by hand: a new appointment is `PENDING` until it confirms
+    /// (`rules::status_of_new_appointment`).
+    pub reviews_requests: bool,
     pub units: Vec<String>,
 }
 
@@ -80,6 +86,7 @@ impl SandboxCommunity {
             closes: NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN),
             min_notice_minutes: 60,
             self_guided_may_overlap: false,
+            reviews_requests: false,
             units,
         }
     }
@@ -100,6 +107,67 @@ impl SandboxCommunity {
     }
 }
 
+/// How the sandbox answers where Knock's contract leaves room: each is a plausible Knock, and a
+/// client must cope with every one (rules.rs has each answer and what in API.md justifies it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// The recommended answers of API.md §11 and every recorded body (the sandbox's answers
+    /// before profiles existed).
+    #[default]
+    Strict,
+    /// Only what the articles show as required: `{}` to a visit, an e-mail log and a cancel;
+    /// `{"appointment":{"id":...}}` to an appointment request.
+    Sparse,
+    /// The API gateway's own answers: 401 for a key it does not know, 403 for a missing one,
+    /// 404 for an unknown route, and the events feed refused to our key.
+    Gateway,
+    /// The events feed lists only what Knock's article documents: `APPOINTMENT_CREATED`.
+    EventsAsDocumented,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 4] = [
+        Profile::Strict,
+        Profile::Sparse,
+        Profile::Gateway,
+        Profile::EventsAsDocumented,
+    ];
+
+    /// The name `tourgate knock-sandbox --profile` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Sparse => "sparse",
+            Self::Gateway => "gateway",
+            Self::EventsAsDocumented => "events-as-documented",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+            format!(
+                "unknown sandbox profile `{s}` (one of: {})",
+                names.join(", ")
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// The stage test community is always added unless an entry has its id.
@@ -110,6 +178,11 @@ pub struct SandboxConfig {
     pub horizon_days: u32,
     /// Serve the HTML view at GET /_sandbox (demo mode).
     pub html_view: bool,
+    /// APPOINTMENT_CREATED (and APPOINTMENT_CONFIRMED) events carry `"appointmentId"` in their
+    /// data; off by default, as in Knock's example (`rules::EVENTS_NAME_APPOINTMENT_BY_DEFAULT`).
+    pub events_name_appointment: bool,
+    /// How undocumented answers are given.
+    pub profile: Profile,
 }
 
 impl Default for SandboxConfig {
@@ -119,6 +192,8 @@ impl Default for SandboxConfig {
             extra_api_keys: Vec::new(),
             horizon_days: 14,
             html_view: false,
+            events_name_appointment: rules::EVENTS_NAME_APPOINTMENT_BY_DEFAULT,
+            profile: Profile::Strict,
         }
     }
 }
@@ -131,6 +206,7 @@ pub struct Sandbox {
 
 struct Inner {
     api_keys: Vec<String>,
+    profile: Profile,
     html_view: bool,
     clock: SandboxClock,
     state: Mutex<State>,
@@ -153,12 +229,15 @@ impl Sandbox {
             STAGE_APPOINTMENT_KEY.to_owned(),
         ];
         api_keys.extend(config.extra_api_keys);
+        let mut state = State::new(communities, config.horizon_days);
+        state.events_name_appointment = config.events_name_appointment;
         Self {
             inner: Arc::new(Inner {
                 api_keys,
+                profile: config.profile,
                 html_view: config.html_view,
                 clock: SandboxClock::default(),
-                state: Mutex::new(State::new(communities, config.horizon_days)),
+                state: Mutex::new(state),
             }),
         }
     }
@@ -192,6 +271,26 @@ impl Sandbox {
         self.state().faults.clear();
     }
 
+    /// The office confirms a request it was reviewing (PENDING → CONFIRMED), as
+    /// `POST /_sandbox/appointments/{id}/confirm` does. Confirming a confirmed one is a no-op.
+    pub fn office_confirms(
+        &self,
+        appointment_id: &str,
+    ) -> Result<AppointmentRecord, OfficeDecisionError> {
+        let now = self.now();
+        self.state().office_decides(appointment_id, true, now)
+    }
+
+    /// The office turns a request down (PENDING → CANCELLED), as
+    /// `POST /_sandbox/appointments/{id}/decline` does.
+    pub fn office_declines(
+        &self,
+        appointment_id: &str,
+    ) -> Result<AppointmentRecord, OfficeDecisionError> {
+        let now = self.now();
+        self.state().office_decides(appointment_id, false, now)
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic elsewhere must not take the sandbox down with it.
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -199,6 +298,10 @@ impl Sandbox {
 
     fn accepts_key(&self, key: Option<&str>) -> bool {
         key.is_some_and(|key| self.inner.api_keys.iter().any(|k| k == key))
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.inner.profile
     }
 
     fn html_view(&self) -> bool {

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::records::{EmailRecord, ProspectRecord, ProspectStatus};
 use super::requests::{EmailLog, ProspectUpsert};
-use super::rules::Rejection;
+use super::rules::{self, Rejection};
 use super::state::{IdKind, State};
-use super::wire;
+use super::{wire, Profile};
 
 /// A page request on a prospect's events: how many, and how many to skip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,13 +102,19 @@ impl State {
     }
 
     /// GET /prospect/{id}/events, oldest first (API.md §8.3).
-    pub fn events_page(&self, raw_id: &str, page: EventsPage) -> Result<Value, Rejection> {
+    /// Only the types the profile lists (`rules::lists_event`); cursors count those.
+    pub fn events_page(
+        &self,
+        raw_id: &str,
+        page: EventsPage,
+        profile: Profile,
+    ) -> Result<Value, Rejection> {
         let index = self.prospect_index(raw_id)?;
         let id = &self.prospects[index].id;
         let events: Vec<_> = self
             .events
             .iter()
-            .filter(|e| &e.prospect_id == id)
+            .filter(|e| &e.prospect_id == id && rules::lists_event(profile, &e.event_type))
             .collect();
         if page.after > events.len() {
             return Err(Rejection::invalid("after", "is not a cursor of this list"));

@@ -68,7 +68,27 @@ impl Bedrooms {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AppointmentStatus {
     Confirmed,
+    /// Waiting for the office's decision, at a community that reviews requests by hand
+    /// (`SandboxCommunity::reviews_requests`). It holds its slot as a confirmed one does.
+    Pending,
     Cancelled,
+}
+
+impl AppointmentStatus {
+    /// Still booked: confirmed or waiting for the office. Such an appointment holds its slot and
+    /// is "upcoming" for behaviour 5 of API.md §4.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Pending)
+    }
+
+    /// The lower-case spelling the events feed uses (API.md §8.3: `"confirmed"`).
+    pub fn as_event_status(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Pending => "pending",
+            Self::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// Guest-card status (API.md §8.2: `new`; §8.4: prospects move from New to Open).

@@ -1,5 +1,6 @@
 //! Knock's routes (API.md §3–§8) and the server around them. Order of checks, as Knock's
-//! API Gateway does it: route and method, then the key, then any injected fault, then the call.
+//! API Gateway does it: route and method, then the key (and, per profile, its scope), then any
+//! injected fault, then the call.
 use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
@@ -57,8 +58,9 @@ fn knock_routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/prospect/{prospectId}/email").route(web::post().to(prospect_email)));
 }
 
-pub(super) async fn missing_token() -> HttpResponse {
-    reject(&Rejection::MissingAuthenticationToken)
+/// A route or method Knock does not have (`rules::unknown_route`).
+pub(super) async fn missing_token(sandbox: web::Data<Sandbox>) -> HttpResponse {
+    reject(&rules::unknown_route(sandbox.profile()))
 }
 
 fn reject(rejection: &Rejection) -> HttpResponse {
@@ -74,7 +76,10 @@ async fn knock_call(
 ) -> HttpResponse {
     let key = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
     if !sandbox.accepts_key(key) {
-        return reject(&Rejection::Forbidden);
+        return reject(&rules::key_refusal(sandbox.profile(), key));
+    }
+    if let Some(refusal) = rules::refused_for_scope(sandbox.profile(), route) {
+        return reject(&refusal);
     }
     let fault = sandbox.state().faults.take(route);
     faults::answer(fault, || match work() {
@@ -146,7 +151,7 @@ async fn appointment_request(
         let request = requests::appointment_request(&body)?;
         let now = sandbox.now();
         let appointment = sandbox.state().book(request, now)?;
-        Ok(wire::appointment(&appointment))
+        Ok(rules::appointment_answer(sandbox.profile(), &appointment))
     })
     .await
 }
@@ -157,7 +162,7 @@ async fn appointment_cancel(req: HttpRequest, sandbox: web::Data<Sandbox>) -> Ht
     knock_call(&req, &sandbox, FaultRoute::AppointmentCancel, || {
         let now = sandbox.now();
         let appointment = sandbox.state().cancel(&appointment_id, now)?;
-        Ok(wire::appointment(&appointment))
+        Ok(rules::cancel_answer(sandbox.profile(), &appointment))
     })
     .await
 }
@@ -167,7 +172,7 @@ async fn visit(req: HttpRequest, sandbox: web::Data<Sandbox>, body: web::Bytes) 
         let request = requests::visit_request(&body)?;
         let now = sandbox.now();
         let id = sandbox.state().record_visit(request, now)?;
-        Ok(json!({ "visitId": id }))
+        Ok(rules::visit_answer(sandbox.profile(), &id))
     })
     .await
 }
@@ -200,7 +205,7 @@ async fn prospect_events(req: HttpRequest, sandbox: web::Data<Sandbox>) -> HttpR
         let state = sandbox.state();
         // The prospect is checked before the paging parameters.
         state.prospect_index(&prospect_id)?;
-        state.events_page(&prospect_id, events_page(&req)?)
+        state.events_page(&prospect_id, events_page(&req)?, sandbox.profile())
     })
     .await
 }
@@ -216,7 +221,10 @@ async fn prospect_email(
         let log = requests::email_log(&body)?;
         let now = sandbox.now();
         let communication_id = sandbox.state().log_email(&prospect_id, log, now)?;
-        Ok(json!({ "communicationId": communication_id }))
+        Ok(rules::email_log_answer(
+            sandbox.profile(),
+            &communication_id,
+        ))
     })
     .await
 }

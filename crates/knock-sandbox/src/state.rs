@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::availability::{acceptable_times, Booking};
 use super::faults::FaultQueue;
 use super::records::{
-    AppointmentRecord, AppointmentStatus, EmailRecord, EventRecord, MessageRecord, ProspectRecord,
-    RequestRecord, SandboxSnapshot, TourType, VisitRecord,
+    AppointmentRecord, EmailRecord, EventRecord, MessageRecord, ProspectRecord, RequestRecord,
+    SandboxSnapshot, TourType, VisitRecord,
 };
 use super::rules::{self, Rejection};
 use super::SandboxCommunity;
@@ -30,6 +30,8 @@ pub(super) struct State {
     pub events: Vec<EventRecord>,
     pub requests: VecDeque<RequestRecord>,
     pub faults: FaultQueue,
+    /// APPOINTMENT_* events carry the appointment's id in their data.
+    pub events_name_appointment: bool,
     next_prospect: u64,
     next_appointment: u64,
     next_visit: u64,
@@ -58,6 +60,7 @@ impl State {
             events: Vec::new(),
             requests: VecDeque::new(),
             faults: FaultQueue::default(),
+            events_name_appointment: false,
             next_prospect: rules::FIRST_PROSPECT_ID,
             next_appointment: rules::FIRST_APPOINTMENT_ID,
             next_visit: rules::FIRST_VISIT_ID,
@@ -120,7 +123,9 @@ impl State {
     pub fn bookings(&self, community_id: &str) -> Vec<Booking> {
         self.appointments
             .iter()
-            .filter(|a| a.community_id == community_id && a.status == AppointmentStatus::Confirmed)
+            // INF (API.md §4): a request waiting for the office holds its slot, or the office
+            // could not confirm it.
+            .filter(|a| a.community_id == community_id && a.status.is_live())
             .map(|a| Booking {
                 start: a.start,
                 end: a.end,

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use knock_sandbox::{
-    AppointmentStatus, Fault, FaultRoute, MessageChannel, MessageKind, MessageStatus, Sandbox,
-    SandboxCommunity, SandboxConfig, SandboxSnapshot, TourType, STAGE_APPOINTMENT_KEY,
+    AppointmentStatus, Fault, FaultRoute, MessageChannel, MessageKind, MessageStatus, Profile,
+    Sandbox, SandboxCommunity, SandboxConfig, SandboxSnapshot, TourType, STAGE_APPOINTMENT_KEY,
     STAGE_COMMUNITY_ID, STAGE_PROSPECT_KEY,
 };
 use reqwest::header::HeaderMap;
@@ -1717,4 +1717,464 @@ async fn the_html_view_lists_what_happened_with_everything_escaped() {
     let hidden = spawn().await;
     let answer = hidden.call(Method::GET, "/_sandbox", None, None).await;
     assert_eq!(answer.text, r#"{"message":"Missing Authentication Token"}"#);
+}
+
+// --- A community that reviews requests by hand (API.md §4 "Inferred behaviour") ----------------
+
+const REVIEWED: &str = "reviewedCommunit";
+
+async fn spawn_reviewing() -> TestSandbox {
+    let mut reviewed = community(REVIEWED, chrono_tz::America::Los_Angeles);
+    reviewed.reviews_requests = true;
+    spawn_with(SandboxConfig {
+        communities: vec![reviewed],
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_reviewed_request_is_pending_holds_its_slot_and_sends_nothing_yet() {
+    let app = spawn_reviewing().await;
+    let mut body = self_guided(REVIEWED, SLOT_A, "lead@example.com");
+    body["smsConsent"] = json!(true);
+    body["profile"]["phone"] = json!("2065550155");
+    let answer = app.book(body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let appointment = &answer.json()["appointment"];
+    assert_eq!(appointment["status"], "PENDING");
+    let prospect_id = appointment["prospectId"].as_str().expect("prospect id");
+    assert_eq!(
+        app.sandbox.snapshot().appointments[0].status,
+        AppointmentStatus::Pending
+    );
+    assert!(
+        app.sandbox.snapshot().messages.is_empty(),
+        "nothing is confirmed to the renter before the office confirms"
+    );
+    let events = app
+        .get(&format!("/prospect/{prospect_id}/events"))
+        .await
+        .json();
+    let node = &events["edges"][0]["node"];
+    assert_eq!(node["type"], "APPOINTMENT_CREATED");
+    assert_eq!(node["data"]["status"], "pending");
+
+    // The slot is held for both tour types, as a confirmed appointment holds it.
+    assert!(!app
+        .available(REVIEWED, true)
+        .await
+        .contains(&SLOT_A.to_owned()));
+    assert!(!app
+        .available(REVIEWED, false)
+        .await
+        .contains(&SLOT_A.to_owned()));
+    let rival = app
+        .book(self_guided(REVIEWED, SLOT_A, "rival@example.com"))
+        .await;
+    assert_eq!(rival.status, StatusCode::BAD_REQUEST, "{}", rival.text);
+}
+
+#[tokio::test]
+async fn the_office_confirms_a_pending_request_over_the_control_route_once() {
+    let app = spawn_reviewing().await;
+    let mut body = self_guided(REVIEWED, SLOT_A, "lead@example.com");
+    body["smsConsent"] = json!(true);
+    body["profile"]["phone"] = json!("2065550155");
+    let (appointment_id, prospect_id) = app.booked(body).await;
+
+    let path = format!("/_sandbox/appointments/{appointment_id}/confirm");
+    let confirmed = app.call(Method::POST, &path, None, None).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    assert_eq!(confirmed.json()["appointment"]["status"], "CONFIRMED");
+    assert_eq!(
+        confirmed.json()["appointment"]["id"],
+        appointment_id.as_str()
+    );
+    let snapshot = app.sandbox.snapshot();
+    assert_eq!(
+        snapshot.appointments[0].status,
+        AppointmentStatus::Confirmed
+    );
+    let kinds: Vec<_> = snapshot
+        .messages
+        .iter()
+        .map(|m| (m.channel, m.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (MessageChannel::Email, MessageKind::Confirmation),
+            (MessageChannel::Sms, MessageKind::Confirmation),
+            (MessageChannel::Sms, MessageKind::Reminder),
+        ],
+        "Knock confirms to the renter once the office has"
+    );
+    let events = app
+        .get(&format!("/prospect/{prospect_id}/events?first=100"))
+        .await
+        .json();
+    let types: Vec<&str> = events["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["type"].as_str())
+        .collect();
+    assert_eq!(types[0], "APPOINTMENT_CREATED");
+    assert_eq!(types[1], "APPOINTMENT_CONFIRMED");
+    assert_eq!(events["edges"][1]["node"]["data"]["status"], "confirmed");
+
+    // Again: the same answer, nothing sent twice. Declining it now is refused.
+    let again = app.call(Method::POST, &path, None, None).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(app.sandbox.snapshot().messages.len(), 3);
+    let decline = format!("/_sandbox/appointments/{appointment_id}/decline");
+    let refused = app.call(Method::POST, &decline, None, None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    let unknown = app
+        .call(
+            Method::POST,
+            "/_sandbox/appointments/999/confirm",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    // The control routes are not Knock's: no key needed, and a GET is an unknown route.
+    let get = app.call(Method::GET, &path, None, None).await;
+    assert_eq!(get.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_office_declining_frees_the_slot_and_a_rebooking_replaces_a_pending_request() {
+    let app = spawn_reviewing().await;
+    let (first, _) = app
+        .booked(self_guided(REVIEWED, SLOT_A, "lead@example.com"))
+        .await;
+    let declined = app.sandbox.office_declines(&first).expect("declined");
+    assert_eq!(declined.status, AppointmentStatus::Cancelled);
+    assert!(app
+        .available(REVIEWED, true)
+        .await
+        .contains(&SLOT_A.to_owned()));
+    assert!(matches!(
+        app.sandbox.office_confirms(&first),
+        Err(knock_sandbox::OfficeDecisionError::AlreadyDecided { .. })
+    ));
+
+    // A pending request is an upcoming appointment for behaviour 5: a new request replaces it.
+    let (second, _) = app
+        .booked(self_guided(REVIEWED, SLOT_B, "lead@example.com"))
+        .await;
+    let (third, _) = app
+        .booked(self_guided(REVIEWED, SLOT_C, "lead@example.com"))
+        .await;
+    let snapshot = app.sandbox.snapshot();
+    let status = |id: &str| {
+        snapshot
+            .appointments
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.status)
+    };
+    assert_eq!(status(&second), Some(AppointmentStatus::Cancelled));
+    assert_eq!(status(&third), Some(AppointmentStatus::Pending));
+    let confirmed = app.sandbox.office_confirms(&third).expect("confirmed");
+    assert_eq!(confirmed.status, AppointmentStatus::Confirmed);
+    assert!(matches!(
+        app.sandbox.office_confirms("404"),
+        Err(knock_sandbox::OfficeDecisionError::Unknown(_))
+    ));
+}
+
+// --- Whether appointment events name their appointment (a profile option) ------------------
+
+#[tokio::test]
+async fn an_appointment_created_event_names_its_appointment_only_when_configured() {
+    for (named, config) in [
+        (false, SandboxConfig::default()),
+        (
+            true,
+            SandboxConfig {
+                events_name_appointment: true,
+                ..SandboxConfig::default()
+            },
+        ),
+    ] {
+        let app = spawn_with(config).await;
+        let (appointment_id, prospect_id) = app
+            .booked(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com"))
+            .await;
+        let events = app
+            .get(&format!("/prospect/{prospect_id}/events"))
+            .await
+            .json();
+        let data = &events["edges"][0]["node"]["data"];
+        let mut expected = json!({"startTime": "2026-06-02T17:00:00+00:00",
+            "endTime": "2026-06-02T17:30:00+00:00", "status": "confirmed", "tourType": "IN_PERSON"});
+        if named {
+            expected["appointmentId"] = json!(appointment_id);
+        }
+        assert_eq!(data, &expected, "named: {named}");
+    }
+}
+
+// --- Faults that act before failing ----------------------------------------------------------
+
+#[tokio::test]
+async fn a_latency_fault_after_effect_records_first_then_answers_late_with_the_real_answer() {
+    let app = spawn().await;
+    app.sandbox
+        .inject_fault(Fault::latency(FaultRoute::AppointmentRequest, 1_500).after_effect());
+    let started = Instant::now();
+    let call = tokio::spawn(
+        app.request(Method::POST, "/appointment/request", Some(KEY))
+            .body(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com").to_string())
+            .send(),
+    );
+    // Recorded while the answer is still being held back.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.sandbox.snapshot().appointments.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the appointment was never recorded"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(!call.is_finished(), "answered before its latency");
+    let recorded = app.sandbox.snapshot().appointments[0].id.clone();
+    let response = call.await.expect("joined").expect("answered");
+    assert!(started.elapsed() >= Duration::from_millis(1_500));
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["appointment"]["id"], recorded.as_str());
+    assert_eq!(app.sandbox.snapshot().appointments.len(), 1);
+}
+
+// --- Answer profiles (rules.rs "Answer profiles") --------------------------------------------
+
+async fn spawn_profile(profile: Profile) -> TestSandbox {
+    spawn_with(SandboxConfig {
+        profile,
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+#[test]
+fn every_profile_is_named_as_the_command_line_takes_it() {
+    let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+    assert_eq!(
+        names,
+        ["strict", "sparse", "gateway", "events-as-documented"]
+    );
+    for profile in Profile::ALL {
+        assert_eq!(profile.name().parse::<Profile>(), Ok(profile));
+    }
+    assert_eq!(Profile::default(), Profile::Strict);
+    let err = "lenient".parse::<Profile>().expect_err("unknown");
+    assert!(
+        err.contains("lenient") && err.contains("events-as-documented"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn sparse_answers_writes_with_only_what_the_articles_require_and_still_does_them() {
+    let app = spawn_profile(Profile::Sparse).await;
+    let booked = app
+        .book(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com"))
+        .await;
+    assert_eq!(booked.status, StatusCode::OK);
+    let snapshot = app.sandbox.snapshot();
+    let appointment = &snapshot.appointments[0];
+    assert_eq!(
+        booked.text,
+        format!(r#"{{"appointment":{{"id":"{}"}}}}"#, appointment.id)
+    );
+    let prospect_id = appointment.prospect_id.clone();
+    let visit = app
+        .post(
+            "/visit",
+            json!({"prospectId": prospect_id, "visitTime": "2026-06-01T11:00:00Z"}),
+        )
+        .await;
+    assert_eq!((visit.status, visit.text.as_str()), (StatusCode::OK, "{}"));
+    let logged = app
+        .post(
+            &format!("/prospect/{prospect_id}/email"),
+            email_body("EMAIL_MESSAGE_TO_PROSPECT_SENT"),
+        )
+        .await;
+    assert_eq!(
+        (logged.status, logged.text.as_str()),
+        (StatusCode::OK, "{}")
+    );
+    let cancelled = app.cancel(&appointment.id).await;
+    assert_eq!(
+        (cancelled.status, cancelled.text.as_str()),
+        (StatusCode::OK, "{}")
+    );
+    let snapshot = app.sandbox.snapshot();
+    assert_eq!(snapshot.visits.len(), 1);
+    assert_eq!(snapshot.emails.len(), 1);
+    assert_eq!(
+        snapshot.appointments[0].status,
+        AppointmentStatus::Cancelled
+    );
+    // Everything else as strict: the prospect's id, its card, errors.
+    let created = app
+        .post("/prospect", prospect_body("other@example.com"))
+        .await;
+    assert!(is_digits(created.json()["id"].as_str().unwrap_or_default()));
+    assert_eq!(
+        app.get(&format!("/prospect/{prospect_id}")).await.json()["prospectId"],
+        prospect_id.as_str()
+    );
+    assert_eq!(app.cancel("999").await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn gateway_tells_a_missing_key_from_an_unknown_one_and_answers_404_for_no_route() {
+    let app = spawn_profile(Profile::Gateway).await;
+    let path = format!("/community/{STAGE_COMMUNITY_ID}/available-times");
+    for (key, status, body) in [
+        (None, StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#),
+        (
+            Some(""),
+            StatusCode::FORBIDDEN,
+            r#"{"message":"Forbidden"}"#,
+        ),
+        (
+            Some("syndication-prospect-test-key"),
+            StatusCode::UNAUTHORIZED,
+            r#"{"message":"Unauthorized"}"#,
+        ),
+    ] {
+        let answer = app.call(Method::GET, &path, key, None).await;
+        assert_eq!(
+            (answer.status, answer.text.as_str()),
+            (status, body),
+            "{key:?}"
+        );
+    }
+    let prospect_body_for_route = prospect_body("lead@example.com");
+    let refused = app
+        .call(
+            Method::POST,
+            "/prospect",
+            Some("wrong"),
+            Some(&prospect_body_for_route),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(app.sandbox.snapshot().prospects.is_empty(), "nothing done");
+    for (method, route, key) in [
+        (Method::POST, "/appointments", Some(KEY)),
+        (Method::GET, "/appointment/request", Some(KEY)),
+        (Method::POST, "/appointment/2/reschedule", None),
+        (Method::GET, "/_sandbox", None),
+    ] {
+        let answer = app.call(method.clone(), route, key, None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {route}");
+        assert_eq!(answer.text, r#"{"message":"Not Found"}"#);
+    }
+    assert!(
+        !app.available(STAGE_COMMUNITY_ID, true).await.is_empty(),
+        "a good key is served"
+    );
+}
+
+#[tokio::test]
+async fn gateway_refuses_the_events_feed_to_a_good_key_and_serves_everything_else() {
+    let app = spawn_profile(Profile::Gateway).await;
+    let (_, prospect_id) = app
+        .booked(booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com"))
+        .await;
+    app.sandbox
+        .inject_fault(Fault::status(FaultRoute::ProspectEvents, 502));
+    for key in [STAGE_PROSPECT_KEY, STAGE_APPOINTMENT_KEY] {
+        let answer = app
+            .call(
+                Method::GET,
+                &format!("/prospect/{prospect_id}/events"),
+                Some(key),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN);
+        assert_eq!(answer.text, r#"{"message":"Forbidden"}"#);
+    }
+    assert_eq!(
+        app.sandbox.snapshot().faults.len(),
+        1,
+        "refused before Knock: no fault spent"
+    );
+    let card = app.get(&format!("/prospect/{prospect_id}")).await;
+    assert_eq!(card.status, StatusCode::OK);
+    let visit = app
+        .post(
+            "/visit",
+            json!({"prospectId": prospect_id, "visitTime": "2026-06-01T11:00:00Z"}),
+        )
+        .await;
+    assert_eq!(visit.status, StatusCode::OK);
+    assert!(is_digits(
+        visit.json()["visitId"].as_str().unwrap_or_default()
+    ));
+}
+
+#[tokio::test]
+async fn events_as_documented_lists_only_appointment_created_events() {
+    let app = spawn_profile(Profile::EventsAsDocumented).await;
+    let mut body = booking(STAGE_COMMUNITY_ID, SLOT_A, "lead@example.com");
+    body["smsConsent"] = json!(true);
+    body["profile"]["phone"] = json!("2065550155");
+    let (first, prospect_id) = app.booked(body.clone()).await;
+    app.post(
+        "/visit",
+        json!({"prospectId": prospect_id, "visitTime": "2026-06-01T11:00:00Z",
+               "appointmentId": first}),
+    )
+    .await;
+    app.post(
+        &format!("/prospect/{prospect_id}/email"),
+        email_body("EMAIL_MESSAGE_TO_PROSPECT_SENT"),
+    )
+    .await;
+    app.cancel(&first).await;
+    app.booked(set(&body, "/requestedTimes/0/startTime", json!(SLOT_B)))
+        .await;
+
+    let page = app
+        .get(&format!("/prospect/{prospect_id}/events?first=1"))
+        .await
+        .json();
+    assert_eq!(page["edges"][0]["node"]["type"], "APPOINTMENT_CREATED");
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let all = app
+        .get(&format!("/prospect/{prospect_id}/events?first=100"))
+        .await
+        .json();
+    let types: Vec<&str> = all["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["type"].as_str())
+        .collect();
+    assert_eq!(types, ["APPOINTMENT_CREATED", "APPOINTMENT_CREATED"]);
+    assert_eq!(all["pageInfo"]["hasNextPage"], false);
+    // Recorded all the same: the snapshot (and the HTML view) show every event.
+    let recorded: Vec<String> = app
+        .sandbox
+        .snapshot()
+        .events
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect();
+    assert!(recorded.iter().any(|t| t == "WALK_IN"), "{recorded:?}");
+    assert!(
+        recorded.iter().any(|t| t == "APPOINTMENT_CANCELLED"),
+        "{recorded:?}"
+    );
 }
