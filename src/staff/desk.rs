@@ -38,13 +38,15 @@ impl StaffDesk {
         Self { store }
     }
 
-    /// A sign-in attempt, within `limits` (see `sign_in::sign_in`).
+    /// A sign-in attempt, within `limits`, with device cookies under `devices` (see
+    /// `sign_in::sign_in`).
     pub async fn sign_in(
         &self,
         limits: &super::SignInLimits,
+        devices: &super::DeviceKey,
         attempt: super::SignInAttempt<'_>,
     ) -> Result<super::SignIn, super::StaffError> {
-        super::sign_in(&self.store, limits, attempt).await
+        super::sign_in(&self.store, limits, devices, attempt).await
     }
 
     /// The staff member of a live session (see `session::touch`).

@@ -1,8 +1,9 @@
 //! Vendor staff: accounts (kept by the operator from the CLI), passwords, sign-in with its
-//! attempt limits, database sessions, and who sees which community.
+//! attempt limits and device cookies, database sessions, and who sees which community.
 mod accounts;
 mod client_ip;
 mod desk;
+mod device;
 mod password;
 mod rate_limit;
 mod session;
@@ -11,8 +12,11 @@ mod sign_in;
 pub use accounts::{add_staff, grant, list, remove, revoke, StaffError};
 pub use client_ip::client_ip;
 pub use desk::{BookingRecord, RetryOutcome, StaffDesk};
+pub use device::{Device, DeviceCookie, DeviceKey, DEVICE_LIFETIME};
 pub use password::{NewPassword, PasswordProblem};
-pub use rate_limit::{SignInLimits, ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS};
+pub use rate_limit::{
+    SignInLimits, ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS, DEVICE_ATTEMPTS, PAIR_ATTEMPTS, WINDOW,
+};
 pub use session::{touch as touch_session, SessionToken, IDLE_TIMEOUT, MAX_LIFETIME};
 pub use sign_in::{sign_in, SignIn, SignInAttempt};
 

@@ -9,7 +9,10 @@ pub use outbox::{OutboxCount, TryOutcome};
 mod postgres;
 mod sqlite;
 mod staff;
-pub use staff::{AuditEntry, NewStaffSession, StaffChange, StaffMember, StoredSession};
+pub use staff::{
+    AuditEntry, NewStaffSession, SignInFailures, SignInKeys, StaffChange, StaffMember,
+    StoredSession,
+};
 mod tx;
 pub use tx::{BookingChange, MoveSlot, Tx, WebhookRecord};
 

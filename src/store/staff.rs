@@ -48,6 +48,27 @@ pub enum StaffChange {
     Unchanged,
 }
 
+/// Whom a refused sign-in counts against.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInKeys<'a> {
+    /// The client address's rate key.
+    pub client: &'a str,
+    /// The lower-cased e-mail, when the input was an e-mail address.
+    pub account: Option<&'a str>,
+    /// The nonce of a device cookie valid for `account`, when the browser sent one.
+    pub device: Option<&'a str>,
+}
+
+/// One value per sign-in limit: per client address, per (account, address), per account
+/// (refusals without a device cookie only), per device cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInFailures<T> {
+    pub address: T,
+    pub pair: T,
+    pub account: T,
+    pub device: T,
+}
+
 /// A sign-in to record with its new session.
 pub struct NewStaffSession<'a> {
     /// SHA-256 of the new token.
@@ -298,42 +319,71 @@ impl Store {
         tx.commit().await
     }
 
-    /// Records a refused sign-in from `client` (for `account`, when the input was an e-mail
-    /// address) and forgets those from before `forget_before`, in one transaction.
+    /// Records a refused sign-in (see `SignInKeys`) and forgets those from before
+    /// `forget_before`, in one transaction.
     pub async fn record_sign_in_failure(
         &self,
-        client: &str,
-        account: Option<&str>,
+        keys: &SignInKeys<'_>,
         now: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.record_sign_in_failure(client, account, now, forget_before)
+        tx.record_sign_in_failure(keys.client, keys.account, keys.device, now, forget_before)
             .await?;
         tx.commit().await
     }
 
-    /// Refused sign-ins since `since` from `client` and for `account`, as every `serve`
-    /// process sharing the database recorded them: the limits that hold behind a load balancer.
+    /// The refused sign-ins since `since` that count against each of this attempt's limits,
+    /// as every `serve` process sharing the database recorded them: the limits that hold
+    /// behind a load balancer. Each field is the time of the `nth` newest such refusal (None
+    /// when there are fewer): with `nth` the limit, the limit is spent until that refusal is
+    /// a window old.
     pub async fn sign_in_failures_since(
         &self,
-        client: &str,
-        account: Option<&str>,
+        keys: &SignInKeys<'_>,
+        nth: &SignInFailures<i64>,
         since: DateTime<Utc>,
-    ) -> Result<(i64, i64), StoreError> {
-        let counts: (i64, i64) = on_backend!(self, p => {
-            sqlx::query_as(
-                "SELECT \
-                 (SELECT COUNT(*) FROM sign_in_failures WHERE client = $1 AND at > $3), \
-                 (SELECT COUNT(*) FROM sign_in_failures WHERE account = $2 AND at > $3)",
+    ) -> Result<SignInFailures<Option<DateTime<Utc>>>, StoreError> {
+        // The nth newest is the one past the n - 1 newer ones.
+        let nth_newest = |key: &str| {
+            format!(
+                "(SELECT at FROM sign_in_failures WHERE {key} AND at > $1 \
+                 ORDER BY at DESC LIMIT 1 OFFSET "
             )
-            .bind(client)
-            .bind(account)
-            .bind(since)
-            .fetch_one(p)
-            .await?
+        };
+        let sql = format!(
+            "SELECT {}$5), {}$6), {}$7), {}$8)",
+            nth_newest("client = $2"),
+            nth_newest("account = $3 AND client = $2"),
+            nth_newest("account = $3 AND device IS NULL"),
+            nth_newest("device = $4"),
+        );
+        let offset = |n: i64| (n - 1).max(0);
+        type Row = (
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
+        let (address, pair, account, device): Row = on_backend!(self, p => {
+            sqlx::query_as(&sql)
+                .bind(since)
+                .bind(keys.client)
+                .bind(keys.account)
+                .bind(keys.device)
+                .bind(offset(nth.address))
+                .bind(offset(nth.pair))
+                .bind(offset(nth.account))
+                .bind(offset(nth.device))
+                .fetch_one(p)
+                .await?
         });
-        Ok(counts)
+        Ok(SignInFailures {
+            address,
+            pair,
+            account,
+            device,
+        })
     }
 
     /// The account's latest sign-ins and refused attempts, newest first.

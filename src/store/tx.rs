@@ -739,12 +739,14 @@ impl Tx {
 }
 
 impl Tx {
-    /// A refused sign-in from `client` (for `account`, when the input was an e-mail address);
+    /// A refused sign-in from `client` (for `account`, when the input was an e-mail address;
+    /// under `device`, the nonce of a device cookie valid for the account, when one was sent);
     /// those from before `forget_before` are forgotten.
     pub(super) async fn record_sign_in_failure(
         &mut self,
         client: &str,
         account: Option<&str>,
+        device: Option<&str>,
         now: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -753,12 +755,16 @@ impl Tx {
                 .bind(forget_before)
                 .execute(&mut *c)
                 .await?;
-            sqlx::query("INSERT INTO sign_in_failures (at, client, account) VALUES ($1, $2, $3)")
-                .bind(now)
-                .bind(client)
-                .bind(account)
-                .execute(c)
-                .await?;
+            sqlx::query(
+                "INSERT INTO sign_in_failures (at, client, account, device) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(now)
+            .bind(client)
+            .bind(account)
+            .bind(device)
+            .execute(c)
+            .await?;
         });
         Ok(())
     }

@@ -164,6 +164,17 @@ on_both_backends!(
         assert!(cookie.contains("SameSite=Lax"), "{cookie}");
         assert!(cookie.contains("Path=/staff"), "{cookie}");
         assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+        // And a device cookie: this browser signed in to Ann's account, for a year.
+        let device = set_cookie(&r, "tg_device").expect("a device cookie");
+        for part in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/staff/login",
+            "Max-Age=31536000",
+        ] {
+            assert!(device.contains(part), "{part}: {device}");
+        }
+        assert!(!device.contains("Secure"), "plain http here: {device}");
         let (status, html) = app.get(&c, "/staff").await;
         assert_eq!(status, 200);
         assert!(html.contains("ann@example.com"), "{html}");
@@ -175,17 +186,16 @@ on_both_backends!(
 );
 
 on_both_backends!(
-    behind_https_the_session_cookie_is_secure,
+    behind_https_the_session_and_device_cookies_are_secure,
     |b: Backend| async move {
         let app = spawn_app_with(b, &[("TOURGATE_PUBLIC_URL", "https://tours.example")]).await;
         add_staff(&app, "ann@example.com", &[MAPLE], false).await;
         let r = sign_in(&app, &browser().0, "ann@example.com", PASSWORD).await;
         assert_eq!(r.status().as_u16(), 303);
-        let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
-        assert!(
-            cookie.starts_with("tg_staff=") && cookie.contains("Secure"),
-            "{cookie}"
-        );
+        for name in ["tg_staff", "tg_device"] {
+            let cookie = set_cookie(&r, name).unwrap_or_else(|| panic!("{name}"));
+            assert!(cookie.contains("Secure"), "{cookie}");
+        }
     }
 );
 
@@ -216,60 +226,331 @@ on_both_backends!(
     }
 );
 
+/// An app that believes 127.0.0.1's X-Forwarded-For, so that a test acts from any address.
+async fn proxied(b: Backend) -> TestApp {
+    spawn_app_with(b, &[("TOURGATE_TRUSTED_PROXIES", "127.0.0.1")]).await
+}
+
+/// `sign_in`, from the client address `from` (the app must be `proxied`).
+async fn sign_in_from(
+    app: &TestApp,
+    c: &reqwest::Client,
+    from: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let form = app.landing(c, "/staff/login").await;
+    let mut fields: Vec<(String, String)> = form.hidden.into_iter().collect();
+    fields.push(("email".into(), email.into()));
+    fields.push(("password".into(), password.into()));
+    c.post(app.url("/staff/login"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .header("X-Forwarded-For", from)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A limited attempt: 429, the plain message, and a Retry-After within the window; returns
+/// the Retry-After in seconds.
+async fn assert_limited(r: reqwest::Response, why: &str) -> u64 {
+    assert_eq!(r.status().as_u16(), 429, "{why}");
+    let retry_after: u64 = r
+        .headers()
+        .get("retry-after")
+        .unwrap_or_else(|| panic!("a Retry-After: {why}"))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=tourgate::staff::WINDOW.as_secs()).contains(&retry_after),
+        "{retry_after} ({why})"
+    );
+    assert!(r.text().await.unwrap().contains(REFUSED), "{why}");
+    retry_after
+}
+
+/// The Set-Cookie header of the cookie `name`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+/// The device cookie the browser holds, as it sends it to the sign-in form.
+fn device_cookie(jar: &Jar, app: &TestApp) -> Option<String> {
+    let url = app.url("/staff/login").parse().unwrap();
+    let header = jar.cookies(&url)?;
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix("tg_device="))
+        .map(str::to_string)
+}
+
+/// A new browser holding `value` as its device cookie.
+fn browser_with_device(app: &TestApp, value: &str) -> reqwest::Client {
+    let (c, jar) = browser();
+    let url: reqwest::Url = app.url("/staff/login").parse().unwrap();
+    jar.add_cookie_str(&format!("tg_device={value}; Path=/staff/login"), &url);
+    c
+}
+
+async fn count_failures(app: &TestApp) -> i64 {
+    let sql = "SELECT COUNT(*) FROM sign_in_failures";
+    match app.app_store.db() {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+    }
+}
+
 on_both_backends!(
-    after_too_many_failures_even_the_right_password_is_refused_with_the_same_message,
+    the_sixth_wrong_password_from_one_address_for_one_account_is_limited,
     |b: Backend| async move {
-        let app = spawn_app(b).await;
+        let app = proxied(b).await;
         add_staff(&app, "ann@example.com", &[MAPLE], false).await;
         add_staff(&app, "bob@example.com", &[MAPLE], false).await;
         let (c, _) = browser();
-        for _ in 0..tourgate::staff::ACCOUNT_ATTEMPTS {
-            let r = sign_in(&app, &c, "ann@example.com", "guess guess guess").await;
-            assert_eq!(r.status().as_u16(), 401);
+        let here = "198.51.100.1";
+        for i in 0..tourgate::staff::PAIR_ATTEMPTS {
+            let r = sign_in_from(&app, &c, here, "ann@example.com", "guess guess guess").await;
+            assert_eq!(r.status().as_u16(), 401, "attempt {i}");
         }
-        let r = sign_in(&app, &c, "ann@example.com", PASSWORD).await;
-        assert_eq!(r.status().as_u16(), 429);
-        assert!(r.text().await.unwrap().contains(REFUSED));
+        let r = sign_in_from(&app, &c, here, "ann@example.com", "guess guess guess").await;
+        assert_limited(r, "the sixth wrong password").await;
+        let r = sign_in_from(&app, &c, here, "ann@example.com", PASSWORD).await;
+        assert_limited(r, "even the right password, from this address").await;
         assert!(goes_to_login(
             &c.get(app.url("/staff")).send().await.unwrap()
         ));
-        // Another account from the same address is not locked out by Ann's.
-        assert_eq!(
-            sign_in(&app, &c, "bob@example.com", PASSWORD)
-                .await
-                .status()
-                .as_u16(),
-            303
-        );
+        // Another account from the same address is not limited by Ann's...
+        let r = sign_in_from(&app, &c, here, "bob@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        // ...nor is Ann from another address: her account's own limit is not spent.
+        let (elsewhere, _) = browser();
+        let r = sign_in_from(
+            &app,
+            &elsewhere,
+            "198.51.100.2",
+            "ann@example.com",
+            PASSWORD,
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 303);
     }
 );
 
-/// `n` refused guesses (at the accounts `account(i)` names) spread over two `serve` processes
-/// sharing one database, each under its own in-memory budget; then Ann's right password is
-/// refused by both processes, as `why` says.
-async fn limited_across_processes(b: Backend, n: u32, account: impl Fn(u32) -> String, why: &str) {
-    let first = spawn_app(b).await;
+on_both_backends!(
+    a_flood_from_many_addresses_does_not_keep_the_member_out_of_her_own_browser,
+    |b: Backend| async move {
+        let first = proxied(b).await;
+        let second = first.another_process().await;
+        add_staff(&first, "ann@example.com", &[MAPLE], false).await;
+        let home = "192.0.2.10";
+        let (member, member_jar) = browser();
+        let r = sign_in_from(&first, &member, home, "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert!(device_cookie(&member_jar, &first).is_some());
+
+        // 30 other addresses guess Ann's password, three rounds over both processes, while
+        // she signs in from her browser on each.
+        let (attacker, _) = browser();
+        let (mut refused, mut limited) = (0, 0);
+        for round in 0..3 {
+            for i in 0..30 {
+                let app = if i % 2 == 0 { &first } else { &second };
+                let from = format!("203.0.113.{i}");
+                let r = sign_in_from(app, &attacker, &from, "ann@example.com", "guess").await;
+                match r.status().as_u16() {
+                    401 => refused += 1,
+                    429 => limited += 1,
+                    s => panic!("round {round}, {from}: {s}"),
+                }
+            }
+            for app in [&first, &second] {
+                let r = sign_in_from(app, &member, home, "ann@example.com", PASSWORD).await;
+                assert_eq!(
+                    r.status().as_u16(),
+                    303,
+                    "round {round}: the member signs in"
+                );
+                assert_eq!(app.get(&member, "/staff").await.0, 200);
+            }
+        }
+        // The account's limit held the flood to its budget, across both processes.
+        assert_eq!(refused, tourgate::staff::ACCOUNT_ATTEMPTS);
+        assert_eq!(limited, 90 - tourgate::staff::ACCOUNT_ATTEMPTS);
+
+        // A browser that never signed in to Ann's account is held to that limit, wherever it
+        // is: the member on a new device waits it out (see README, "The staff area").
+        for (app, from) in [(&first, "198.51.100.99"), (&second, home)] {
+            let (fresh, _) = browser();
+            let r = sign_in_from(app, &fresh, from, "ann@example.com", PASSWORD).await;
+            assert_limited(r, "a new browser while the account is flooded").await;
+        }
+    }
+);
+
+on_both_backends!(
+    a_device_cookie_spares_only_its_own_account_and_only_when_we_signed_it,
+    |b: Backend| async move {
+        let app = proxied(b).await;
+        add_staff(&app, "ann@example.com", &[MAPLE], false).await;
+        add_staff(&app, "bob@example.com", &[MAPLE], false).await;
+        let (c, jar) = browser();
+        let r = sign_in_from(&app, &c, "192.0.2.10", "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        let anns = device_cookie(&jar, &app).unwrap();
+
+        // Bob's account is guessed at from many addresses until its limit is spent.
+        let (attacker, _) = browser();
+        for i in 0..tourgate::staff::ACCOUNT_ATTEMPTS {
+            let from = format!("203.0.113.{i}");
+            let r = sign_in_from(&app, &attacker, &from, "bob@example.com", "guess").await;
+            assert_eq!(r.status().as_u16(), 401);
+        }
+        // Ann's browser is a new one as far as Bob's account goes.
+        let r = sign_in_from(&app, &c, "192.0.2.10", "bob@example.com", PASSWORD).await;
+        assert_limited(r, "Ann's device cookie for Bob's account").await;
+
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let renamed = anns.replacen(&b64("ann@example.com"), &b64("bob@example.com"), 1);
+        assert_ne!(renamed, anns);
+        let now = Utc::now();
+        let other_key = tourgate::staff::DeviceKey::new("another key, of 32 characters or more");
+        let ours = tourgate::staff::DeviceKey::new(app.settings.secret_key.expose());
+        let mut flipped = anns.clone().into_bytes();
+        let last = flipped.len() - 2;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        for (i, forged) in [
+            renamed,
+            String::from_utf8(flipped).unwrap(),
+            other_key.issue("bob@example.com", now).into_string(),
+            ours.issue("bob@example.com", now - Duration::days(366))
+                .into_string(),
+            "junk".to_string(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let c = browser_with_device(&app, &forged);
+            let from = format!("192.0.2.{}", 20 + i);
+            let r = sign_in_from(&app, &c, &from, "bob@example.com", PASSWORD).await;
+            assert_limited(r, &format!("forged device cookie {i}")).await;
+        }
+        // One we did sign for Bob, within its year, spares him.
+        let c = browser_with_device(&app, ours.issue("bob@example.com", now).as_str());
+        let r = sign_in_from(&app, &c, "192.0.2.30", "bob@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+    }
+);
+
+on_both_backends!(
+    a_device_cookie_used_for_guessing_is_itself_limited_across_processes,
+    |b: Backend| async move {
+        let first = proxied(b).await;
+        let second = first.another_process().await;
+        add_staff(&first, "ann@example.com", &[MAPLE], false).await;
+        let (thief, jar) = browser();
+        let r = sign_in_from(&first, &thief, "192.0.2.10", "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        let stolen = device_cookie(&jar, &first).unwrap();
+        let thief = browser_with_device(&first, &stolen);
+        // Guesses with the cookie, two per address (under the per-address limits), spread
+        // over both processes (under each one's own budget).
+        for i in 0..tourgate::staff::DEVICE_ATTEMPTS {
+            let app = if i % 2 == 0 { &first } else { &second };
+            let from = format!("203.0.113.{}", i / 2);
+            let r = sign_in_from(app, &thief, &from, "ann@example.com", "guess").await;
+            assert_eq!(r.status().as_u16(), 401, "guess {i}");
+        }
+        for app in [&first, &second] {
+            let r = sign_in_from(app, &thief, "203.0.113.200", "ann@example.com", "guess").await;
+            assert_limited(r, "the cookie is locked out").await;
+            let r = sign_in_from(app, &thief, "203.0.113.201", "ann@example.com", PASSWORD).await;
+            assert_limited(r, "even with the right password").await;
+        }
+        // Those guesses were the cookie's, not the account's: the member signs in on a new
+        // browser, and her new cookie is good.
+        let (fresh, fresh_jar) = browser();
+        let r = sign_in_from(&second, &fresh, "198.51.100.7", "ann@example.com", PASSWORD).await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert_ne!(device_cookie(&fresh_jar, &second).unwrap(), stolen);
+    }
+);
+
+/// `n` refused guesses (`guess(i)`: from which address, at which account) spread over two
+/// `serve` processes sharing one database, each under its own in-memory budget; then Ann's
+/// right password from `then_from` on a new browser is refused by both processes, as `why`
+/// says, and by a third with nothing in memory. Time is driven through the records: with them
+/// ten minutes old the wait is five minutes; a window old, they no longer count.
+async fn limited_across_processes(
+    b: Backend,
+    n: u32,
+    guess: impl Fn(u32) -> (String, String),
+    then_from: &str,
+    why: &str,
+) {
+    let first = proxied(b).await;
     let second = first.another_process().await;
     add_staff(&first, "ann@example.com", &[MAPLE], false).await;
     let (c, _) = browser();
     for i in 0..n {
         let app = if i % 2 == 0 { &first } else { &second };
-        let r = sign_in(app, &c, &account(i), "guess guess guess").await;
-        assert_eq!(r.status().as_u16(), 401);
+        let (from, account) = guess(i);
+        let r = sign_in_from(app, &c, &from, &account, "guess guess guess").await;
+        assert_eq!(r.status().as_u16(), 401, "guess {i}");
     }
+    assert_eq!(count_failures(&first).await, i64::from(n));
     for app in [&first, &second] {
-        let r = sign_in(app, &c, "ann@example.com", PASSWORD).await;
-        assert_eq!(r.status().as_u16(), 429, "{why}");
-        assert!(r.text().await.unwrap().contains(REFUSED));
+        let r = sign_in_from(app, &browser().0, then_from, "ann@example.com", PASSWORD).await;
+        assert_limited(r, why).await;
     }
+    let third = first.another_process().await;
+    let now = Utc::now();
+    exec(
+        &first,
+        "UPDATE sign_in_failures SET at = $1",
+        now - Duration::minutes(10),
+    )
+    .await;
+    let r = sign_in_from(&third, &browser().0, then_from, "ann@example.com", PASSWORD).await;
+    let wait = assert_limited(r, why).await;
+    assert!((240..=300).contains(&wait), "five minutes left: {wait}");
+    let window = Duration::from_std(tourgate::staff::WINDOW).unwrap();
+    exec(
+        &first,
+        "UPDATE sign_in_failures SET at = $1",
+        now - window - Duration::minutes(1),
+    )
+    .await;
+    let r = sign_in_from(&third, &browser().0, then_from, "ann@example.com", PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 303, "a window later: {why}");
 }
+
+on_both_backends!(
+    the_account_and_address_limit_holds_across_serve_processes_sharing_the_database,
+    |b: Backend| async move {
+        let one = |_| ("198.51.100.1".to_string(), "ann@example.com".to_string());
+        let why = "every process refuses Ann from this address";
+        limited_across_processes(b, tourgate::staff::PAIR_ATTEMPTS, one, "198.51.100.1", why).await;
+    }
+);
 
 on_both_backends!(
     the_account_limit_holds_across_serve_processes_sharing_the_database,
     |b: Backend| async move {
-        let ann = |_| "ann@example.com".to_string();
-        let why = "every process refuses the account";
-        limited_across_processes(b, tourgate::staff::ACCOUNT_ATTEMPTS, ann, why).await;
+        // Ann's account guessed at from many addresses.
+        let many = |i| (format!("203.0.113.{i}"), "ann@example.com".to_string());
+        let why = "every process refuses the account to a new browser";
+        let n = tourgate::staff::ACCOUNT_ATTEMPTS;
+        limited_across_processes(b, n, many, "198.51.100.99", why).await;
     }
 );
 
@@ -277,9 +558,10 @@ on_both_backends!(
     the_address_limit_holds_across_serve_processes_sharing_the_database,
     |b: Backend| async move {
         // Many accounts tried from one address.
-        let many = |i| format!("user{i}@example.com");
+        let many = |i| ("198.51.100.1".to_string(), format!("user{i}@example.com"));
         let why = "every process refuses the address";
-        limited_across_processes(b, tourgate::staff::ADDRESS_ATTEMPTS, many, why).await;
+        let n = tourgate::staff::ADDRESS_ATTEMPTS;
+        limited_across_processes(b, n, many, "198.51.100.1", why).await;
     }
 );
 

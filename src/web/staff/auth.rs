@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::config::Settings;
-use crate::staff::{SessionToken, StaffMember};
+use crate::staff::{SessionToken, StaffMember, DEVICE_LIFETIME};
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
@@ -41,6 +41,27 @@ pub fn removal_cookie(settings: &Settings) -> Cookie<'static> {
     let mut c = session_cookie(String::new(), settings);
     c.make_removal();
     c
+}
+
+/// The device cookie: the browser signed in to this account before (see
+/// `staff::DeviceKey`). HttpOnly, Secure behind https, Strict (the sign-in form posts from our
+/// own page), sent to the sign-in form only, and kept for a year; sign-out leaves it.
+pub const DEVICE_COOKIE: &str = "tg_device";
+
+pub fn device_cookie(value: String, settings: &Settings) -> Cookie<'static> {
+    let max_age = actix_web::cookie::time::Duration::seconds(DEVICE_LIFETIME.num_seconds());
+    Cookie::build(DEVICE_COOKIE, value)
+        .path("/staff/login")
+        .http_only(true)
+        .secure(settings.public_url.scheme() == "https")
+        .same_site(SameSite::Strict)
+        .max_age(max_age)
+        .finish()
+}
+
+/// The device cookie's raw value, if the browser sent one.
+pub fn presented_device(req: &HttpRequest) -> Option<String> {
+    req.cookie(DEVICE_COOKIE).map(|c| c.value().to_string())
 }
 
 /// The raw cookie value, if the browser sent one.

@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth;
-use crate::staff::{client_ip, SignIn, SignInAttempt};
+use crate::staff::{client_ip, DeviceKey, SignIn, SignInAttempt};
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
@@ -90,15 +90,19 @@ pub async fn submit(
         &state.settings.public_url,
     )?;
     let presented = auth::presented(&req);
+    let device = auth::presented_device(&req);
+    let devices = DeviceKey::new(state.settings.secret_key.expose());
     let outcome = state
         .staff
         .sign_in(
             &state.staff_sign_in,
+            &devices,
             SignInAttempt {
                 email: &form.email,
                 password: &form.password,
                 ip: requester(&req, &state.settings.trusted_proxies),
                 presented: presented.as_deref(),
+                device: device.as_deref(),
                 now: Utc::now(),
             },
         )
@@ -106,24 +110,32 @@ pub async fn submit(
         .map_err(|e| WebError::internal("staff sign-in", e))?;
     let email = form.email.trim();
     match outcome {
-        SignIn::Accepted { token, .. } => {
+        SignIn::Accepted { token, device, .. } => {
             csrf::renew(&session)?;
             Ok(HttpResponse::SeeOther()
                 .cookie(auth::session_cookie(
                     token.as_str().to_string(),
                     &state.settings,
                 ))
+                .cookie(auth::device_cookie(device.into_string(), &state.settings))
                 .insert_header((header::LOCATION, "/staff"))
                 .insert_header(("Cache-Control", "no-store"))
                 .finish())
         }
         SignIn::Refused => render(&session, email, Some(REFUSED), StatusCode::UNAUTHORIZED),
-        SignIn::Limited => render(
-            &session,
-            email,
-            Some(REFUSED),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        SignIn::Limited { retry_after } => {
+            let mut res = render(
+                &session,
+                email,
+                Some(REFUSED),
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            // Whole seconds, rounded up: asking again sooner is refused again.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
+            Ok(res)
+        }
     }
 }
 
