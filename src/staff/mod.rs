@@ -9,7 +9,7 @@ mod session;
 mod sign_in;
 
 pub use accounts::{add_staff, grant, list, remove, revoke, StaffError};
-pub use client_ip::client_ip;
+pub use client_ip::{client_ip, rate_key};
 pub use desk::{BookingRecord, RetryOutcome, StaffDesk};
 pub use password::{NewPassword, PasswordProblem};
 pub use rate_limit::{SignInLimits, ACCOUNT_ATTEMPTS, ADDRESS_ATTEMPTS};

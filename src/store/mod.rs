@@ -11,7 +11,7 @@ mod sqlite;
 mod staff;
 pub use staff::{AuditEntry, NewStaffSession, StaffChange, StaffMember, StoredSession};
 mod tx;
-pub use tx::{BookingChange, MoveSlot, Tx, WebhookRecord};
+pub use tx::{BookingChange, ClientAllowance, MoveSlot, Tx, WebhookRecord};
 
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@ mod callbacks;
 mod cancel;
 mod completion;
 mod integrity;
+mod limits;
 mod mail;
 mod notify;
 mod ops;
