@@ -778,17 +778,30 @@ impl Tx {
         booking: &BookingId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        if let Backend::Postgres(t) = &mut self.inner {
-            sqlx::query("SELECT pg_advisory_xact_lock(74120012, hashtext($1))")
-                .bind(allowance.client)
+        match &mut self.inner {
+            Backend::Postgres(t) => {
+                sqlx::query("SELECT pg_advisory_xact_lock(74120012, hashtext($1))")
+                    .bind(allowance.client)
+                    .execute(&mut **t)
+                    .await?;
+                // Old rows another transaction is deleting are left to it: no waiting on
+                // (or deadlock with) other clients' bookings.
+                sqlx::query(
+                    "DELETE FROM client_bookings WHERE id IN (SELECT id FROM client_bookings \
+                     WHERE at < $1 FOR UPDATE SKIP LOCKED)",
+                )
+                .bind(allowance.since)
                 .execute(&mut **t)
                 .await?;
+            }
+            Backend::Sqlite(t) => {
+                sqlx::query("DELETE FROM client_bookings WHERE at < $1")
+                    .bind(allowance.since)
+                    .execute(&mut **t)
+                    .await?;
+            }
         }
         let (n,): (i64,) = on_tx!(self, c => {
-            sqlx::query("DELETE FROM client_bookings WHERE at < $1")
-                .bind(allowance.since)
-                .execute(&mut *c)
-                .await?;
             sqlx::query_as("SELECT COUNT(*) FROM client_bookings WHERE client = $1 AND at >= $2")
                 .bind(allowance.client)
                 .bind(allowance.since)

@@ -475,3 +475,36 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    bookings_older_than_the_hour_do_not_count_and_are_forgotten,
+    |b: Backend| async move {
+        let app = spawn_app_with(b, &[("TOURGATE_BOOKINGS_PER_HOUR", "2")]).await;
+        let old = chrono::Utc::now() - chrono::Duration::minutes(61);
+        let sql = "INSERT INTO client_bookings (at, client, booking_id) VALUES ($1, $2, $3)";
+        for i in 0..3 {
+            let id = format!("old-{i}");
+            match app.app_store.db() {
+                Db::Sqlite(p) => sqlx::query(sql)
+                    .bind(old)
+                    .bind("127.0.0.1")
+                    .bind(&id)
+                    .execute(p)
+                    .await
+                    .map(|_| ()),
+                Db::Postgres(p) => sqlx::query(sql)
+                    .bind(old)
+                    .bind("127.0.0.1")
+                    .bind(&id)
+                    .execute(p)
+                    .await
+                    .map(|_| ()),
+            }
+            .unwrap();
+        }
+        assert_booked(post_as(&app, &client(), MAPLE, 0, &[]).await).await;
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM client_bookings").await, 1);
+        assert_booked(post_as(&app, &client(), MAPLE, 1, &[]).await).await;
+        assert_limited(post_as(&app, &client(), MAPLE, 2, &[]).await).await;
+    }
+);
