@@ -20,7 +20,10 @@ pub use renter::{
 };
 pub use reschedule::RescheduleResult;
 pub use review::{Resolution, ResolveOutcome};
-pub use service::{BookError, BookOutcome, BookingService, SMS_CONSENT_TEXT};
+pub use service::{
+    may_text, BookError, BookOutcome, BookingService, ClientLimit, BOOKING_LIMIT_WINDOW,
+    SMS_CONSENT_TEXT,
+};
 pub use tour::{
     apply_callback, complete_by_renter, sweep_ended_windows, AccessCallback, CallbackOutcome,
     RenterDone, WindowSweep,

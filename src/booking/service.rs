@@ -16,7 +16,8 @@ use crate::config::Community;
 use crate::domain::job::DedupeKey;
 use crate::domain::Review;
 use crate::domain::{
-    Booking, BookingId, BookingState, BookingToken, NewBooking, Renter, SourceTitle,
+    country_of_zone, Booking, BookingId, BookingState, BookingToken, NewBooking, Phone, Renter,
+    SourceTitle,
 };
 use crate::knock::types::{
     AppointmentRequest, AppointmentStatus, Profile, ProspectRequest, RequestedTime, TourType,
@@ -25,11 +26,22 @@ use crate::knock::{KnockClient, KnockError};
 use crate::mail::QueuedMail;
 use crate::outbox::retry::backoff_capped;
 use crate::outbox::{EmailJob, Job};
-use crate::store::{BookingChange, InsertOutcome, Store, StoreError};
+use crate::store::{BookingChange, ClientAllowance, InsertOutcome, Store, StoreError};
 
 /// The consent the renter sees next to the SMS checkbox, also sent to Knock with the request.
 pub const SMS_CONSENT_TEXT: &str = "Text me about this tour (confirmation and a reminder). \
 Message and data rates may apply. Reply STOP to opt out.";
+
+/// The window of the per-client booking limit (`TOURGATE_BOOKINGS_PER_HOUR`).
+pub const BOOKING_LIMIT_WINDOW: Duration = Duration::from_secs(60 * 60);
+
+/// Bookings one client may make per [`BOOKING_LIMIT_WINDOW`], counted by its rate key (its
+/// address; an IPv6 client by its /64) across every `serve` process sharing the database.
+#[derive(Debug, Clone)]
+pub struct ClientLimit {
+    pub client: String,
+    pub per_window: u32,
+}
 
 /// Attempts made inside the renter's request before the worker takes over.
 const IN_REQUEST_ATTEMPTS: u32 = 2;
@@ -66,6 +78,9 @@ pub enum BookOutcome {
     /// nothing was written or sent to Knock, and the link to that booking was e-mailed to
     /// its own address. Carries nothing about it: whoever posted may not be the renter.
     AlreadyBooked,
+    /// This client made its bookings for the window already: nothing was written or sent to
+    /// Knock. `retry_after`: when the oldest of them leaves the window.
+    Limited { retry_after: Duration },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +133,11 @@ impl BookingService {
     /// The booking behind a renter's link.
     pub async fn by_token(&self, token: &BookingToken) -> Result<Option<Booking>, StoreError> {
         self.store.booking_by_token(token).await
+    }
+
+    /// The booking a form made, by its session-bound key (a resubmission).
+    pub async fn by_submission(&self, bound_key: &str) -> Result<Option<Booking>, StoreError> {
+        self.store.booking_by_idempotency_key(bound_key).await
     }
 
     pub async fn by_id(&self, id: &BookingId) -> Result<Option<Booking>, StoreError> {
@@ -212,14 +232,27 @@ impl BookingService {
         source_title: SourceTitle,
         slot: Slot,
         idempotency_key: String,
+        limit: &ClientLimit,
     ) -> Result<BookOutcome, BookError> {
         // A resubmitted form is answered before anything else: its slot is ours already.
+        // The key is the form's key bound to the session that was issued it: another
+        // session's post never finds this booking.
         if let Some(existing) = self
             .store
             .booking_by_idempotency_key(&idempotency_key)
             .await?
         {
             return Ok(BookOutcome::AlreadySubmitted(existing));
+        }
+        // The client's allowance, before anything is written or asked of Knock. Counted
+        // again, and taken, in the transaction that writes the booking (racing posts).
+        let since = Utc::now() - limit_window();
+        let (made, _) = self
+            .store
+            .client_bookings_since(&limit.client, since)
+            .await?;
+        if made >= i64::from(limit.per_window) {
+            return self.limited(limit, Utc::now()).await;
         }
         // One tour per renter, before Knock hears anything (availability included): Knock
         // would merge the prospect and replace their appointment.
@@ -265,12 +298,22 @@ impl BookingService {
             created_at: now,
         };
         let held_until = now + self.request_hold();
-        match self.store.insert_booking(&new, held_until).await? {
+        let allowance = ClientAllowance {
+            client: &limit.client,
+            per_window: limit.per_window,
+            since: now - limit_window(),
+        };
+        match self
+            .store
+            .insert_booking_within(&new, held_until, Some(&allowance))
+            .await?
+        {
             InsertOutcome::Inserted => {}
             InsertOutcome::AlreadySubmitted(b) => return Ok(BookOutcome::AlreadySubmitted(*b)),
             InsertOutcome::SlotTaken => return Ok(BookOutcome::SlotUnavailable),
             // A racing request of the same renter got in first.
             InsertOutcome::RenterHasLiveBooking(b) => return self.already_booked(&b).await,
+            InsertOutcome::ClientLimited => return self.limited(limit, Utc::now()).await,
         }
         let mut last_retry = None;
         for attempt in 1..=IN_REQUEST_ATTEMPTS {
@@ -308,6 +351,26 @@ impl BookingService {
             .schedule_knock_retry(&new.id, next, false, &why, Utc::now())
             .await?;
         Ok(BookOutcome::Pending(self.reload(&new.id).await?))
+    }
+
+    /// The client's bookings for the window are made: when it may book again.
+    async fn limited(
+        &self,
+        limit: &ClientLimit,
+        now: DateTime<Utc>,
+    ) -> Result<BookOutcome, BookError> {
+        let window = limit_window();
+        let (made, oldest) = self
+            .store
+            .client_bookings_since(&limit.client, now - window)
+            .await?;
+        let retry_after = oldest
+            .map(|t| (t + window - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(BOOKING_LIMIT_WINDOW)
+            .max(Duration::from_secs(1));
+        tracing::warn!(client = %limit.client, made, limit = limit.per_window,
+            "booking refused: this client's bookings for the hour are made");
+        Ok(BookOutcome::Limited { retry_after })
     }
 
     /// The renter has `existing` at this community: its link goes to its own e-mail (within
@@ -712,7 +775,23 @@ fn backoff(
     chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(300))
 }
 
+fn limit_window() -> chrono::Duration {
+    chrono::Duration::from_std(BOOKING_LIMIT_WINDOW).unwrap_or(chrono::Duration::hours(1))
+}
+
+/// Whether Knock may text `phone` for a renter at `community`: only a number that reaches a
+/// mobile in the community's country (never premium-rate, toll-free, VoIP, a landline...).
+pub fn may_text(community: &Community, phone: &Phone) -> bool {
+    phone.is_mobile_capable(country_of_zone(community.timezone.name()))
+}
+
+/// The renter's consent, sent only for a number Knock may text.
+fn sms_consent(community: &Community, b: &Booking) -> bool {
+    b.sms_consent && may_text(community, &b.phone)
+}
+
 fn prospect_request(community: &Community, b: &Booking) -> ProspectRequest {
+    let sms = sms_consent(community, b);
     ProspectRequest {
         community_id: community.knock_community_id.clone(),
         source_title: b.source_title.as_str().to_string(),
@@ -723,8 +802,8 @@ fn prospect_request(community: &Community, b: &Booking) -> ProspectRequest {
         move_date: b.move_date,
         bedrooms: b.bedrooms.map(|x| vec![x]),
         message: b.message.clone(),
-        sms_consent: Some(b.sms_consent),
-        sms_consent_disclaimer: b.sms_consent.then(|| SMS_CONSENT_TEXT.to_string()),
+        sms_consent: Some(sms),
+        sms_consent_disclaimer: sms.then(|| SMS_CONSENT_TEXT.to_string()),
         autorespond: Some(community.knock_autorespond),
         ..Default::default()
     }
@@ -734,6 +813,7 @@ pub(super) fn appointment_request(community: &Community, b: &Booking) -> Appoint
     // Sent back exactly as Knock offered it; the end keeps the start's offset.
     let start = b.slot.start;
     let end = start + chrono::Duration::minutes(i64::from(community.tour_minutes));
+    let sms = sms_consent(community, b);
     AppointmentRequest {
         community_id: community.knock_community_id.clone(),
         requested_times: vec![RequestedTime {
@@ -742,8 +822,8 @@ pub(super) fn appointment_request(community: &Community, b: &Booking) -> Appoint
         }],
         tour_type: TourType::SelfGuided,
         source_title: Some(b.source_title.as_str().to_string()),
-        sms_consent: b.sms_consent,
-        sms_consent_disclaimer: b.sms_consent.then(|| SMS_CONSENT_TEXT.to_string()),
+        sms_consent: sms,
+        sms_consent_disclaimer: sms.then(|| SMS_CONSENT_TEXT.to_string()),
         profile: Profile {
             first_name: b.first_name.as_str().to_string(),
             last_name: b.last_name.as_str().to_string(),

@@ -81,6 +81,11 @@ pub struct Settings {
     pub knock_agent_username: String,
     /// Reverse proxies whose X-Forwarded-For is believed (for per-client limits).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Bookings one client address may make in an hour (`TOURGATE_BOOKINGS_PER_HOUR`).
+    pub bookings_per_hour: u32,
+    /// A booking form posted sooner than this after it was shown is a bot's
+    /// (`TOURGATE_MIN_FORM_SECONDS`; 3, or 0 in demo mode).
+    pub min_form_seconds: u32,
 }
 
 impl Settings {
@@ -218,6 +223,32 @@ impl Settings {
             Some(v) => parse_ip_list("TOURGATE_TRUSTED_PROXIES", &v)?,
             None => Vec::new(),
         };
+        let bookings_per_hour = match src.get("TOURGATE_BOOKINGS_PER_HOUR") {
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "TOURGATE_BOOKINGS_PER_HOUR",
+                        format!("`{v}` is not a whole number from 1 to 100000"),
+                    ))
+                }
+            },
+            None => 5,
+        };
+        let min_form_seconds = match src.get("TOURGATE_MIN_FORM_SECONDS") {
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n <= 600 => n,
+                _ => {
+                    return Err(bad(
+                        "TOURGATE_MIN_FORM_SECONDS",
+                        format!("`{v}` is not a whole number of seconds from 0 to 600"),
+                    ))
+                }
+            },
+            // The demo is tried by hand and by scripted checks, with no real Knock to abuse.
+            None if demo => 0,
+            None => 3,
+        };
         let mail_from = src
             .get("MAIL_FROM")
             .map(|v| {
@@ -257,6 +288,8 @@ impl Settings {
             workers,
             data_dir,
             trusted_proxies,
+            bookings_per_hour,
+            min_form_seconds,
         })
     }
 }
@@ -474,6 +507,29 @@ mod tests {
         let e = Settings::from_sources(&src(&[("TOURGATE_TRUSTED_PROXIES", "10.0.0.0/8")]))
             .unwrap_err();
         assert_eq!(e.var, "TOURGATE_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn booking_limits_default_to_five_an_hour_and_three_seconds() {
+        let s = Settings::from_sources(&src(&[])).unwrap();
+        assert_eq!(s.bookings_per_hour, 5);
+        assert_eq!(s.min_form_seconds, 0, "demo mode");
+        let s = Settings::from_sources(&src(&[
+            ("TOURGATE_BOOKINGS_PER_HOUR", "12"),
+            ("TOURGATE_MIN_FORM_SECONDS", "4"),
+        ]))
+        .unwrap();
+        assert_eq!((s.bookings_per_hour, s.min_form_seconds), (12, 4));
+        for bad in ["0", "-1", "five", "", "100001"] {
+            let e =
+                Settings::from_sources(&src(&[("TOURGATE_BOOKINGS_PER_HOUR", bad)])).unwrap_err();
+            assert_eq!(e.var, "TOURGATE_BOOKINGS_PER_HOUR", "{bad:?}");
+        }
+        for bad in ["-1", "3s", "601"] {
+            let e =
+                Settings::from_sources(&src(&[("TOURGATE_MIN_FORM_SECONDS", bad)])).unwrap_err();
+            assert_eq!(e.var, "TOURGATE_MIN_FORM_SECONDS", "{bad:?}");
+        }
     }
 
     #[test]

@@ -21,6 +21,6 @@ pub use mail_kind::MailKind;
 pub use message::{Message, MessageError};
 pub use move_date::{MoveDate, MoveDateError};
 pub use person_name::{PersonName, PersonNameError};
-pub use phone::{Phone, PhoneError};
+pub use phone::{country_of_zone, Phone, PhoneError};
 pub use slot::{describe, describe_time, Slot};
 pub use source_title::{SourceTitle, SourceTitleError};

@@ -1,6 +1,7 @@
 use std::fmt;
 
-use phonenumber::{country, Mode};
+use phonenumber::metadata::DATABASE;
+use phonenumber::{country, Mode, Type};
 use serde::{Deserialize, Serialize};
 
 /// Longer than any number a person types with its punctuation; keeps the parser's work bounded.
@@ -58,6 +59,101 @@ impl Phone {
             None => digits,
         }
     }
+}
+
+impl Phone {
+    /// Whether a text to this number reaches a phone at the expense we expect: a mobile (or a
+    /// number its country does not tell apart from one, as in North America) of the country
+    /// `home` (the community's; `None`: not known, any country's). Premium-rate, shared-cost,
+    /// toll-free, VoIP, pager, personal and unknown numbers are not: texting those is how SMS
+    /// pumping bills a sender.
+    pub fn is_mobile_capable(&self, home: Option<country::Id>) -> bool {
+        let Ok(number) = phonenumber::parse(None, &self.0) else {
+            return false;
+        };
+        let mobile = matches!(
+            number.number_type(&DATABASE),
+            Type::Mobile | Type::FixedLineOrMobile
+        );
+        let at_home = match home {
+            Some(home) => number.country().id() == Some(home),
+            None => true,
+        };
+        mobile && at_home
+    }
+}
+
+/// The country of an IANA time zone, for the zones of the countries where communities are
+/// likely to be; `None` for the others (then a number of any country may be texted, its type
+/// still checked). Zones shared by several countries are not listed.
+pub fn country_of_zone(zone: &str) -> Option<country::Id> {
+    use country::Id;
+    const US: &[&str] = &[
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "America/Phoenix",
+        "America/Anchorage",
+        "America/Adak",
+        "America/Boise",
+        "America/Detroit",
+        "America/Juneau",
+        "America/Sitka",
+        "America/Metlakatla",
+        "America/Yakutat",
+        "America/Nome",
+        "America/Menominee",
+        "Pacific/Honolulu",
+        "US/Eastern",
+        "US/Central",
+        "US/Mountain",
+        "US/Pacific",
+        "US/Arizona",
+        "US/Alaska",
+        "US/Hawaii",
+    ];
+    const CA: &[&str] = &[
+        "America/Toronto",
+        "America/Vancouver",
+        "America/Edmonton",
+        "America/Winnipeg",
+        "America/Halifax",
+        "America/St_Johns",
+        "America/Regina",
+        "America/Moncton",
+        "America/Whitehorse",
+    ];
+    let named: &[(&str, Id)] = &[
+        ("Europe/London", Id::GB),
+        ("Europe/Dublin", Id::IE),
+        ("Europe/Berlin", Id::DE),
+        ("Europe/Paris", Id::FR),
+        ("Europe/Madrid", Id::ES),
+        ("Europe/Amsterdam", Id::NL),
+        ("Europe/Rome", Id::IT),
+        ("Asia/Kolkata", Id::IN),
+        ("Asia/Calcutta", Id::IN),
+        ("Asia/Singapore", Id::SG),
+        ("Asia/Tokyo", Id::JP),
+        ("Pacific/Auckland", Id::NZ),
+        ("America/Mexico_City", Id::MX),
+        ("America/Puerto_Rico", Id::PR),
+    ];
+    if US.contains(&zone)
+        || zone.starts_with("America/Indiana/")
+        || zone.starts_with("America/Kentucky/")
+        || zone.starts_with("America/North_Dakota/")
+    {
+        return Some(Id::US);
+    }
+    if CA.contains(&zone) {
+        return Some(Id::CA);
+    }
+    if zone.starts_with("Australia/") {
+        return Some(Id::AU);
+    }
+    named.iter().find(|(z, _)| *z == zone).map(|(_, id)| *id)
 }
 
 impl fmt::Display for Phone {
@@ -161,6 +257,50 @@ mod tests {
         assert_eq!(json, "\"+12065550155\"");
         let back: Phone = serde_json::from_str(&json).expect("deserialize");
         assert_eq!(back, phone);
+    }
+
+    fn phone(input: &str) -> Phone {
+        Phone::parse(input).unwrap_or_else(|e| panic!("{input:?} should parse: {e}"))
+    }
+
+    #[test]
+    fn mobiles_of_the_communitys_country_can_be_texted() {
+        // North American numbers do not tell mobiles from landlines: either may be texted.
+        assert!(phone("(206) 555-0155").is_mobile_capable(Some(country::Id::US)));
+        assert!(phone("+91 98765 43210").is_mobile_capable(Some(country::Id::IN)));
+        assert!(phone("+44 7400 123456").is_mobile_capable(Some(country::Id::GB)));
+        assert!(phone("+44 7400 123456").is_mobile_capable(None));
+    }
+
+    #[test]
+    fn landlines_premium_toll_free_and_foreign_numbers_are_not_texted() {
+        for (number, home) in [
+            ("+91 80 2222 3333", Some(country::Id::IN)),
+            ("+44 20 7946 0958", Some(country::Id::GB)),
+            ("+44 20 7946 0958", None),
+            ("1 900 555 0100", Some(country::Id::US)),
+            ("1 800 555 0199", Some(country::Id::US)),
+            ("+44 7400 123456", Some(country::Id::US)),
+            ("+91 98765 43210", Some(country::Id::US)),
+        ] {
+            assert!(
+                !phone(number).is_mobile_capable(home),
+                "{number} in {home:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn zones_name_their_country() {
+        assert_eq!(country_of_zone("America/New_York"), Some(country::Id::US));
+        assert_eq!(
+            country_of_zone("America/Indiana/Indianapolis"),
+            Some(country::Id::US)
+        );
+        assert_eq!(country_of_zone("America/Toronto"), Some(country::Id::CA));
+        assert_eq!(country_of_zone("Asia/Kolkata"), Some(country::Id::IN));
+        assert_eq!(country_of_zone("Australia/Sydney"), Some(country::Id::AU));
+        assert_eq!(country_of_zone("Antarctica/Troll"), None);
     }
 
     proptest! {

@@ -1,6 +1,7 @@
 //! Bookings and their history.
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::tx::ClientAllowance;
 use super::{is_unique_violation, on_backend, Store, StoreError};
 use crate::domain::{
     Bedrooms, Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, NewBooking,
@@ -18,6 +19,9 @@ pub enum InsertOutcome {
     /// The renter (by e-mail or by phone) has a live booking at this community already: this
     /// one, which a racing request wrote first.
     RenterHasLiveBooking(Box<Booking>),
+    /// The client's bookings for the window are spent (a racing post took the last one):
+    /// nothing was written.
+    ClientLimited,
 }
 
 #[derive(sqlx::FromRow)]
@@ -116,10 +120,27 @@ impl Store {
         b: &NewBooking,
         held_until: DateTime<Utc>,
     ) -> Result<InsertOutcome, StoreError> {
+        self.insert_booking_within(b, held_until, None).await
+    }
+
+    /// [`Store::insert_booking`], counted against the client's `allowance` (when given) in
+    /// the same transaction: the booking and its count are written together or not at all.
+    pub async fn insert_booking_within(
+        &self,
+        b: &NewBooking,
+        held_until: DateTime<Utc>,
+        allowance: Option<&ClientAllowance<'_>>,
+    ) -> Result<InsertOutcome, StoreError> {
         if let Some(existing) = self.booking_by_idempotency_key(&b.idempotency_key).await? {
             return Ok(InsertOutcome::AlreadySubmitted(Box::new(existing)));
         }
         let mut tx = self.begin().await?;
+        if let Some(a) = allowance {
+            if !tx.take_client_allowance(a, &b.id, b.created_at).await? {
+                drop(tx);
+                return Ok(InsertOutcome::ClientLimited);
+            }
+        }
         let inserted = tx.insert_booking_row(b, held_until).await;
         let result = match inserted {
             Ok(()) => {
@@ -134,7 +155,11 @@ impl Store {
                 tx.commit().await?;
                 Ok(())
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                // Rolled back (the client's count with it) before looking again.
+                drop(tx);
+                Err(e)
+            }
         };
         match result {
             Ok(()) => Ok(InsertOutcome::Inserted),
@@ -182,6 +207,25 @@ impl Store {
                 .await?
         });
         row.map(Booking::try_from).transpose()
+    }
+
+    /// Bookings accepted from `client` (its rate key) since `since`, as every `serve`
+    /// process sharing the database recorded them, and when the oldest of them was made.
+    pub async fn client_bookings_since(
+        &self,
+        client: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        let row: (i64, Option<DateTime<Utc>>) = on_backend!(self, p => {
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(at) FROM client_bookings WHERE client = $1 AND at >= $2",
+            )
+            .bind(client)
+            .bind(since)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(row)
     }
 
     pub async fn booking_by_idempotency_key(

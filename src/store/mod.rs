@@ -14,7 +14,7 @@ pub use staff::{
     StoredSession,
 };
 mod tx;
-pub use tx::{BookingChange, MoveSlot, Tx, WebhookRecord};
+pub use tx::{BookingChange, ClientAllowance, MoveSlot, Tx, WebhookRecord};
 
 use std::sync::Arc;
 

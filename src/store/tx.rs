@@ -769,3 +769,71 @@ impl Tx {
         Ok(())
     }
 }
+
+/// Bookings per client address: the limit every `serve` process sharing the database counts.
+impl Tx {
+    /// Takes one booking from `client`'s allowance: `per_window` bookings since `since`. False
+    /// (and nothing written) when they are spent. Rows from before `since` are forgotten.
+    /// Concurrent takers for one client are serialized (PostgreSQL: a transaction-scoped
+    /// advisory lock on the client; SQLite: `BEGIN IMMEDIATE` holds the write lock), so two
+    /// racing posts never both take the last booking. Rolled back with the transaction: a
+    /// booking that is not written does not count.
+    pub(super) async fn take_client_allowance(
+        &mut self,
+        allowance: &ClientAllowance<'_>,
+        booking: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match &mut self.inner {
+            Backend::Postgres(t) => {
+                sqlx::query("SELECT pg_advisory_xact_lock(74120012, hashtext($1))")
+                    .bind(allowance.client)
+                    .execute(&mut **t)
+                    .await?;
+                // Old rows another transaction is deleting are left to it: no waiting on
+                // (or deadlock with) other clients' bookings.
+                sqlx::query(
+                    "DELETE FROM client_bookings WHERE id IN (SELECT id FROM client_bookings \
+                     WHERE at < $1 FOR UPDATE SKIP LOCKED)",
+                )
+                .bind(allowance.since)
+                .execute(&mut **t)
+                .await?;
+            }
+            Backend::Sqlite(t) => {
+                sqlx::query("DELETE FROM client_bookings WHERE at < $1")
+                    .bind(allowance.since)
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
+        let (n,): (i64,) = on_tx!(self, c => {
+            sqlx::query_as("SELECT COUNT(*) FROM client_bookings WHERE client = $1 AND at >= $2")
+                .bind(allowance.client)
+                .bind(allowance.since)
+                .fetch_one(c)
+                .await?
+        });
+        if n >= i64::from(allowance.per_window) {
+            return Ok(false);
+        }
+        on_tx!(self, c => {
+            sqlx::query("INSERT INTO client_bookings (at, client, booking_id) VALUES ($1, $2, $3)")
+                .bind(now)
+                .bind(allowance.client)
+                .bind(booking.as_str())
+                .execute(c)
+                .await?;
+        });
+        Ok(true)
+    }
+}
+
+/// What one client may still book: at most `per_window` bookings since `since`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAllowance<'a> {
+    /// The client's rate key (an address; an IPv6 client's /64).
+    pub client: &'a str,
+    pub per_window: u32,
+    pub since: DateTime<Utc>,
+}

@@ -1,6 +1,12 @@
-//! The booking form: raw fields in, domain types or per-field messages out.
-use chrono::NaiveDate;
-use serde::Deserialize;
+//! The booking form: raw fields in, domain types or per-field messages out; and the form's
+//! key, issued by the server with each form and bound to the session that was shown it.
+use actix_session::Session;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use super::csrf;
+use super::error::WebError;
 
 use crate::booking::slots::Slot;
 use crate::booking::Renter;
@@ -28,6 +34,7 @@ pub struct RawBookingForm {
     #[serde(default)]
     pub message: String,
     pub csrf_token: Option<String>,
+    /// The form's key, as [`issue`] gave it to this session with the form.
     #[serde(default)]
     pub idempotency_key: String,
     /// The honeypot: people never see it, bots fill it.
@@ -93,7 +100,6 @@ impl FieldErrors {
 pub struct ParsedBooking {
     pub renter: Renter,
     pub slot: Slot,
-    pub idempotency_key: String,
 }
 
 pub fn parse(raw: &RawBookingForm, today: NaiveDate) -> Result<ParsedBooking, FieldErrors> {
@@ -135,17 +141,6 @@ pub fn parse(raw: &RawBookingForm, today: NaiveDate) -> Result<ParsedBooking, Fi
     let message = Message::parse(&raw.message)
         .map_err(|e| errors.add("message", e.to_string()))
         .ok();
-    let key_ok = (16..=128).contains(&raw.idempotency_key.len())
-        && raw
-            .idempotency_key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !key_ok && errors.is_empty() {
-        errors.add(
-            "start",
-            "This form is out of date. Please choose your time again.",
-        );
-    }
     match (
         slot, first_name, last_name, email, phone, move_date, bedrooms, message,
     ) {
@@ -170,8 +165,87 @@ pub fn parse(raw: &RawBookingForm, today: NaiveDate) -> Result<ParsedBooking, Fi
                 message: message.map(|m| m.as_str().to_string()),
             },
             slot,
-            idempotency_key: raw.idempotency_key.clone(),
         }),
         _ => Err(errors),
     }
+}
+
+/// The forms this session was shown lately, newest last (in the encrypted session cookie).
+const ISSUED: &str = "booking_forms";
+/// The session's own secret, never shown: a form's key is stored bound to it.
+const SECRET: &str = "booking_secret";
+/// Forms remembered per session: enough for a few tabs and pages shown again.
+const KEEP: usize = 6;
+/// Longer than any key we issue; bounds the work on what a client sends.
+const MAX_KEY: usize = 128;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IssuedForm {
+    key: String,
+    community: String,
+    /// When the renter was first shown this form (milliseconds since the epoch).
+    shown_ms: i64,
+}
+
+fn issued_forms(session: &Session) -> Vec<IssuedForm> {
+    session
+        .get::<Vec<IssuedForm>>(ISSUED)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// A fresh key for a form of `community` shown to this session, the renter having been on
+/// it since `shown_at` (now, or the first showing when the form comes back after a post).
+pub fn issue(
+    session: &Session,
+    community: &str,
+    shown_at: DateTime<Utc>,
+) -> Result<String, WebError> {
+    if session.get::<String>(SECRET).ok().flatten().is_none() {
+        session
+            .insert(SECRET, csrf::random_token())
+            .map_err(|e| WebError::internal("session", e))?;
+    }
+    let key = csrf::random_token();
+    let mut forms = issued_forms(session);
+    forms.push(IssuedForm {
+        key: key.clone(),
+        community: community.to_string(),
+        shown_ms: shown_at.timestamp_millis(),
+    });
+    let drop = forms.len().saturating_sub(KEEP);
+    forms.drain(..drop);
+    session
+        .insert(ISSUED, forms)
+        .map_err(|e| WebError::internal("session", e))?;
+    Ok(key)
+}
+
+/// When the form with `key` was shown to this session, if this session was issued it for
+/// `community`.
+pub fn shown_at(session: &Session, community: &str, key: &str) -> Option<DateTime<Utc>> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return None;
+    }
+    issued_forms(session)
+        .into_iter()
+        .find(|f| f.community == community && bool::from(f.key.as_bytes().ct_eq(key.as_bytes())))
+        .and_then(|f| DateTime::from_timestamp_millis(f.shown_ms))
+}
+
+/// The key as bookings store it: bound to this session (an HMAC under the session's own
+/// secret) and to the community, so that the same key posted by another session finds
+/// nothing. None when the session has no secret (it was never shown a form) or the key is
+/// unusable.
+pub fn bound_key(session: &Session, community: &str, key: &str) -> Option<String> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return None;
+    }
+    let secret = session.get::<String>(SECRET).ok().flatten()?;
+    let msg = format!("tourgate form key v1\0{community}\0{key}");
+    Some(format!(
+        "s1-{}",
+        hex::encode(hmac_sha256::HMAC::mac(msg.as_bytes(), secret.as_bytes()))
+    ))
 }

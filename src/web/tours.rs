@@ -1,10 +1,13 @@
 //! The Doorway landing page and the booking form: GET and POST /tours/{community}.
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
 use actix_session::Session;
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::booking_form::{self, FieldErrors, FormValues, RawBookingForm};
@@ -12,9 +15,9 @@ use super::csrf;
 use super::error::{WebError, CALENDAR_DOWN};
 use super::AppState;
 use crate::booking::slots::{group_by_day, Day};
-use crate::booking::{BookError, BookOutcome, SMS_CONSENT_TEXT};
+use crate::booking::{may_text, BookError, BookOutcome, ClientLimit, SMS_CONSENT_TEXT};
 use crate::config::Community;
-use crate::domain::{Bedrooms, SourceTitle};
+use crate::domain::{Bedrooms, Phone, SourceTitle};
 
 #[derive(Template)]
 #[template(path = "tour.html")]
@@ -31,8 +34,23 @@ struct TourPage<'a> {
     action: String,
     self_url: String,
     sms_consent_text: &'a str,
+    /// The renter ticked the SMS box for a number Knock will not text.
+    sms_not_mobile: bool,
     bedrooms: [Bedrooms; 4],
 }
+
+/// The answer to a client that made its bookings for the hour.
+#[derive(Template)]
+#[template(path = "too_many_bookings.html")]
+struct TooManyBookings<'a> {
+    community: &'a Community,
+    per_hour: u32,
+    minutes: u64,
+    local_time: String,
+}
+
+/// What a post with a key this session was not issued is told.
+pub const FORM_EXPIRED: &str = "This form has expired; reload the page.";
 
 /// What the page says when the renter (by e-mail or phone) has a tour at the community.
 pub const ALREADY_BOOKED: &str = "A tour is already booked for this e-mail address or phone \
@@ -104,12 +122,49 @@ pub async fn landing(
         &state,
         c,
         &session,
+        Utc::now(),
         FormValues::default(),
         FieldErrors::default(),
         None,
         StatusCode::OK,
     )
     .await
+}
+
+/// The address a booking limit is charged to: the peer, or what a trusted proxy says the
+/// client is; counted by its rate key (an IPv6 client by its /64).
+fn client_key(req: &HttpRequest, trusted: &[IpAddr]) -> String {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    // Several X-Forwarded-For headers are one list, in order.
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let joined = forwarded.join(",");
+    let ip = crate::staff::client_ip(
+        peer,
+        (!forwarded.is_empty()).then_some(joined.as_str()),
+        trusted,
+    );
+    crate::staff::rate_key(ip).to_string()
+}
+
+/// What a dropped bot post is answered (the honeypot, a form posted faster than a person
+/// fills it): the landing page again, as if nothing happened.
+fn dropped(c: &Community) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/tours/{}", c.slug)))
+        .finish()
+}
+
+fn to_booking(token: &impl std::fmt::Display) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/bookings/{token}")))
+        .finish()
 }
 
 pub async fn book(
@@ -128,9 +183,30 @@ pub async fn book(
     )?;
     if !form.website.is_empty() {
         tracing::info!(community = %c.slug, "honeypot filled: request dropped quietly");
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/tours/{}", c.slug)))
-            .finish());
+        return Ok(dropped(c));
+    }
+    // The form's key, bound to this session: another session's post of the same key finds
+    // nothing here, and needs a key of its own.
+    let key = &form.idempotency_key;
+    let bound = booking_form::bound_key(&session, &c.slug, key);
+    let Some(shown_at) = booking_form::shown_at(&session, &c.slug, key) else {
+        // Not issued to this session (or forgotten since): a resubmission of a booking this
+        // session made still lands on it.
+        if let Some(bound) = &bound {
+            if let Some(b) = state.bookings.by_submission(bound).await? {
+                return Ok(to_booking(&b.token));
+            }
+        }
+        tracing::info!(community = %c.slug, "booking form with a key not issued to this session");
+        return Err(WebError::BadRequest(FORM_EXPIRED.to_string()));
+    };
+    let Some(bound) = bound else {
+        return Err(WebError::BadRequest(FORM_EXPIRED.to_string()));
+    };
+    let min_age = chrono::Duration::seconds(i64::from(state.settings.min_form_seconds));
+    if Utc::now() - shown_at < min_age {
+        tracing::info!(community = %c.slug, "form posted faster than a person fills it: request dropped quietly");
+        return Ok(dropped(c));
     }
     let today = Utc::now().with_timezone(&c.timezone).date_naive();
     let values = FormValues::from(&*form);
@@ -141,6 +217,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
+                shown_at,
                 values,
                 errors,
                 None,
@@ -149,6 +226,10 @@ pub async fn book(
             .await
         }
     };
+    let limit = ClientLimit {
+        client: client_key(&req, &state.settings.trusted_proxies),
+        per_window: state.settings.bookings_per_hour,
+    };
     let outcome = state
         .bookings
         .book(
@@ -156,7 +237,8 @@ pub async fn book(
             parsed.renter,
             source_title(&session, c),
             parsed.slot,
-            parsed.idempotency_key,
+            bound,
+            &limit,
         )
         .await;
     let booking = match outcome {
@@ -168,6 +250,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
+                shown_at,
                 values,
                 "That time was just taken or is no longer available. Please choose another time.",
             )
@@ -180,6 +263,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
+                shown_at,
                 values,
                 FieldErrors::default(),
                 Some(&Notice::error(ALREADY_BOOKED)),
@@ -187,8 +271,11 @@ pub async fn book(
             )
             .await;
         }
+        Ok(BookOutcome::Limited { retry_after }) => {
+            return too_many_bookings(c, state.settings.bookings_per_hour, retry_after);
+        }
         Ok(BookOutcome::Refused(_)) => {
-            return pick_again(&state, c, &session, values, "The leasing office could not book that time. Nothing was booked. Please choose another time.").await;
+            return pick_again(&state, c, &session, shown_at, values, "The leasing office could not book that time. Nothing was booked. Please choose another time.").await;
         }
         // The form again, the renter's details kept, rather than the bare error page.
         Err(BookError::KnockUnavailable(e)) => {
@@ -198,6 +285,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
+                shown_at,
                 values,
                 FieldErrors::default(),
                 Some(&Notice::info(&notice)),
@@ -207,9 +295,30 @@ pub async fn book(
         }
         Err(e @ BookError::Store(_)) => return Err(e.into()),
     };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/bookings/{}", booking.token)))
-        .finish())
+    Ok(to_booking(&booking.token))
+}
+
+/// 429: this address made its bookings for the hour. Nothing was written or sent to Knock.
+fn too_many_bookings(
+    c: &Community,
+    per_hour: u32,
+    retry_after: Duration,
+) -> Result<HttpResponse, WebError> {
+    let seconds = retry_after.as_secs().max(1);
+    let at = Utc::now() + chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(3600));
+    let page = TooManyBookings {
+        community: c,
+        per_hour,
+        minutes: seconds.div_ceil(60),
+        local_time: at
+            .with_timezone(&c.timezone)
+            .format("%-I:%M %p")
+            .to_string(),
+    };
+    Ok(HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)
+        .content_type(ContentType::html())
+        .insert_header((header::RETRY_AFTER, seconds.to_string()))
+        .body(page.render()?))
 }
 
 /// The form again with the renter's details kept and fresh slots: their time is gone.
@@ -217,6 +326,7 @@ async fn pick_again(
     state: &AppState,
     c: &Community,
     session: &Session,
+    shown_at: DateTime<Utc>,
     mut values: FormValues,
     message: &str,
 ) -> Result<HttpResponse, WebError> {
@@ -227,6 +337,7 @@ async fn pick_again(
         state,
         c,
         session,
+        shown_at,
         values,
         errors,
         None,
@@ -235,10 +346,14 @@ async fn pick_again(
     .await
 }
 
+/// The form, with a fresh key issued to this session; the renter has been on it since
+/// `shown_at` (now, or the first showing when it comes back after a post).
+#[allow(clippy::too_many_arguments)]
 async fn render_form(
     state: &AppState,
     c: &Community,
     session: &Session,
+    shown_at: DateTime<Utc>,
     form: FormValues,
     errors: FieldErrors,
     notice: Option<&Notice<'_>>,
@@ -259,6 +374,8 @@ async fn render_form(
     {
         form.start.clear();
     }
+    let sms_not_mobile =
+        form.sms_consent && Phone::parse(&form.phone).is_ok_and(|p| !may_text(c, &p));
     let page = TourPage {
         community: c,
         tz_label: tz_label(c),
@@ -268,10 +385,11 @@ async fn render_form(
         errors,
         form,
         csrf_token: csrf::token(session)?,
-        idempotency_key: csrf::random_token(),
+        idempotency_key: booking_form::issue(session, &c.slug, shown_at)?,
         action: format!("/tours/{}", c.slug),
         self_url: format!("/tours/{}", c.slug),
         sms_consent_text: SMS_CONSENT_TEXT,
+        sms_not_mobile,
         bedrooms: Bedrooms::ALL,
     };
     let status = if knock_unavailable && status == StatusCode::OK {

@@ -8,6 +8,7 @@ mod cancel;
 mod completion;
 mod integrity;
 mod knock_differs;
+mod limits;
 mod mail;
 mod notify;
 mod ops;
