@@ -1,4 +1,8 @@
-//! Prometheus metrics: one registry per application, rendered at `GET /metrics`.
+//! Prometheus metrics: one registry per application, rendered at `GET /metrics` (on the
+//! metrics listener, and to loopback clients on the main one).
+//!
+//! Every label takes its values from a set fixed in code, never from the request: a label per
+//! made-up method or path would grow the registry, for good, with each one sent.
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -97,8 +101,49 @@ impl Metrics {
     }
 }
 
+/// The `method` label: the methods we route, else `OTHER`.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        _ => "OTHER",
+    }
+}
+
+/// The `route` label: the route template that matched (one of ours, so a fixed set), else
+/// `unmatched`, whatever the path.
+pub fn route_label(pattern: Option<String>) -> String {
+    pattern.unwrap_or_else(|| "unmatched".into())
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_we_do_not_route_are_one_label() {
+        for (m, label) in [
+            ("GET", "GET"),
+            ("HEAD", "HEAD"),
+            ("POST", "POST"),
+            ("get", "OTHER"),
+            ("PUT", "OTHER"),
+            ("DELETE", "OTHER"),
+            ("XYZZY", "OTHER"),
+        ] {
+            assert_eq!(method_label(m), label, "{m}");
+        }
+        assert_eq!(route_label(None), "unmatched");
+        assert_eq!(
+            route_label(Some("/bookings/{token}".into())),
+            "/bookings/{token}"
+        );
     }
 }

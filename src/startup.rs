@@ -26,6 +26,9 @@ use crate::web::{self, AppState};
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's server and port (`TOURGATE_METRICS_LISTEN`), unless `off`.
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
     pub settings: Arc<Settings>,
     pub store: Store,
     pub bookings: BookingService,
@@ -63,6 +66,21 @@ impl Application {
             let _ = settings.public_url.set_port(Some(port));
         }
 
+        let metrics_listener = settings
+            .metrics_listen
+            .map(|addr| {
+                TcpListener::bind(addr).with_context(|| {
+                    format!(
+                        "TOURGATE_METRICS_LISTEN: cannot bind {addr} (set another address, or off)"
+                    )
+                })
+            })
+            .transpose()?;
+        let metrics_port = metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .transpose()?;
+
         let sandbox = match &settings.knock.base_url {
             Some(_) => None,
             None => Some(start_sandbox(sandbox_config)?),
@@ -94,6 +112,9 @@ impl Application {
         let outbox = outbox.with_mail(mail_desk(&settings, access.clone())?);
         let bookings = BookingService::new(store.clone(), knock, settings.knock.timeout, access);
 
+        let metrics_server = metrics_listener
+            .map(|listener| metrics_server(listener, &metrics))
+            .transpose()?;
         let settings = Arc::new(settings);
         let state = actix::Data::new(AppState {
             settings: settings.clone(),
@@ -107,12 +128,13 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(web::session(&session_settings))
-                .wrap(web::security_headers())
+                .wrap(web::security_headers(&session_settings))
                 .wrap(from_fn(web::observe))
                 .wrap(TracingLogger::<RouteSpan>::new())
                 .app_data(state.clone())
                 .app_data(outbox_data.clone())
                 .app_data(web::form_config())
+                .app_data(web::query_config())
                 .configure(web::routes)
         })
         .listen(listener)?
@@ -131,6 +153,8 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics_server,
+            metrics_port,
             settings,
             store,
             bookings,
@@ -144,11 +168,43 @@ impl Application {
         self.port
     }
 
+    /// The metrics listener's port (`None` when `TOURGATE_METRICS_LISTEN=off`).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let result = self.server.await;
         self.stop_workers.cancel();
+        if let Some(handle) = metrics {
+            handle.stop(true).await;
+        }
         result
     }
+}
+
+/// `/metrics` on a listener of its own, as atuin's server does: one worker, no middleware
+/// (its requests are not counted), stopped with the main server.
+fn metrics_server(listener: TcpListener, metrics: &Metrics) -> anyhow::Result<Server> {
+    let addr = listener.local_addr()?;
+    let metrics = actix::Data::new(metrics.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .configure(web::metrics_listener_routes)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .with_context(|| format!("TOURGATE_METRICS_LISTEN: cannot serve on {addr}"))?
+    .run();
+    tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    Ok(server)
 }
 
 /// Mail through `SMTP_URL`, else as `.eml` files under the data folder.

@@ -63,6 +63,8 @@ pub struct KnockSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Where `/metrics` is served on its own (`TOURGATE_METRICS_LISTEN`); `None`: `off`.
+    pub metrics_listen: Option<SocketAddr>,
     pub public_url: Url,
     pub database: DatabaseUrl,
     pub knock: KnockSettings,
@@ -120,6 +122,22 @@ impl Settings {
             })?,
             None => "127.0.0.1:8080".parse().expect("valid default"),
         };
+        let metrics_listen = match src.get("TOURGATE_METRICS_LISTEN").as_deref().map(str::trim) {
+            Some("off") => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "TOURGATE_METRICS_LISTEN",
+                    format!("`{v}` is not an address like 127.0.0.1:9464, or off"),
+                )
+            })?),
+            None => Some(DEFAULT_METRICS_LISTEN.parse().expect("valid default")),
+        };
+        if metrics_listen == Some(listen) && listen.port() != 0 {
+            return Err(bad(
+                "TOURGATE_METRICS_LISTEN",
+                format!("`{listen}` is TOURGATE_LISTEN's address: give metrics their own"),
+            ));
+        }
         let public_url = match src.get("TOURGATE_PUBLIC_URL") {
             Some(v) => parse_http_url("TOURGATE_PUBLIC_URL", &v)?,
             None => parse_http_url("TOURGATE_PUBLIC_URL", &format!("http://{listen}"))?,
@@ -277,6 +295,7 @@ impl Settings {
             mail_from,
             knock_agent_username,
             listen,
+            metrics_listen,
             public_url,
             database,
             knock,
@@ -293,6 +312,10 @@ impl Settings {
         })
     }
 }
+
+/// The metrics listener when none is configured: this machine only, Prometheus's
+/// conventional exporter range.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
 /// Where settings come from: the environment first, then the file.
 #[derive(Debug, Default, Clone)]
@@ -530,6 +553,28 @@ mod tests {
                 Settings::from_sources(&src(&[("TOURGATE_MIN_FORM_SECONDS", bad)])).unwrap_err();
             assert_eq!(e.var, "TOURGATE_MIN_FORM_SECONDS", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn metrics_have_a_loopback_listener_of_their_own_unless_turned_off() {
+        let s = Settings::from_sources(&src(&[])).unwrap();
+        assert_eq!(s.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        let s =
+            Settings::from_sources(&src(&[("TOURGATE_METRICS_LISTEN", "0.0.0.0:9100")])).unwrap();
+        assert_eq!(s.metrics_listen, Some("0.0.0.0:9100".parse().unwrap()));
+        let s = Settings::from_sources(&src(&[("TOURGATE_METRICS_LISTEN", "off")])).unwrap();
+        assert_eq!(s.metrics_listen, None);
+        for bad_value in ["9464", "localhost:9464", "on", ""] {
+            let e = Settings::from_sources(&src(&[("TOURGATE_METRICS_LISTEN", bad_value)]))
+                .unwrap_err();
+            assert_eq!(e.var, "TOURGATE_METRICS_LISTEN", "{bad_value:?}");
+        }
+        let e = Settings::from_sources(&src(&[
+            ("TOURGATE_LISTEN", "127.0.0.1:9464"),
+            ("TOURGATE_METRICS_LISTEN", "127.0.0.1:9464"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "TOURGATE_METRICS_LISTEN");
     }
 
     #[test]

@@ -126,3 +126,36 @@ pub struct OutboxJob {
     pub updated_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
+
+/// A job id as a URL names it: the decimal digits of a positive id, nothing else (no sign, no
+/// spaces, nothing beyond an `i64`).
+pub fn parse_job_id(s: &str) -> Option<i64> {
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_job_id;
+
+    #[test]
+    fn job_ids_are_positive_decimal_numbers_that_fit() {
+        assert_eq!(parse_job_id("42"), Some(42));
+        assert_eq!(parse_job_id("9223372036854775807"), Some(i64::MAX));
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+5",
+            " 5",
+            "9223372036854775808",
+            "99999999999999999999999",
+            "1e3",
+            "٣",
+        ] {
+            assert_eq!(parse_job_id(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod phone;
 pub mod rules;
 mod slot;
 mod source_title;
+mod staff_date;
 
 pub use bedrooms::Bedrooms;
 pub use booking::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter, Review};
@@ -24,3 +25,4 @@ pub use person_name::{PersonName, PersonNameError};
 pub use phone::{country_of_zone, Phone, PhoneError};
 pub use slot::{describe, describe_time, Slot};
 pub use source_title::{SourceTitle, SourceTitleError};
+pub use staff_date::{StaffDate, StaffDateError};

@@ -27,6 +27,7 @@ use crate::booking::BookingService;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use error::WebError;
+pub use ops::metrics_listener_routes;
 
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -107,9 +108,26 @@ pub fn session(settings: &Settings) -> SessionMiddleware<CookieSessionStore> {
         .build()
 }
 
+/// Query strings that cannot be read get the same plain 400 page as forms.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        WebError::BadRequest(format!("The address could not be read ({err}).")).into()
+    })
+}
+
 /// Security headers on every answer. No inline script anywhere, so the CSP forbids it.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Behind an https public URL, browsers are also told to use https only (HSTS), subdomains
+/// included; never over plain http, where the header would pin a site that has no TLS.
+pub fn security_headers(settings: &Settings) -> DefaultHeaders {
+    let headers = DefaultHeaders::new();
+    let headers = match settings.public_url.scheme() {
+        "https" => headers.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        )),
+        _ => headers,
+    };
+    headers
         .add((
             "Content-Security-Policy",
             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
@@ -121,7 +139,8 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
 }
 
-/// Counts requests by route template and status (never the raw path: tokens are capabilities).
+/// Counts requests by method, route template and status (never the raw path: tokens are
+/// capabilities; never the raw method: each made-up one would be a series of its own).
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -129,20 +148,17 @@ pub async fn observe(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let method = req.method().to_string();
+    let method = crate::metrics::method_label(req.method().as_str());
     let started = Instant::now();
     let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
+    let route = crate::metrics::route_label(res.request().match_pattern());
     let status = res.status();
     if let Some(m) = metrics {
         m.http_requests
-            .with_label_values(&[&method, &route, status.as_str()])
+            .with_label_values(&[method, &route, status.as_str()])
             .inc();
         m.http_latency
-            .with_label_values(&[&method, &route])
+            .with_label_values(&[method, &route])
             .observe(started.elapsed().as_secs_f64());
     }
     if status.is_server_error() {

@@ -121,6 +121,9 @@ pub struct TestApp {
     /// The sandbox's own address (its HTML view is at `/_sandbox`); read by tests/browser.
     #[allow(dead_code)]
     pub sandbox_url: String,
+    /// The metrics listener's port (`TOURGATE_METRICS_LISTEN`), unless it is off.
+    #[allow(dead_code)]
+    pub metrics_port: Option<u16>,
     pub settings: std::sync::Arc<Settings>,
     pub bookings: tourgate::booking::BookingService,
     pub outbox: tourgate::outbox::Outbox,
@@ -234,6 +237,8 @@ pub async fn spawn_app_with_sandbox(
     std::fs::write(&communities, COMMUNITIES).unwrap();
     let mut env: HashMap<String, String> = [
         ("TOURGATE_LISTEN", "127.0.0.1:0"),
+        // Many apps in one process: each metrics listener on a port of its own.
+        ("TOURGATE_METRICS_LISTEN", "127.0.0.1:0"),
         ("TOURGATE_WORKERS", "off"),
         ("KNOCK_TIMEOUT_SECS", "2"),
         ("KNOCK_CONNECT_TIMEOUT_SECS", "1"),
@@ -297,6 +302,7 @@ async fn serve_with_sandbox(
         app_store: app.store.clone(),
         sandbox,
         sandbox_url: sandbox_url.as_str().trim_end_matches('/').to_string(),
+        metrics_port: app.metrics_port(),
         settings: app.settings.clone(),
         bookings: app.bookings.clone(),
         outbox: app.outbox.clone(),

@@ -184,7 +184,7 @@ pub async fn retry(
     path: web::Path<String>,
     StaffForm(me, _): StaffForm<RetryForm>,
 ) -> Result<HttpResponse, WebError> {
-    let job_id: i64 = path.parse().map_err(|_| WebError::NotFound)?;
+    let job_id = crate::domain::job::parse_job_id(&path).ok_or(WebError::NotFound)?;
     // The job's booking decides who may act on it.
     let (job, b) = state
         .staff

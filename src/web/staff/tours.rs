@@ -11,6 +11,7 @@ use super::auth::{self, SignedIn};
 use super::labels::{knock_delivery, state_label, STATES};
 use crate::booking::{Booking, BookingState};
 use crate::config::Community;
+use crate::domain::StaffDate;
 use crate::outbox::OutboxJob;
 use crate::staff::AuditEntry;
 use crate::web::csrf;
@@ -33,6 +34,9 @@ struct ToursQuery {
     state: Option<String>,
 }
 
+/// Longest a filter value may be: the longest is a community slug.
+const MAX_VALUE_CHARS: usize = 100;
+
 /// The query as parsed at the edge.
 struct Filters {
     community: Option<String>,
@@ -42,23 +46,26 @@ struct Filters {
 }
 
 impl Filters {
-    fn parse(query: &str) -> Result<Self, WebError> {
+    /// `today` (UTC) anchors the years a date may be in and the range a lone To makes.
+    fn parse(query: &str, today: NaiveDate) -> Result<Self, WebError> {
         let q: ToursQuery = serde_urlencoded::from_str(query)
             .map_err(|_| WebError::BadRequest("The filters could not be read.".into()))?;
         let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let date = |v: Option<String>, what: &str| -> Result<Option<NaiveDate>, WebError> {
             given(v)
                 .map(|s| {
-                    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| {
-                        WebError::BadRequest(format!("The {what} date must look like 2026-11-24."))
-                    })
+                    StaffDate::parse(&s, today)
+                        .map(StaffDate::date)
+                        .map_err(|e| WebError::BadRequest(format!("The {what} date {e}.")))
                 })
                 .transpose()
         };
         let from = date(q.from, "From")?;
         let to = date(q.to, "To")?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if t < f {
+        if let Some(t) = to {
+            // Without a From the list starts today.
+            let f = from.unwrap_or(today);
+            if from.is_some() && t < f {
                 return Err(WebError::BadRequest(
                     "The To date is before the From date.".into(),
                 ));
@@ -75,8 +82,16 @@ impl Filters {
                     .ok_or_else(|| WebError::BadRequest("That state is not one we know.".into()))
             })
             .transpose()?;
+        let community = given(q.community);
+        if community
+            .as_deref()
+            .is_some_and(|c| c.chars().count() > MAX_VALUE_CHARS)
+        {
+            // No community has such a slug: the same answer as any unknown one.
+            return Err(WebError::NotFound);
+        }
         Ok(Self {
-            community: given(q.community),
+            community,
             from,
             to,
             state,
@@ -182,7 +197,7 @@ pub async fn list(
     req: HttpRequest,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
-    let filters = Filters::parse(req.query_string())?;
+    let filters = Filters::parse(req.query_string(), Utc::now().date_naive())?;
     let visible = me.staff.visible(&state.settings.communities);
     let shown: Vec<&Community> = match &filters.community {
         // Unknown and not granted look the same.
@@ -294,6 +309,13 @@ fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
 mod tests {
     use super::*;
 
+    impl Filters {
+        /// As on 2026-11-20.
+        fn parse_on(query: &str) -> Result<Self, WebError> {
+            Self::parse(query, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap())
+        }
+    }
+
     #[test]
     fn a_day_starts_at_local_midnight_in_its_zone() {
         let tz: Tz = "America/New_York".parse().unwrap();
@@ -318,20 +340,54 @@ mod tests {
 
     #[test]
     fn filters_refuse_bad_dates_reversed_ranges_and_unknown_states() {
-        assert!(Filters::parse("from=24-11-2026").is_err());
-        assert!(Filters::parse("from=2026-11-24&to=2026-11-23").is_err());
-        assert!(Filters::parse("from=2026-01-01&to=2026-12-31").is_err());
-        assert!(Filters::parse("state=lost").is_err());
-        let f = Filters::parse("community=&from=&to=2026-11-30&state=confirmed").unwrap();
+        assert!(Filters::parse_on("from=24-11-2026").is_err());
+        assert!(Filters::parse_on("from=2026-11-24&to=2026-11-23").is_err());
+        assert!(Filters::parse_on("from=2026-01-01&to=2026-12-31").is_err());
+        assert!(Filters::parse_on("state=lost").is_err());
+        let f = Filters::parse_on("community=&from=&to=2026-11-30&state=confirmed").unwrap();
         assert!(f.community.is_none());
         assert_eq!(f.state, Some(BookingState::Confirmed));
         assert!(!f.default_range());
-        assert!(Filters::parse("").unwrap().default_range());
+        assert!(Filters::parse_on("").unwrap().default_range());
+    }
+
+    fn refusal(query: &str) -> String {
+        match Filters::parse_on(query) {
+            Err(WebError::BadRequest(why)) => why,
+            Err(other) => panic!("{query}: {other}"),
+            Ok(_) => panic!("{query}: accepted"),
+        }
+    }
+
+    #[test]
+    fn dates_outside_five_years_or_chronos_range_are_a_plain_refusal() {
+        assert_eq!(
+            refusal("from=%2B262142-12-25"),
+            "The From date must look like 2026-11-24."
+        );
+        assert_eq!(
+            refusal("to=2032-01-01"),
+            "The To date must be in a year from 2021 to 2031."
+        );
+        assert_eq!(
+            refusal("from=2020-12-31"),
+            "The From date must be in a year from 2021 to 2031."
+        );
+        // A lone To counts from today: the widest range holds without a From too.
+        assert_eq!(
+            refusal("to=2027-06-01"),
+            "Ask for at most 92 days at a time."
+        );
+        assert!(Filters::parse_on("to=2027-01-31").is_ok());
+        assert!(matches!(
+            Filters::parse_on(&format!("community={}", "a".repeat(101))),
+            Err(WebError::NotFound)
+        ));
     }
 
     #[test]
     fn without_dates_the_range_is_today_and_two_weeks_on() {
-        let f = Filters::parse("").unwrap();
+        let f = Filters::parse_on("").unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         assert_eq!(
             f.days(today),
