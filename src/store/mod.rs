@@ -2,6 +2,7 @@
 //! the subset SQLite and PostgreSQL share (`$1` placeholders work on both); the `on_backend!`
 //! macro expands a body once per pool type, so each expansion is type-checked against its own
 //! driver. Backend-specific code lives in `sqlite.rs` and `postgres.rs` only.
+mod booking_row;
 mod bookings;
 pub use bookings::InsertOutcome;
 pub(crate) mod outbox;

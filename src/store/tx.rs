@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use super::bookings::{BookingRow, COLUMNS};
+use super::booking_row::{BookingRow, COLUMNS};
 use super::{is_unique_violation, Db, Store, StoreError};
 use crate::domain::job::{DedupeKey, JobKind, JobPayload, GIVE_UP_AFTER};
 use crate::domain::{Bedrooms, Booking, BookingId, BookingState, NewBooking, Review, Slot};

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::faults::Fault;
-use super::routes::{missing_token, resource};
+use super::gateway::{missing_token, resource};
 use super::{view, wire, AppointmentRecord, OfficeDecisionError, Sandbox};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {

@@ -13,6 +13,7 @@ mod body;
 mod clock;
 mod control;
 mod faults;
+mod gateway;
 mod prospects;
 mod records;
 mod requests;

@@ -6,10 +6,11 @@ use std::net::TcpListener;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, Server, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Resource};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 
 use super::faults::{self, FaultRoute};
+use super::gateway::{missing_token, reject, resource};
 use super::prospects::{decode_cursor, EventsPage};
 use super::records::{RequestRecord, TourType};
 use super::rules::{self, Rejection};
@@ -33,11 +34,6 @@ pub(super) fn server(sandbox: Sandbox, listener: TcpListener) -> std::io::Result
     Ok(server)
 }
 
-/// A resource whose other methods get the gateway's unknown-route answer, not a 405.
-pub(super) fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(missing_token))
-}
-
 fn knock_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/community/{communityId}/available-times").route(web::get().to(available_times)),
@@ -56,15 +52,6 @@ fn knock_routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/prospect/{prospectId}").route(web::get().to(prospect_get)))
     .service(resource("/prospect/{prospectId}/events").route(web::get().to(prospect_events)))
     .service(resource("/prospect/{prospectId}/email").route(web::post().to(prospect_email)));
-}
-
-/// A route or method Knock does not have (`rules::unknown_route`).
-pub(super) async fn missing_token(sandbox: web::Data<Sandbox>) -> HttpResponse {
-    reject(&rules::unknown_route(sandbox.profile()))
-}
-
-fn reject(rejection: &Rejection) -> HttpResponse {
-    HttpResponse::build(rejection.status()).json(rejection.body())
 }
 
 /// Checks the key, applies a pending fault, else answers with `work`'s result.
