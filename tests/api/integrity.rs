@@ -335,3 +335,92 @@ on_both_backends!(
         assert_knock_agrees(&app).await;
     }
 );
+
+async fn awaiting_office(b: Backend) -> (TestApp, reqwest::Client, String, String) {
+    // A community whose leasing office reviews requests by hand: Knock answers PENDING.
+    let app = crate::helpers::spawn_app_with_sandbox(b, &[], |sandbox| {
+        for c in &mut sandbox.communities {
+            c.reviews_requests = true;
+        }
+    })
+    .await;
+    let c = client();
+    let (status, page) = post_booking(&app, &c).await;
+    assert_eq!(status, 303);
+    let (_, html) = app.get(&c, &page).await;
+    assert!(
+        html.contains("The leasing office is reviewing your request"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("data-access-code"),
+        "no door code while pending"
+    );
+    let id = booking_id(&html);
+    let b = booking(&app, &id).await;
+    assert_eq!(b.state, BookingState::Requesting);
+    assert_eq!(b.review, Some(Review::AwaitingOffice));
+    let appointment = b.knock_appointment_id.clone().expect("Knock's id is kept");
+    // No confirmation mail goes out while the office decides.
+    app.outbox.drain(Utc::now()).await.unwrap();
+    assert_eq!(app.run_worker_at(Utc::now() + Duration::hours(1)).await, 0);
+    (app, c, id, appointment)
+}
+
+on_both_backends!(
+    a_pending_answer_waits_for_the_office_and_staff_confirm_it_when_knock_does,
+    |b: Backend| async move {
+        let (app, c, id, appointment) = awaiting_office(b).await;
+        app.sandbox.office_confirms(&appointment).unwrap();
+        add_staff(&app, "ann@example.com", &["maple-court"]).await;
+        let staff = staff_client(&app, "ann@example.com").await;
+        let (_, list) = app.get(&staff, "/staff").await;
+        assert!(list.contains("Awaiting the leasing office"), "{list}");
+        let path = format!("/staff/bookings/{id}");
+        let (_, html) = app.get(&staff, &path).await;
+        assert!(html.contains("data-review=\"awaiting_office\""), "{html}");
+        let form = offered_form(&html);
+        let fields: Vec<(String, String)> = form.hidden.into_iter().collect();
+        let r = app
+            .post_form(&staff, &format!("{path}/confirm"), &fields)
+            .await;
+        assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
+        let b = booking(&app, &id).await;
+        assert_eq!(b.state, BookingState::Confirmed);
+        assert_eq!(
+            b.knock_appointment_id.as_deref(),
+            Some(appointment.as_str())
+        );
+        // A second click changes nothing.
+        let (_, html) = app.get(&staff, &path).await;
+        let fields: Vec<(String, String)> = offered_form(&html).hidden.into_iter().collect();
+        let r = app
+            .post_form(&staff, &format!("{path}/confirm"), &fields)
+            .await;
+        assert_eq!(r.status().as_u16(), 409);
+        let (_, page) = app.get(&c, &format!("/bookings/{}", b.token)).await;
+        assert!(page.contains("data-state=\"confirmed\""), "{page}");
+        assert_knock_agrees(&app).await;
+    }
+);
+
+on_both_backends!(
+    a_pending_request_the_office_declines_is_cancelled_by_staff_and_in_knock,
+    |b: Backend| async move {
+        let (app, _c, id, appointment) = awaiting_office(b).await;
+        add_staff(&app, "ann@example.com", &["maple-court"]).await;
+        let staff = staff_client(&app, "ann@example.com").await;
+        let path = format!("/staff/bookings/{id}/cancel");
+        let (_, html) = app.get(&staff, &path).await;
+        let mut fields: Vec<(String, String)> = offered_form(&html).hidden.into_iter().collect();
+        fields.push(("reason".into(), "The office declined the request".into()));
+        let r = app.post_form(&staff, &path, &fields).await;
+        assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
+        assert_eq!(booking(&app, &id).await.state, BookingState::Cancelled);
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let in_knock = app.sandbox.snapshot().appointments;
+        let a = in_knock.iter().find(|a| a.id == appointment).unwrap();
+        assert_eq!(a.status, AppointmentStatus::Cancelled);
+        assert_knock_agrees(&app).await;
+    }
+);
