@@ -13,7 +13,7 @@ use tracing_actix_web::TracingLogger;
 use url::Url;
 
 use crate::access::Access;
-use crate::booking::{run_booking_worker, run_window_sweep, BookingService};
+use crate::booking::{run_booking_worker, run_prune, run_window_sweep, BookingService};
 use crate::config::{Communities, Settings};
 use crate::knock::{KnockClient, KnockClientConfig};
 use crate::mail::{MailDesk, Mailer};
@@ -149,6 +149,11 @@ impl Application {
             ));
             tokio::spawn(run_outbox_worker(outbox.clone(), stop_workers.clone()));
             tokio::spawn(run_window_sweep(bookings.clone(), stop_workers.clone()));
+            tokio::spawn(run_prune(
+                store.clone(),
+                settings.retention,
+                stop_workers.clone(),
+            ));
         }
         Ok(Self {
             port,
@@ -229,6 +234,7 @@ fn mail_desk(settings: &Settings, access: Access) -> anyhow::Result<MailDesk> {
         public_url: settings.public_url.clone(),
         from,
         access,
+        proof: crate::access::EmailProof::new(settings.secret_key.expose()),
         knock_agent: settings.knock_agent_username.clone(),
     })
 }

@@ -1,9 +1,11 @@
 //! Door access for tours: the provider port and the built-in code provider.
 mod codes;
+mod proof;
 mod provider;
 
 pub use crate::domain::rules::WINDOW_GRACE;
 pub use codes::{window, CodeProvider};
+pub use proof::{EmailProof, PROOF_COOKIE, PROOF_PARAM};
 pub use provider::{AccessCode, AccessError, AccessGrant, AccessProvider};
 
 use crate::config::Community;

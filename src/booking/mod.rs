@@ -16,7 +16,8 @@ pub use crate::domain::rules;
 pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
 pub use cancel::{cancel, CancelOutcome, Canceller};
 pub use renter::{
-    queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW, MANAGE_LINK_WINDOW,
+    queue_booking_link, queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW,
+    MANAGE_LINK_WINDOW,
 };
 pub use reschedule::RescheduleResult;
 pub use review::{Resolution, ResolveOutcome};
@@ -28,4 +29,4 @@ pub use tour::{
     apply_callback, complete_by_renter, sweep_ended_windows, AccessCallback, CallbackOutcome,
     RenterDone, WindowSweep,
 };
-pub use worker::{run_booking_worker, run_window_sweep};
+pub use worker::{prune_old_records, run_booking_worker, run_prune, run_window_sweep};

@@ -28,7 +28,7 @@ pub fn stands_in_the_way(existing: &Booking, renter: &Renter) -> bool {
     )
 }
 
-/// What [`queue_manage_link`] did.
+/// What [`queue_manage_link`] and [`queue_booking_link`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManageLinkQueued {
     Queued,
@@ -47,7 +47,56 @@ pub async fn queue_manage_link(
     booking: &BookingId,
     now: DateTime<Utc>,
 ) -> Result<ManageLinkQueued, StoreError> {
-    let kind = MailKind::ManageLink;
+    queue_link_mail(
+        store,
+        booking,
+        MailKind::ManageLink,
+        now,
+        (
+            "booking_form",
+            "manage_link_sent",
+            "Someone tried to book another tour with this booking's e-mail or phone: \
+             its link was e-mailed to the address on file",
+        ),
+    )
+    .await
+}
+
+/// The booking page's "send the link again": the booking's link (with its proof of e-mail)
+/// to the address on file, under the same limit as [`queue_manage_link`] (the two share it:
+/// both land in the same inbox, and anyone holding the booking link can press the button).
+pub async fn queue_booking_link(
+    store: &Store,
+    booking: &BookingId,
+    now: DateTime<Utc>,
+) -> Result<ManageLinkQueued, StoreError> {
+    queue_link_mail(
+        store,
+        booking,
+        MailKind::BookingLink,
+        now,
+        (
+            "renter",
+            "booking_link_sent",
+            "The booking page asked for the booking's link again: it was e-mailed to the \
+             address on file",
+        ),
+    )
+    .await
+}
+
+/// The mails that carry nothing but the booking's link, counted together for the limit.
+fn is_link_mail(kind: Option<MailKind>) -> bool {
+    matches!(kind, Some(MailKind::ManageLink | MailKind::BookingLink))
+}
+
+async fn queue_link_mail(
+    store: &Store,
+    booking: &BookingId,
+    kind: MailKind,
+    now: DateTime<Utc>,
+    (actor, event, detail): (&str, &str, &str),
+) -> Result<ManageLinkQueued, StoreError> {
     let mut tx = store.begin().await?;
     let Some(b) = tx.booking(booking).await? else {
         return Ok(ManageLinkQueued::NotLive);
@@ -59,7 +108,7 @@ pub async fn queue_manage_link(
         .payloads_since(booking, JobKind::Email, now - MANAGE_LINK_WINDOW)
         .await?
         .iter()
-        .filter(|p| serde_json::from_str::<EmailJob>(p).is_ok_and(|e| e.kind() == Some(kind)))
+        .filter(|p| serde_json::from_str::<EmailJob>(p).is_ok_and(|e| is_link_mail(e.kind())))
         .count();
     if sent >= MANAGE_LINK_MAILS_PER_WINDOW {
         return Ok(ManageLinkQueued::RateLimited);
@@ -71,15 +120,18 @@ pub async fn queue_manage_link(
         // Two attempts in the same microsecond: the other one's mail is this one.
         return Ok(ManageLinkQueued::RateLimited);
     }
-    tx.history(
-        booking,
-        now,
-        "booking_form",
-        "manage_link_sent",
-        "Someone tried to book another tour with this booking's e-mail or phone: \
-         its link was e-mailed to the address on file",
-    )
-    .await?;
+    tx.history(booking, now, actor, event, detail).await?;
     tx.commit().await?;
     Ok(ManageLinkQueued::Queued)
+}
+
+impl super::BookingService {
+    /// The booking page's "send the link again" ([`queue_booking_link`]).
+    pub async fn send_booking_link(
+        &self,
+        booking: &BookingId,
+        now: DateTime<Utc>,
+    ) -> Result<ManageLinkQueued, StoreError> {
+        queue_booking_link(&self.store, booking, now).await
+    }
 }

@@ -25,6 +25,10 @@ pub struct Community {
     /// auto-reply with a link to schedule a tour (K-PC). Off unless the community asks: the
     /// renter has just booked with us, and a second scheduling link only confuses.
     pub knock_autorespond: bool,
+    /// The booking page shows the door code only to a browser that opened a link from our
+    /// mail to the renter (README: "Door codes and the demo lock"). Off only where someone
+    /// checks visitors anyway (a staffed lobby): then whoever holds the booking link sees it.
+    pub door_code_needs_email_proof: bool,
     /// How the Knock sandbox schedules this community (demo and tests only).
     pub sandbox: SandboxSchedule,
 }
@@ -156,6 +160,8 @@ struct RawCommunity {
     renter_mail: bool,
     #[serde(default)]
     knock_autorespond: bool,
+    #[serde(default = "proof_needed")]
+    door_code_needs_email_proof: bool,
     #[serde(default)]
     sandbox: SandboxSchedule,
 }
@@ -280,6 +286,12 @@ impl RawCommunity {
                 "code_shown_before_minutes",
             )?,
         };
+        if !self.renter_mail && self.door_code_needs_email_proof {
+            return Err(at(
+                "renter_mail = false needs door_code_needs_email_proof = false: renters prove \
+                 their e-mail address by opening a link in our mail, and none would be sent",
+            ));
+        }
         if self.sandbox.opens >= self.sandbox.closes {
             return Err(at("sandbox.opens must be before sandbox.closes"));
         }
@@ -298,12 +310,17 @@ impl RawCommunity {
             access,
             renter_mail: self.renter_mail,
             knock_autorespond: self.knock_autorespond,
+            door_code_needs_email_proof: self.door_code_needs_email_proof,
             units: self.units,
         })
     }
 }
 
 fn mail_on() -> bool {
+    true
+}
+
+fn proof_needed() -> bool {
     true
 }
 
@@ -348,6 +365,25 @@ units = ["101", "102", "2B"]
             e.contains("knock_auto_respond"),
             "unknown keys are refused: {e}"
         );
+    }
+
+    #[test]
+    fn the_door_code_needs_proof_of_email_unless_a_community_says_otherwise() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n";
+        let c = Communities::parse(base).unwrap();
+        assert!(c.get("ab").unwrap().door_code_needs_email_proof);
+        let c =
+            Communities::parse(&format!("{base}door_code_needs_email_proof = false\n")).unwrap();
+        assert!(!c.get("ab").unwrap().door_code_needs_email_proof);
+        // Without our mail nobody could prove anything: the file must say so.
+        let e = Communities::parse(&format!("{base}renter_mail = false\n")).unwrap_err();
+        assert!(e.contains("door_code_needs_email_proof"), "{e}");
+        let c = Communities::parse(&format!(
+            "{base}renter_mail = false\ndoor_code_needs_email_proof = false\n"
+        ))
+        .unwrap();
+        assert!(!c.get("ab").unwrap().renter_mail);
+        assert!(Communities::demo().all()[0].door_code_needs_email_proof);
     }
 
     #[test]

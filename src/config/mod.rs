@@ -88,6 +88,29 @@ pub struct Settings {
     /// A booking form posted sooner than this after it was shown is a bot's
     /// (`TOURGATE_MIN_FORM_SECONDS`; 3, or 0 in demo mode).
     pub min_form_seconds: u32,
+    /// How long the workers keep what is only needed for a while.
+    pub retention: Retention,
+}
+
+/// What the workers' hourly prune keeps (README "Security limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Access-provider webhook ids (`TOURGATE_KEEP_WEBHOOK_DAYS`, 30): replays are recognised
+    /// this long; providers retry for hours, and signatures older than five minutes are
+    /// refused anyway.
+    pub webhook_days: u32,
+    /// Delivered and skipped outbox rows (`TOURGATE_KEEP_DELIVERED_DAYS`, 90); the booking's
+    /// history stays.
+    pub delivered_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            webhook_days: 30,
+            delivered_days: 90,
+        }
+    }
 }
 
 impl Settings {
@@ -291,7 +314,18 @@ impl Settings {
                 ))
             }
         };
+        let defaults = Retention::default();
+        let retention = Retention {
+            webhook_days: days(src, "TOURGATE_KEEP_WEBHOOK_DAYS", defaults.webhook_days, 2)?,
+            delivered_days: days(
+                src,
+                "TOURGATE_KEEP_DELIVERED_DAYS",
+                defaults.delivered_days,
+                7,
+            )?,
+        };
         Ok(Settings {
+            retention,
             mail_from,
             knock_agent_username,
             listen,
@@ -459,6 +493,20 @@ fn seconds(src: &Source, var: &'static str, default: f64) -> Result<Duration, Co
     }
 }
 
+/// A whole number of days from `min` to ten years.
+fn days(src: &Source, var: &'static str, default: u32, min: u32) -> Result<u32, ConfigError> {
+    match src.get(var) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(d) if (min..=3650).contains(&d) => Ok(d),
+            _ => Err(bad(
+                var,
+                format!("`{v}` is not a whole number of days from {min} to 3650"),
+            )),
+        },
+    }
+}
+
 /// Standard Webhooks secrets are `whsec_` followed by base64 of the key bytes.
 fn check_whsec(v: &str) -> Result<(), String> {
     let b64 = v.strip_prefix("whsec_").ok_or("must start with whsec_")?;
@@ -514,6 +562,35 @@ mod tests {
         let e = Settings::from_sources(&src(&[("ACCESS_WEBHOOK_SECRET", "plain")])).unwrap_err();
         assert_eq!(e.var, "ACCESS_WEBHOOK_SECRET");
         assert!(e.to_string().starts_with("ACCESS_WEBHOOK_SECRET: "));
+    }
+
+    #[test]
+    fn retention_is_in_whole_days_within_bounds() {
+        let s = Settings::from_sources(&src(&[])).unwrap();
+        assert_eq!(s.retention, Retention::default());
+        assert_eq!(
+            (s.retention.webhook_days, s.retention.delivered_days),
+            (30, 90)
+        );
+        let s = Settings::from_sources(&src(&[
+            ("TOURGATE_KEEP_WEBHOOK_DAYS", "7"),
+            ("TOURGATE_KEEP_DELIVERED_DAYS", "365"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (s.retention.webhook_days, s.retention.delivered_days),
+            (7, 365)
+        );
+        for (var, v) in [
+            ("TOURGATE_KEEP_WEBHOOK_DAYS", "1"),
+            ("TOURGATE_KEEP_WEBHOOK_DAYS", "thirty"),
+            ("TOURGATE_KEEP_DELIVERED_DAYS", "0"),
+            ("TOURGATE_KEEP_DELIVERED_DAYS", "-5"),
+            ("TOURGATE_KEEP_DELIVERED_DAYS", "99999"),
+        ] {
+            let e = Settings::from_sources(&src(&[(var, v)])).unwrap_err();
+            assert_eq!(e.var, var, "{v}");
+        }
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub enum MailKind {
     /// Someone tried to book a second tour with this booking's e-mail or phone: the link to
     /// change or cancel the one there is (README: "One tour per renter").
     ManageLink,
+    /// The renter asked on the booking page for the link again (to open it and see the door
+    /// code: README "Door codes and the demo lock").
+    BookingLink,
 }
 
 impl MailKind {
@@ -24,6 +27,7 @@ impl MailKind {
             Self::Cancellation => "cancellation",
             Self::Reschedule => "reschedule",
             Self::ManageLink => "manage_link",
+            Self::BookingLink => "booking_link",
         }
     }
 
@@ -37,10 +41,11 @@ impl MailKind {
             Self::Cancellation => "cancellation",
             Self::Reschedule => "new time",
             Self::ManageLink => "link to your booking",
+            Self::BookingLink => "link to your booking, asked for again",
         }
     }
 
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Confirmation,
         Self::Reminder24h,
         Self::Reminder1h,
@@ -48,6 +53,7 @@ impl MailKind {
         Self::Cancellation,
         Self::Reschedule,
         Self::ManageLink,
+        Self::BookingLink,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {

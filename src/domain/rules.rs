@@ -196,6 +196,8 @@ pub fn mail_fits(kind: MailKind, state: BookingState) -> bool {
         MailKind::AccessInstructions => state.is_live(),
         // The booking it links to is still the renter's one tour (a request included).
         MailKind::ManageLink => state.holds_slot(),
+        // Asked for to see the door code: only a live booking has one.
+        MailKind::BookingLink => state.is_live(),
         _ => state == BookingState::Confirmed,
     }
 }
@@ -396,6 +398,9 @@ mod tests {
         }
         assert!(mail_fits(MailKind::ManageLink, S::Requesting));
         assert!(!mail_fits(MailKind::ManageLink, S::Cancelled));
+        for s in S::ALL {
+            assert_eq!(mail_fits(MailKind::BookingLink, s), s.is_live(), "{s:?}");
+        }
         assert!(dropped_by_move(JobKind::Email));
         for k in [
             JobKind::Visit,

@@ -5,7 +5,7 @@ use url::Url;
 
 use super::schedule::still_useful;
 use super::{compose, MailContext, MailError, MailKind, Mailer};
-use crate::access::{Access, AccessProvider};
+use crate::access::{Access, AccessProvider, EmailProof, PROOF_PARAM};
 use crate::config::Communities;
 use crate::domain::{rules, Booking};
 
@@ -18,6 +18,8 @@ pub struct MailDesk {
     pub public_url: Url,
     pub from: Mailbox,
     pub access: Access,
+    /// The proof of e-mail the links in our mails carry.
+    pub proof: EmailProof,
     /// `agent.username` in Knock's e-mail log (required by Knock; an automated sender).
     pub knock_agent: String,
 }
@@ -25,8 +27,9 @@ pub struct MailDesk {
 /// How one send came out.
 #[derive(Debug)]
 pub enum Sent {
-    /// Handed to the mail server; subject and HTML body are what Knock's log gets.
-    Sent { subject: String, html: String },
+    /// Handed to the mail server; subject and `log_body` (the HTML without the door code or
+    /// the proof) are what Knock's log gets.
+    Sent { subject: String, log_body: String },
     /// Not sent, on purpose (the booking was cancelled, the tour has begun...): `why`.
     Skipped(String),
 }
@@ -59,15 +62,20 @@ impl MailDesk {
             }
             _ => None,
         };
-        let manage_url = self
+        let page_url = self
             .public_url
             .join(&format!("bookings/{}", booking.token))
             .map_err(|e| MailError::Build(e.to_string()))?;
+        let mut manage_url = page_url.clone();
+        manage_url
+            .query_pairs_mut()
+            .append_pair(PROOF_PARAM, &self.proof.for_booking(&booking.id));
         let mail = compose(&MailContext {
             kind,
             booking,
             community,
             manage_url: manage_url.to_string(),
+            page_url: page_url.to_string(),
             access_code: code.as_ref().map(|c| c.reveal()),
             sequence,
             from: &self.from,
@@ -76,7 +84,7 @@ impl MailDesk {
         self.mailer.send(mail.message).await?;
         Ok(Sent::Sent {
             subject: mail.subject,
-            html: mail.html,
+            log_body: mail.logged_html,
         })
     }
 }

@@ -29,8 +29,12 @@ pub struct MailContext<'a> {
     pub kind: MailKind,
     pub booking: &'a Booking,
     pub community: &'a Community,
+    /// The booking page's link as the renter gets it: with the proof that they read this mail
+    /// (`?proof=...`, README "Door codes and the demo lock").
     pub manage_url: String,
-    /// Only for access instructions; never logged.
+    /// The same page without the proof: for the calendar invitation and Knock's log.
+    pub page_url: String,
+    /// Only for access instructions; never logged, never in Knock's log.
     pub access_code: Option<&'a str>,
     /// iCalendar SEQUENCE: grows with each change of the booking.
     pub sequence: u32,
@@ -38,11 +42,18 @@ pub struct MailContext<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// A composed message: what is sent, and what is logged to Knock (subject and HTML body).
+/// What Knock's e-mail log shows in place of the door code.
+pub const CODE_IN_LOG: &str = "[door code sent to the renter]";
+
+/// A composed message: what is sent, and what is logged to Knock (subject and `logged_html`).
 pub struct RenderedMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The HTML body for Knock's e-mail log: the mail as sent, but with [`CODE_IN_LOG`] for the
+    /// door code and the booking link without its proof. Neither is ever stored or sent to
+    /// Knock (the log rides the outbox, whose payloads are in our database).
+    pub logged_html: String,
     pub ics: Option<String>,
     pub message: Message,
 }
@@ -86,19 +97,24 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
         MailKind::Cancellation => format!("Cancelled: your tour of {}", c.name),
         MailKind::Reschedule => format!("New time for your tour of {}", c.name),
         MailKind::ManageLink => format!("Your tour at {}: the link to change it", c.name),
+        MailKind::BookingLink => format!("Your tour at {}: the link to your booking", c.name),
     };
-    let html = HtmlBody {
-        kind: ctx.kind.as_str(),
-        community: c,
-        first_name: b.first_name.as_str(),
-        when: &when,
-        ends: &ends,
-        manage_url: &ctx.manage_url,
-        booking_id: b.id.as_str(),
-        access_code: ctx.access_code,
-    }
-    .render()
-    .map_err(|e| MailError::Build(e.to_string()))?;
+    let html_with = |manage_url: &str, access_code: Option<&str>| {
+        HtmlBody {
+            kind: ctx.kind.as_str(),
+            community: c,
+            first_name: b.first_name.as_str(),
+            when: &when,
+            ends: &ends,
+            manage_url,
+            booking_id: b.id.as_str(),
+            access_code,
+        }
+        .render()
+        .map_err(|e| MailError::Build(e.to_string()))
+    };
+    let html = html_with(&ctx.manage_url, ctx.access_code)?;
+    let logged_html = html_with(&ctx.page_url, ctx.access_code.map(|_| CODE_IN_LOG))?;
     let text = TextBody {
         kind: ctx.kind.as_str(),
         community: c,
@@ -118,9 +134,10 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     let ics = ctx.kind.calendar().map(|method| {
         let uid = format!("{}@tourgate", b.id);
         let summary = format!("Self-guided tour: {}", c.name);
+        // The invitation lands in calendars that may be shared: the page without the proof.
         let description = format!(
             "Your self-guided tour of {}. Manage it: {}",
-            c.name, ctx.manage_url
+            c.name, ctx.page_url
         );
         calendar::render(&CalendarEvent {
             uid: &uid,
@@ -132,7 +149,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
             summary: &summary,
             location: &c.address,
             description: &description,
-            url: Some(&ctx.manage_url),
+            url: Some(&ctx.page_url),
             organizer_email: Some(ctx.from.email.as_ref()),
             attendee_email: Some(b.email.as_str()),
             stamp: ctx.now,
@@ -175,6 +192,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
         subject,
         text,
         html,
+        logged_html,
         ics,
         message,
     })

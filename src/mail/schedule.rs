@@ -63,7 +63,8 @@ pub fn still_useful(kind: MailKind, start: DateTime<Utc>, now: DateTime<Utc>) ->
         MailKind::Confirmation
         | MailKind::Cancellation
         | MailKind::Reschedule
-        | MailKind::ManageLink => true,
+        | MailKind::ManageLink
+        | MailKind::BookingLink => true,
     }
 }
 
@@ -144,6 +145,7 @@ address = "1 Main St"
 tour_minutes = 30
 default_source_title = "Self-Guided Tour Vendor"
 renter_mail = false
+door_code_needs_email_proof = false
 "#,
         )
         .unwrap();

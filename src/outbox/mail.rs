@@ -47,7 +47,7 @@ pub(crate) async fn try_mail(
         return finish(store, job, dead("the booking is gone".into()), now).await;
     };
     match desk.send(kind, email.sequence, &booking, now).await {
-        Ok(Sent::Sent { subject, html }) => {
+        Ok(Sent::Sent { subject, log_body }) => {
             tracing::info!(mail = kind.as_str(), "mail sent");
             let log = booking.knock_prospect_id.as_ref().map(|prospect| {
                 Job::EmailLog(EmailLogJob {
@@ -56,7 +56,8 @@ pub(crate) async fn try_mail(
                     sent_time: Utc::now().max(now),
                     agent_username: desk.knock_agent.clone(),
                     subject,
-                    body: html,
+                    // Never the mail's own HTML: that holds the door code and the proof link.
+                    body: log_body,
                 })
             });
             // Delivered and, in the same transaction, Knock's log of it queued (keyed by the

@@ -8,6 +8,8 @@ pub use bookings::InsertOutcome;
 pub(crate) mod outbox;
 pub use outbox::{OutboxCount, TryOutcome};
 mod postgres;
+mod retention;
+pub use retention::{PruneBefore, Pruned};
 mod sqlite;
 mod staff;
 pub use staff::{

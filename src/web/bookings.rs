@@ -1,6 +1,8 @@
 //! The renter's booking page and calendar file, reached by the booking's capability token.
 use actix_session::Session;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
@@ -8,8 +10,9 @@ use chrono::Utc;
 use super::csrf;
 use super::error::WebError;
 use super::AppState;
-use crate::access;
+use crate::access::{self, EmailProof, PROOF_COOKIE, PROOF_PARAM};
 use crate::booking::slots::{describe, describe_time, group_by_day, Day, Slot};
+use crate::booking::ManageLinkQueued;
 use crate::booking::{Booking, BookingState, RescheduleResult};
 use crate::booking::{CancelOutcome, Canceller};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
@@ -32,8 +35,51 @@ struct BookingPage<'a> {
     access_until: String,
     /// When the code will appear, while it is not shown yet.
     code_appears: Option<String>,
-    /// For the "I have finished" form while the tour is under way.
+    /// The tour is live, its community wants proof of e-mail before the code, and this
+    /// browser has not opened a link from our mail: the page says how to.
+    needs_proof: bool,
+    /// The code is due but withheld for want of that proof.
+    code_withheld: bool,
+    /// The renter's address as the page may show it to whoever holds the link: `g***@example.com`.
+    masked_email: String,
+    /// Demo mode with mail written to files: the page points to the demo mailbox.
+    demo_mailbox: bool,
+    /// What the last "send the link again" did.
+    notice: Option<&'static str>,
+    /// For the "I have finished" and "send the link again" forms.
     csrf_token: String,
+}
+
+/// How long a browser keeps its proof of e-mail: longer than any booking lives.
+const PROOF_KEPT_DAYS: i64 = 400;
+
+/// `grace@example.com` as `g***@example.com`: enough for the renter to know which inbox to
+/// look in, not enough to tell a stranger holding the link whose it is.
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_string(),
+    }
+}
+
+/// The `proof` the links in our mails carry, if this request has one.
+fn presented_proof(req: &HttpRequest) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == PROOF_PARAM)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Whether this browser proved, by opening a link from our mail, that it reads the renter's
+/// e-mail (a cookie scoped to the booking's page holds the proof).
+fn browser_proved(req: &HttpRequest, proof: &EmailProof, booking: &Booking) -> bool {
+    req.cookies().is_ok_and(|cookies| {
+        cookies
+            .iter()
+            .any(|k| k.name() == PROOF_COOKIE && proof.verify(&booking.id, k.value()))
+    })
 }
 
 pub(super) async fn load<'a>(
@@ -55,21 +101,59 @@ pub(super) async fn load<'a>(
     Ok((booking, community))
 }
 
+/// GET /bookings/{token}. A link from our mail (`?proof=...`) leaves its proof in a cookie
+/// scoped to this page and redirects to the page's own address, so that the proof is not left
+/// in the address bar or the history. Nothing else changes on a GET (mail scanners follow
+/// links: a cookie in a scanner's jar is harmless).
 pub async fn show(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let (booking, c) = load(&state, &path).await?;
+    let proof = EmailProof::new(state.settings.secret_key.expose());
+    if let Some(presented) = presented_proof(&req) {
+        let mut res = HttpResponse::SeeOther();
+        res.insert_header((header::LOCATION, format!("/bookings/{}", booking.token)))
+            .insert_header(("Cache-Control", "no-store"));
+        // A wrong proof (an old key, a mangled link) just lands on the page without one.
+        if proof.verify(&booking.id, &presented) {
+            let cookie = Cookie::build(PROOF_COOKIE, presented)
+                .path(format!("/bookings/{}", booking.token))
+                .http_only(true)
+                .secure(state.settings.public_url.scheme() == "https")
+                .same_site(SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::days(PROOF_KEPT_DAYS))
+                .finish();
+            res.cookie(cookie);
+        }
+        return Ok(res.finish());
+    }
+    let proved = !c.door_code_needs_email_proof || browser_proved(&req, &proof, &booking);
+    booking_page(&state, &session, &booking, c, proved, None, StatusCode::OK).await
+}
+
+async fn booking_page(
+    state: &AppState,
+    session: &Session,
+    booking: &Booking,
+    c: &Community,
+    proved: bool,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
     let now = Utc::now();
     let live = booking.state.is_live();
     let shown_from = booking.slot_start() - c.access.shown_before;
-    let until = *access::window(c, &booking).end();
+    let until = *access::window(c, booking).end();
     let due = live && now >= shown_from && now <= until;
-    let grant = match due {
-        true => state.bookings.access_grant(c, &booking).await,
+    // The code is computed only for a browser that may see it.
+    let grant = match due && proved {
+        true => state.bookings.access_grant(c, booking).await,
         false => None,
     };
+    let needs_proof = live && !proved;
     let page = BookingPage {
         community: c,
         when: describe(booking.slot_start(), c.timezone),
@@ -79,18 +163,63 @@ pub async fn show(
             .map(|code| code.reveal().to_string()),
         access_until: describe_time(until, c.timezone),
         code_appears: (live && now < shown_from).then(|| describe(shown_from, c.timezone)),
-        csrf_token: if booking.state == BookingState::InProgress {
-            csrf::token(&session)?
+        needs_proof,
+        code_withheld: due && !proved,
+        masked_email: mask_email(booking.email.as_str()),
+        demo_mailbox: state.settings.demo() && state.settings.smtp_url.is_none(),
+        notice,
+        csrf_token: if booking.state == BookingState::InProgress || needs_proof {
+            csrf::token(session)?
         } else {
             String::new()
         },
-        booking: &booking,
+        booking,
     };
-    Ok(HttpResponse::Ok()
+    Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
         // The page changes as Knock answers; never serve a stale state from a cache.
         .insert_header(("Cache-Control", "no-store"))
         .body(page.render()?))
+}
+
+/// POST /bookings/{token}/send-link: the booking's link (with its proof) e-mailed again to
+/// the address on file, within the per-booking limit shared with the manage-link mail.
+#[tracing::instrument(skip_all)]
+pub async fn send_link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<CancelForm>,
+) -> Result<HttpResponse, WebError> {
+    csrf::verify(
+        &req,
+        &session,
+        form.csrf_token.as_deref(),
+        &state.settings.public_url,
+    )?;
+    let (booking, c) = load(&state, &path).await?;
+    let proof = EmailProof::new(state.settings.secret_key.expose());
+    let proved = !c.door_code_needs_email_proof || browser_proved(&req, &proof, &booking);
+    let (notice, status) = match state
+        .bookings
+        .send_booking_link(&booking.id, Utc::now())
+        .await?
+    {
+        ManageLinkQueued::Queued => {
+            tracing::info!(booking = %booking.id, "the booking link was sent again");
+            (
+                "We have e-mailed the link again. Open it from that e-mail on this phone or computer.",
+                StatusCode::OK,
+            )
+        }
+        ManageLinkQueued::RateLimited => (
+            "We have sent the link several times in the last hour already. Look for it in your inbox and spam folder, or try again later.",
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        ManageLinkQueued::NotLive => return Ok(to_booking(&booking)),
+    };
+    booking_page(&state, &session, &booking, c, proved, Some(notice), status).await
 }
 
 pub async fn calendar_ics(
@@ -302,7 +431,6 @@ pub async fn reschedule(
     path: web::Path<String>,
     form: web::Form<RescheduleForm>,
 ) -> Result<HttpResponse, WebError> {
-    use actix_web::http::StatusCode;
     csrf::verify(
         &req,
         &session,

@@ -21,6 +21,9 @@ struct MailLine {
     subject: String,
     to: String,
     date: String,
+    /// The link to the booking page the mail carries (with its proof of e-mail), to click as
+    /// the renter would in their mail client.
+    link: Option<String>,
 }
 
 #[derive(Template)]
@@ -40,9 +43,10 @@ fn folder(state: &AppState) -> Result<PathBuf, WebError> {
 
 async fn mailbox(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let dir = folder(&state)?;
+    let ours = state.settings.public_url.to_string();
     let mails = web::block({
         let dir = dir.clone();
-        move || newest(&dir)
+        move || newest(&dir, &ours)
     })
     .await
     .map_err(|e| WebError::internal("reading the mail folder", e))?;
@@ -81,7 +85,7 @@ async fn message(
 
 /// The newest messages in `dir`, with the headers worth listing. An unreadable folder (no
 /// mail written yet) is an empty list.
-fn newest(dir: &Path) -> Vec<MailLine> {
+fn newest(dir: &Path, ours: &str) -> Vec<MailLine> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -103,9 +107,27 @@ fn newest(dir: &Path) -> Vec<MailLine> {
                 subject: header("Subject"),
                 to: header("To"),
                 date: header("Date"),
+                link: booking_link(text.as_bytes(), ours),
             })
         })
         .collect()
+}
+
+/// The first link to one of our booking pages in the message's plain-text part.
+fn booking_link(raw: &[u8], ours: &str) -> Option<String> {
+    let mail = mailparse::parse_mail(raw).ok()?;
+    let mut parts = vec![&mail];
+    while let Some(part) = parts.pop() {
+        if part.ctype.mimetype == "text/plain" {
+            let body = part.get_body().ok()?;
+            return body
+                .split_whitespace()
+                .find(|w| w.starts_with(ours) && w.contains("/bookings/"))
+                .map(str::to_string);
+        }
+        parts.extend(part.subparts.iter().rev());
+    }
+    None
 }
 
 /// A header's value from a message's head, unfolded.

@@ -64,6 +64,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(bookings::reschedule),
         )
         .route(
+            "/bookings/{token}/send-link",
+            web::post().to(bookings::send_link),
+        )
+        .route(
             "/bookings/{token}/done",
             web::post().to(tour_done::finished),
         )

@@ -374,7 +374,7 @@ on_both_backends!(
     }
 );
 
-fn attr(html: &str, name: &str) -> Option<String> {
+pub fn attr(html: &str, name: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(&format!("[{name}]")).unwrap();
     doc.select(&sel)
@@ -408,6 +408,11 @@ on_both_backends!(
         let path = file.display().to_string();
         let app = crate::helpers::spawn_app_with(b, &[("TOURGATE_COMMUNITIES", &path)]).await;
         let page = app.book(&c, MAPLE, None).await;
+        // Not before the renter opened the link we e-mailed them.
+        let html = app.get(&c, &page).await.1;
+        assert!(attr(&html, "data-access-code").is_none());
+        assert!(attr(&html, "data-code-needs-proof").is_some(), "{html}");
+        app.open_mailed_link(&c, &page).await;
         let html = app.get(&c, &page).await.1;
         let code = attr(&html, "data-access-code").expect("the code is shown");
         assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
@@ -468,6 +473,7 @@ on_both_backends!(
         let app = crate::helpers::spawn_app_with(b, &[("TOURGATE_COMMUNITIES", &path)]).await;
         let c = client();
         let page = app.book(&c, MAPLE, None).await;
+        app.open_mailed_link(&c, &page).await;
         let html = app.get(&c, &page).await.1;
         let code = attr(&html, "data-access-code").expect("the code is shown");
         let id = booking_id(&html);

@@ -715,3 +715,92 @@ pub async fn wait_for_change_hold(store: &Store, id: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// The links to booking page `page` (a path) in the plain-text parts of `raw` mails, as the
+/// renter's mail client shows them.
+#[allow(dead_code)]
+pub fn links_in_mail(raw: &[u8], page: &str) -> Vec<String> {
+    let Ok(mail) = mailparse::parse_mail(raw) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut parts = vec![&mail];
+    while let Some(part) = parts.pop() {
+        if part.ctype.mimetype == "text/plain" {
+            if let Ok(body) = part.get_body() {
+                out.extend(
+                    body.split_whitespace()
+                        .filter(|w| w.starts_with("http") && w.contains(page))
+                        .map(str::to_string),
+                );
+            }
+        }
+        parts.extend(part.subparts.iter());
+    }
+    out
+}
+
+impl TestApp {
+    /// The mails written under this app's data folder (no SMTP_URL), oldest first.
+    #[allow(dead_code)]
+    pub fn mail_files(&self) -> Vec<Vec<u8>> {
+        let Ok(dir) = std::fs::read_dir(self.settings.data_dir.join("mail")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, Vec<u8>)> = dir
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| {
+                let at = e.metadata().ok()?.modified().ok()?;
+                Some((at, std::fs::read(e.path()).ok()?))
+            })
+            .collect();
+        files.sort_by_key(|f| f.0);
+        files.into_iter().map(|f| f.1).collect()
+    }
+
+    /// The link to booking page `page` that our mail to the renter carries (with its proof of
+    /// e-mail), from the mail written to files. None before any such mail was sent.
+    #[allow(dead_code)]
+    pub fn mailed_link(&self, page: &str) -> Option<String> {
+        self.mail_files()
+            .iter()
+            .flat_map(|m| links_in_mail(m, page))
+            .find(|l| l.contains("proof="))
+    }
+
+    /// What the renter does: sends the mail due now (the confirmation) and opens the booking
+    /// link in it with `client`, whose cookie jar then holds the proof of e-mail.
+    #[allow(dead_code)]
+    pub async fn open_mailed_link(&self, client: &reqwest::Client, page: &str) {
+        if self.mailed_link(page).is_none() {
+            self.outbox
+                .drain(Utc::now())
+                .await
+                .expect("the outbox drains");
+        }
+        let link = self
+            .mailed_link(page)
+            .expect("a mail to the renter carries the booking link");
+        let r = client.get(&link).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303, "{link}");
+        assert_eq!(r.headers()[LOCATION].to_str().unwrap(), page);
+    }
+
+    /// This app with `extra` lines added to Maple Court's entry in the communities file.
+    #[allow(dead_code)]
+    pub async fn with_maple(backend: Backend, extra: &str, env: &[(&str, &str)]) -> TestApp {
+        let file =
+            std::env::temp_dir().join(format!("tourgate-communities-{}.toml", random_name()));
+        let text = COMMUNITIES.replacen(
+            "units = [\"101\", \"102\", \"2B\"]",
+            &format!("units = [\"101\", \"102\", \"2B\"]\n{extra}"),
+            1,
+        );
+        std::fs::write(&file, text).unwrap();
+        let path = file.display().to_string();
+        let mut all: Vec<(&str, &str)> = vec![("TOURGATE_COMMUNITIES", &path)];
+        all.extend_from_slice(env);
+        spawn_app_with(backend, &all).await
+    }
+}

@@ -77,13 +77,15 @@ async fn a_confirmation_goes_over_smtp_with_both_alternatives_and_an_invitation_
             kind: MailKind::Confirmation,
             booking: &b,
             community: c,
-            manage_url: "http://127.0.0.1/bookings/abc".into(),
+            manage_url: "http://127.0.0.1/bookings/abc?proof=xyz".into(),
+            page_url: "http://127.0.0.1/bookings/abc".into(),
             access_code: None,
             sequence: 0,
             from: &from,
             now: Utc::now(),
         })
         .unwrap();
+        let logged = mail.logged_html.clone();
         mailer.send(mail.message).await.unwrap();
         let got = smtp.wait_for(i + 1);
         assert_eq!(got[i].to, vec!["grace@example.com".to_string()]);
@@ -117,7 +119,18 @@ async fn a_confirmation_goes_over_smtp_with_both_alternatives_and_an_invitation_
         let ics = ics_part.get_body().unwrap();
         assert!(text.contains(&format!("9:00 AM {zone}")), "{text}");
         assert!(text.contains("100 Maple St") && html.contains("100 Maple St"));
-        assert!(html.contains("http://127.0.0.1/bookings/abc"));
+        assert!(
+            html.contains("http://127.0.0.1/bookings/abc?proof=xyz"),
+            "{html}"
+        );
+        assert!(
+            text.contains("http://127.0.0.1/bookings/abc?proof=xyz"),
+            "{text}"
+        );
+        // The invitation (calendars get shared) and Knock's log carry the page without proof.
+        assert!(ics.contains("http://127.0.0.1/bookings/abc") && !ics.contains("proof"));
+        assert!(logged.contains("http://127.0.0.1/bookings/abc"));
+        assert!(!logged.contains("proof"), "{logged}");
         assert!(ics.contains("METHOD:REQUEST"));
         assert!(
             ics.contains(&format!("DTSTART;TZID=America/New_York:{local}")),
@@ -139,7 +152,8 @@ async fn a_cancellation_carries_method_cancel_with_the_same_uid() {
         kind: MailKind::Cancellation,
         booking: &b,
         community: c,
-        manage_url: "http://127.0.0.1/bookings/abc".into(),
+        manage_url: "http://127.0.0.1/bookings/abc?proof=xyz".into(),
+        page_url: "http://127.0.0.1/bookings/abc".into(),
         access_code: None,
         sequence: 2,
         from: &from,
@@ -160,4 +174,29 @@ async fn a_cancellation_carries_method_cancel_with_the_same_uid() {
     assert!(ics.contains("METHOD:CANCEL") && ics.contains("STATUS:CANCELLED"));
     assert!(ics.contains("SEQUENCE:2"));
     assert!(ics.contains(&format!("UID:{}@tourgate", b.id)));
+}
+
+#[tokio::test]
+async fn the_access_mail_has_the_code_and_knocks_log_of_it_has_neither_code_nor_proof() {
+    let communities = Communities::parse(COMMUNITIES).unwrap();
+    let c = communities.get("maple-court").unwrap();
+    let from: lettre::message::Mailbox = "tours@tourgate.example".parse().unwrap();
+    let b = booking(Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap());
+    let mail = compose(&MailContext {
+        kind: MailKind::AccessInstructions,
+        booking: &b,
+        community: c,
+        manage_url: "http://127.0.0.1/bookings/abc?proof=xyz".into(),
+        page_url: "http://127.0.0.1/bookings/abc".into(),
+        access_code: Some("482913"),
+        sequence: 0,
+        from: &from,
+        now: Utc::now(),
+    })
+    .unwrap();
+    assert!(mail.html.contains("482913") && mail.text.contains("482913"));
+    assert!(!mail.logged_html.contains("482913"), "{}", mail.logged_html);
+    assert!(mail.logged_html.contains(tourgate::mail::CODE_IN_LOG));
+    assert!(!mail.logged_html.contains("proof"));
+    assert!(mail.logged_html.contains("100 Maple St"));
 }

@@ -6,6 +6,7 @@ mod booking;
 mod callbacks;
 mod cancel;
 mod completion;
+mod door_code;
 mod inputs;
 mod integrity;
 mod knock_differs;

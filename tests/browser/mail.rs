@@ -63,9 +63,19 @@ async fn on_a_phone_the_confirmation_email_is_in_the_demo_mailbox_and_reads_well
         .ok()
         .flatten()
         .expect("the e-mail links to the booking");
-    assert_eq!(link, booking_page, "the link manages this booking");
+    // The booking's link, with the proof that whoever opens it reads the renter's mail.
+    assert!(
+        link.starts_with(&format!("{booking_page}?proof=")),
+        "the link manages this booking: {link}"
+    );
     b.goto(&link).await;
     pages::assert_booking_state(&b, "confirmed").await;
+    let url = b.client.current_url().await.expect("the current URL");
+    assert_eq!(
+        url.as_str(),
+        booking_page,
+        "the proof is not left in the address bar"
+    );
 
     b.close().await;
     axe.assert_clean();

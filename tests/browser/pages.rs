@@ -404,3 +404,31 @@ fn contrast(a: &str, b: &str) -> f64 {
     let (x, y) = (luminance(a), luminance(b));
     (x.max(y) + 0.05) / (x.min(y) + 0.05)
 }
+
+/// On the booking page: the renter opens the link we e-mailed them, from the demo mailbox (the
+/// outbox worker writes the confirmation within a second), and is back on the booking page,
+/// its address clean, this browser now holding the proof of e-mail.
+pub async fn open_mailed_link(b: &Browser, app: &TestApp) {
+    let page = b.client.current_url().await.expect("the current URL");
+    let path = page.path().to_string();
+    assert!(
+        path.starts_with("/bookings/"),
+        "on a booking page, not {page}"
+    );
+    let link = format!("[data-mail-link][href*='{path}?proof=']");
+    b.reload_until(
+        &app.url("/sandbox/mail"),
+        &format!("return document.querySelector(\"{link}\") !== null"),
+        "the mail with the booking link",
+    )
+    .await;
+    b.tap(&link).await;
+    b.wait_for(".booking[data-booking-id]").await;
+    let url = b.client.current_url().await.expect("the current URL");
+    assert_eq!(url.path(), path, "back on the booking page");
+    assert_eq!(
+        url.query(),
+        None,
+        "the proof is not left in the address bar"
+    );
+}
