@@ -73,7 +73,7 @@ pub async fn add_staff(
         .map_err(|e| StaffError::Hashing(e.to_string()))?
         .map_err(|e| StaffError::Hashing(e.to_string()))?;
     match store
-        .insert_staff(&email, &hash, admin, &grants, Utc::now())
+        .insert_staff(&email, &hash, admin, &grants, OPERATOR, Utc::now())
         .await?
     {
         Some(id) => Ok(StaffMember {
@@ -86,6 +86,9 @@ pub async fn add_staff(
     }
 }
 
+/// Accounts are kept by the operator at the CLI: the audit names them so.
+const OPERATOR: &str = "cli";
+
 pub async fn list(store: &Store) -> Result<Vec<StaffMember>, StaffError> {
     Ok(store.list_staff().await?)
 }
@@ -93,7 +96,7 @@ pub async fn list(store: &Store) -> Result<Vec<StaffMember>, StaffError> {
 /// Removes an account and ends its sessions.
 pub async fn remove(store: &Store, email: &str) -> Result<String, StaffError> {
     let email = account_email(email)?;
-    match store.remove_staff(&email, Utc::now()).await? {
+    match store.remove_staff(&email, OPERATOR, Utc::now()).await? {
         StaffChange::Done => Ok(email),
         _ => Err(StaffError::NoSuchStaff(email)),
     }
@@ -107,7 +110,10 @@ pub async fn grant(
 ) -> Result<String, StaffError> {
     let email = account_email(email)?;
     known_community(communities, slug)?;
-    match store.grant_community(&email, slug, Utc::now()).await? {
+    match store
+        .grant_community(&email, slug, OPERATOR, Utc::now())
+        .await?
+    {
         StaffChange::Done => Ok(email),
         StaffChange::NoSuchStaff => Err(StaffError::NoSuchStaff(email)),
         StaffChange::Unchanged => Err(StaffError::AlreadyGranted(email, slug.to_string())),
@@ -118,7 +124,10 @@ pub async fn grant(
 /// that left the file is how its grants are cleaned up.
 pub async fn revoke(store: &Store, email: &str, slug: &str) -> Result<String, StaffError> {
     let email = account_email(email)?;
-    match store.revoke_community(&email, slug, Utc::now()).await? {
+    match store
+        .revoke_community(&email, slug, OPERATOR, Utc::now())
+        .await?
+    {
         StaffChange::Done => Ok(email),
         StaffChange::NoSuchStaff => Err(StaffError::NoSuchStaff(email)),
         StaffChange::Unchanged => Err(StaffError::NotGranted(email, slug.to_string())),

@@ -92,6 +92,7 @@ impl Store {
         password_hash: &str,
         is_admin: bool,
         communities: &[String],
+        actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
         let detail = format!(
@@ -111,7 +112,7 @@ impl Store {
         for slug in communities {
             tx.grant_row(id, slug).await?;
         }
-        tx.audit(now, "cli", "staff_add", None, &detail).await?;
+        tx.audit(now, actor, "staff_add", None, &detail).await?;
         tx.commit().await?;
         Ok(Some(id))
     }
@@ -180,6 +181,7 @@ impl Store {
     pub async fn remove_staff(
         &self,
         email: &str,
+        actor: &str,
         now: DateTime<Utc>,
     ) -> Result<StaffChange, StoreError> {
         let mut tx = self.begin().await?;
@@ -188,7 +190,7 @@ impl Store {
         }
         tx.audit(
             now,
-            "cli",
+            actor,
             "staff_remove",
             None,
             &format!("removed {email}"),
@@ -202,6 +204,7 @@ impl Store {
         &self,
         email: &str,
         slug: &str,
+        actor: &str,
         now: DateTime<Utc>,
     ) -> Result<StaffChange, StoreError> {
         let Some((id, _)) = self.staff_credentials(email).await? else {
@@ -213,7 +216,7 @@ impl Store {
         }
         tx.audit(
             now,
-            "cli",
+            actor,
             "staff_grant",
             None,
             &format!("granted {email} {slug}"),
@@ -227,6 +230,7 @@ impl Store {
         &self,
         email: &str,
         slug: &str,
+        actor: &str,
         now: DateTime<Utc>,
     ) -> Result<StaffChange, StoreError> {
         let Some((id, _)) = self.staff_credentials(email).await? else {
@@ -238,7 +242,7 @@ impl Store {
         }
         tx.audit(
             now,
-            "cli",
+            actor,
             "staff_revoke",
             None,
             &format!("revoked {email} {slug}"),

@@ -507,7 +507,7 @@ on_both_backends!(
         assert_eq!(s, 200);
         let staff = app
             .app_store
-            .insert_staff("pat@example.com", "not-a-hash", true, &[], now)
+            .insert_staff("pat@example.com", "not-a-hash", true, &[], "cli", now)
             .await
             .unwrap()
             .unwrap();
