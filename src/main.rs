@@ -288,7 +288,7 @@ fn announce(app: &Application) {
             c.access.shown_before >= chrono::Duration::hours(24)
                 && c.access.valid_before >= chrono::Duration::hours(24)
         }) {
-            println!("  (Door codes show on the booking page and open the demo lock a day ahead.)");
+            println!("  (Door codes open the demo lock a day ahead; the booking page shows the code once you open the link in the renter's mail below.)");
         }
         if s.smtp_url.is_none() {
             println!("  Mail sent to renters: {base}/sandbox/mail");
