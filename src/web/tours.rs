@@ -14,7 +14,7 @@ use super::booking_form::{self, FieldErrors, FormValues, RawBookingForm};
 use super::csrf;
 use super::error::{WebError, CALENDAR_DOWN};
 use super::AppState;
-use crate::booking::slots::{group_by_day, Day};
+use crate::booking::slots::Day;
 use crate::booking::{may_text, BookError, BookOutcome, ClientLimit, SMS_CONSENT_TEXT};
 use crate::config::Community;
 use crate::domain::{Bedrooms, Phone, SourceTitle};
@@ -24,7 +24,7 @@ use crate::domain::{Bedrooms, Phone, SourceTitle};
 struct TourPage<'a> {
     community: &'a Community,
     tz_label: String,
-    days: Vec<Day>,
+    days: &'a [Day],
     knock_unavailable: bool,
     notice: Option<&'a Notice<'a>>,
     errors: FieldErrors,
@@ -359,13 +359,15 @@ async fn render_form(
     notice: Option<&Notice<'_>>,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
-    let (days, knock_unavailable) = match state.bookings.available_slots(c).await {
-        Ok(slots) => (group_by_day(&slots, c.timezone), false),
+    let offered = match state.bookings.offered_days(c).await {
+        Ok(days) => Some(days),
         Err(e) => {
             tracing::warn!(community = %c.slug, error = %e, "could not load available times");
-            (Vec::new(), true)
+            None
         }
     };
+    let knock_unavailable = offered.is_none();
+    let days = offered.as_ref().map(|o| o.days()).unwrap_or(&[]);
     let mut form = form;
     if !days
         .iter()
