@@ -110,6 +110,14 @@ pub async fn landing(
         // Kept exactly as received; an unusable value (control characters, too long) is
         // dropped in favour of the default rather than stopping a renter from booking.
         match SourceTitle::parse(raw) {
+            // Written only when it changes: an unchanged session sends no new cookie.
+            Ok(t)
+                if session
+                    .get::<String>(&source_key(c))
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(t.as_str()) => {}
             Ok(t) => session
                 .insert(source_key(c), t.as_str())
                 .map_err(|e| WebError::internal("session", e))?,
@@ -122,7 +130,7 @@ pub async fn landing(
         &state,
         c,
         &session,
-        Utc::now(),
+        None,
         FormValues::default(),
         FieldErrors::default(),
         None,
@@ -208,6 +216,8 @@ pub async fn book(
         tracing::info!(community = %c.slug, "form posted faster than a person fills it: request dropped quietly");
         return Ok(dropped(c));
     }
+    // Posted: never given out again (the form shown again gets a fresh key).
+    booking_form::forget(&session, &c.slug, key)?;
     let today = Utc::now().with_timezone(&c.timezone).date_naive();
     let values = FormValues::from(&*form);
     let parsed = match booking_form::parse(&form, today) {
@@ -217,7 +227,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
-                shown_at,
+                Some(shown_at),
                 values,
                 errors,
                 None,
@@ -263,7 +273,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
-                shown_at,
+                Some(shown_at),
                 values,
                 FieldErrors::default(),
                 Some(&Notice::error(ALREADY_BOOKED)),
@@ -285,7 +295,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
-                shown_at,
+                Some(shown_at),
                 values,
                 FieldErrors::default(),
                 Some(&Notice::info(&notice)),
@@ -337,7 +347,7 @@ async fn pick_again(
         state,
         c,
         session,
-        shown_at,
+        Some(shown_at),
         values,
         errors,
         None,
@@ -346,14 +356,15 @@ async fn pick_again(
     .await
 }
 
-/// The form, with a fresh key issued to this session; the renter has been on it since
-/// `shown_at` (now, or the first showing when it comes back after a post).
+/// The form, with a key issued to this session. `shown_at`: the first showing when it comes
+/// back after a post (a fresh key); None for a page view (the session's unposted key for the
+/// community if it has one, else a fresh one shown now).
 #[allow(clippy::too_many_arguments)]
 async fn render_form(
     state: &AppState,
     c: &Community,
     session: &Session,
-    shown_at: DateTime<Utc>,
+    shown_at: Option<DateTime<Utc>>,
     form: FormValues,
     errors: FieldErrors,
     notice: Option<&Notice<'_>>,
@@ -387,7 +398,10 @@ async fn render_form(
         errors,
         form,
         csrf_token: csrf::token(session)?,
-        idempotency_key: booking_form::issue(session, &c.slug, shown_at)?,
+        idempotency_key: match shown_at {
+            Some(at) => booking_form::issue(session, &c.slug, at)?,
+            None => booking_form::for_view(session, &c.slug, Utc::now())?,
+        },
         action: format!("/tours/{}", c.slug),
         self_url: format!("/tours/{}", c.slug),
         sms_consent_text: SMS_CONSENT_TEXT,

@@ -173,3 +173,42 @@ on_both_backends!(
         until_calls(&app, 3).await;
     }
 );
+
+on_both_backends!(
+    a_page_view_that_changes_nothing_writes_no_cookie,
+    |b: Backend| async move {
+        let app = spawn_app_with(b, CACHED).await;
+        let c = client();
+        let first = c.get(app.url(MAPLE)).send().await.unwrap();
+        assert!(
+            first.headers().get("set-cookie").is_some(),
+            "the first view starts a session"
+        );
+        let key = crate::helpers::offered_form(&first.text().await.unwrap()).hidden
+            ["idempotency_key"]
+            .clone();
+        for _ in 0..3 {
+            let again = c.get(app.url(MAPLE)).send().await.unwrap();
+            assert!(
+                again.headers().get("set-cookie").is_none(),
+                "an unchanged session"
+            );
+            let form = crate::helpers::offered_form(&again.text().await.unwrap());
+            assert_eq!(
+                form.hidden["idempotency_key"], key,
+                "the unposted key again"
+            );
+        }
+        // Once posted, the key is never given out again.
+        let booking = app.book(&c, MAPLE, None).await;
+        let next = app.landing(&c, MAPLE).await;
+        assert_ne!(next.hidden["idempotency_key"], key);
+        // A resubmission of the posted key still lands on its booking.
+        let mut fields = TestApp::fill(&next, &next.starts[0], &[]);
+        fields.retain(|(k, _)| k != "idempotency_key");
+        fields.push(("idempotency_key".into(), key));
+        let r = app.post_form(&c, MAPLE, &fields).await;
+        assert_eq!(r.status().as_u16(), 303);
+        assert_eq!(r.headers()["location"].to_str().unwrap(), booking);
+    }
+);
