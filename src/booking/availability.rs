@@ -30,6 +30,9 @@ pub const FRESH_FOR_BOOKING: Duration = Duration::from_secs(2);
 /// After a failure without a Retry-After, Knock is not asked again for this long (at most the
 /// fresh time).
 const ERROR_PAUSE: Duration = Duration::from_secs(2);
+/// The slots our live bookings (of every process) hold are read from the database at most
+/// this often per community while the cache is on; our own writes read them again at once.
+pub const HELD_FRESH: Duration = Duration::from_secs(1);
 /// A Retry-After longer than this is taken as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
@@ -38,12 +41,18 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 pub struct Offer {
     pub slots: Vec<Slot>,
     pub days: Vec<Day>,
+    /// The page's rendering of `days` with no time chosen, made once by the web layer.
+    pub picker_html: std::sync::OnceLock<String>,
 }
 
 impl Offer {
     fn new(slots: Vec<Slot>, tz: Tz) -> Self {
         let days = group_by_day(&slots, tz);
-        Self { slots, days }
+        Self {
+            slots,
+            days,
+            picker_html: std::sync::OnceLock::new(),
+        }
     }
 
     /// The offer without the slot starting at `at`.
@@ -79,6 +88,10 @@ struct Entry {
     state: Mutex<State>,
     /// Held by the one refresh in flight.
     flight: Arc<tokio::sync::Mutex<()>>,
+    /// The held slots as last read, and when (None: to be read).
+    held: Mutex<Option<(Arc<Vec<DateTime<Utc>>>, Instant)>>,
+    /// Held by the one read of the held slots in flight.
+    held_flight: tokio::sync::Mutex<()>,
 }
 
 impl Entry {
@@ -169,12 +182,51 @@ impl AvailabilityCache {
         self.read(c, Read::Fresh).await
     }
 
+    /// The slots live bookings hold at `c` (from now on): read from the store at most every
+    /// [`HELD_FRESH`] (single flight), or on every call while the cache is off.
+    pub async fn held(
+        &self,
+        c: &Community,
+        store: &crate::store::Store,
+    ) -> Result<Arc<Vec<DateTime<Utc>>>, crate::store::StoreError> {
+        if !self.enabled() {
+            return Ok(Arc::new(store.held_slots(&c.slug, Utc::now()).await?));
+        }
+        let entry = self.entry(c);
+        let asked = self.now();
+        let recent = |entry: &Entry, since: Option<Instant>| {
+            let held = entry.held.lock().unwrap_or_else(PoisonError::into_inner);
+            held.as_ref()
+                .filter(|(_, at)| match since {
+                    Some(since) => *at >= since,
+                    None => asked.saturating_duration_since(*at) <= HELD_FRESH,
+                })
+                .map(|(h, _)| h.clone())
+        };
+        if let Some(h) = recent(&entry, None) {
+            return Ok(h);
+        }
+        let _flight = entry.held_flight.lock().await;
+        if let Some(h) = recent(&entry, Some(asked)) {
+            return Ok(h);
+        }
+        let h = Arc::new(store.held_slots(&c.slug, Utc::now()).await?);
+        *entry.held.lock().unwrap_or_else(PoisonError::into_inner) = Some((h.clone(), self.now()));
+        Ok(h)
+    }
+
+    /// Our own write changed which slots are held: read them again on the next view.
+    fn forget_held(entry: &Entry) {
+        *entry.held.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// Our booking took the slot at `at`: no longer offered by this process.
     pub fn taken(&self, c: &Community, at: DateTime<Utc>) {
         if !self.enabled() {
             return;
         }
         let entry = self.entry(c);
+        Self::forget_held(&entry);
         let mut st = entry.state();
         if let Some((offer, when)) = &st.good {
             if offer.offers(at) {
@@ -203,6 +255,7 @@ impl AvailabilityCache {
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = entries.get(slug) {
             entry.state().marked = true;
+            Self::forget_held(entry);
         }
     }
 

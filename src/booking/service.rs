@@ -72,6 +72,11 @@ impl OfferedDays {
     pub fn days(&self) -> &[Day] {
         self.1.as_deref().unwrap_or(&self.0.days)
     }
+
+    /// The cached answer itself, when its days are shown as they are (nothing held).
+    pub fn shared(&self) -> Option<&Offer> {
+        self.1.is_none().then_some(&*self.0)
+    }
 }
 
 #[derive(Debug)]
@@ -266,7 +271,7 @@ impl BookingService {
             .for_page(community)
             .await
             .map_err(BookError::KnockUnavailable)?;
-        let held = self.store.held_slots(&community.slug, Utc::now()).await?;
+        let held = self.availability.held(community, &self.store).await?;
         if !offer.slots.iter().any(|s| held.contains(&s.utc())) {
             return Ok(OfferedDays(offer, None));
         }

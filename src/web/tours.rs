@@ -25,6 +25,9 @@ struct TourPage<'a> {
     community: &'a Community,
     tz_label: String,
     days: &'a [Day],
+    /// The slot picker, rendered (`slot_picker.html`); shared by every view of a cached answer
+    /// when no time is chosen.
+    picker: &'a str,
     knock_unavailable: bool,
     notice: Option<&'a Notice<'a>>,
     errors: FieldErrors,
@@ -37,6 +40,14 @@ struct TourPage<'a> {
     /// The renter ticked the SMS box for a number Knock will not text.
     sms_not_mobile: bool,
     bedrooms: [Bedrooms; 4],
+}
+
+/// The slot picker alone, rendered once per cached answer for the plain page view.
+#[derive(Template)]
+#[template(path = "slot_picker_fragment.html")]
+struct PickerFragment<'a> {
+    days: &'a [Day],
+    chosen: &'a String,
 }
 
 /// The answer to a client that made its bookings for the hour.
@@ -387,12 +398,32 @@ async fn render_form(
     {
         form.start.clear();
     }
+    let fresh_picker;
+    let picker: &str = match offered.as_ref().and_then(|o| o.shared()) {
+        Some(offer) if form.start.is_empty() => offer.picker_html.get_or_init(|| {
+            PickerFragment {
+                days,
+                chosen: &String::new(),
+            }
+            .render()
+            .unwrap_or_default()
+        }),
+        _ => {
+            fresh_picker = PickerFragment {
+                days,
+                chosen: &form.start,
+            }
+            .render()?;
+            &fresh_picker
+        }
+    };
     let sms_not_mobile =
         form.sms_consent && Phone::parse(&form.phone).is_ok_and(|p| !may_text(c, &p));
     let page = TourPage {
         community: c,
         tz_label: tz_label(c),
         days,
+        picker,
         knock_unavailable,
         notice,
         errors,

@@ -96,7 +96,12 @@ on_both_backends!(
             "the booked time is still offered"
         );
         assert_eq!(after, shown[1..].to_vec());
-        // The other process learns it from the database, still without asking Knock.
+        // The other process learns it from the database (read at most every second), still
+        // without asking Knock.
+        other
+            .bookings
+            .availability()
+            .advance_clock(tourgate::booking::availability::HELD_FRESH * 2);
         let there = other.landing(&client(), MAPLE).await.starts;
         assert!(
             !there.contains(&shown[0]),
