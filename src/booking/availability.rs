@@ -83,13 +83,16 @@ struct State {
     no_call_before: Option<Instant>,
 }
 
+/// Starts held by live bookings.
+type Held = Arc<Vec<DateTime<Utc>>>;
+
 #[derive(Default)]
 struct Entry {
     state: Mutex<State>,
     /// Held by the one refresh in flight.
     flight: Arc<tokio::sync::Mutex<()>>,
     /// The held slots as last read, and when (None: to be read).
-    held: Mutex<Option<(Arc<Vec<DateTime<Utc>>>, Instant)>>,
+    held: Mutex<Option<(Held, Instant)>>,
     /// Held by the one read of the held slots in flight.
     held_flight: tokio::sync::Mutex<()>,
 }
@@ -188,7 +191,7 @@ impl AvailabilityCache {
         &self,
         c: &Community,
         store: &crate::store::Store,
-    ) -> Result<Arc<Vec<DateTime<Utc>>>, crate::store::StoreError> {
+    ) -> Result<Held, crate::store::StoreError> {
         if !self.enabled() {
             return Ok(Arc::new(store.held_slots(&c.slug, Utc::now()).await?));
         }
