@@ -15,6 +15,8 @@ use base64::Engine;
 use rand::Rng;
 
 static RENTER: AtomicU64 = AtomicU64::new(0);
+/// Where the last successful booking post redirected (its booking page).
+static LAST_BOOKED: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 
 #[tokio::main]
 async fn main() {
@@ -88,6 +90,7 @@ async fn main() {
             "p50_ms": pct(0.50),
             "p99_ms": pct(0.99),
             "statuses": statuses,
+            "last_booked": *LAST_BOOKED.lock().unwrap(),
         })
     );
 }
@@ -156,6 +159,11 @@ async fn book(client: &reqwest::Client, base: &str, slug: &str) -> Option<(u16, 
         .await
         .ok()?;
     let status = resp.status().as_u16();
+    if status == 303 {
+        if let Some(loc) = resp.headers().get("location").and_then(|v| v.to_str().ok()) {
+            *LAST_BOOKED.lock().unwrap() = loc.to_string();
+        }
+    }
     let _ = resp.bytes().await;
     Some((status, t.elapsed()))
 }
