@@ -110,7 +110,13 @@ impl Application {
         );
         let access = Access::codes(settings.secret_key.expose());
         let outbox = outbox.with_mail(mail_desk(&settings, access.clone())?);
-        let bookings = BookingService::new(store.clone(), knock, settings.knock.timeout, access);
+        let bookings = BookingService::new(
+            store.clone(),
+            knock,
+            settings.knock.timeout,
+            access,
+            (settings.availability_fresh, settings.availability_stale),
+        );
 
         let metrics_server = metrics_listener
             .map(|listener| metrics_server(listener, &metrics))

@@ -135,6 +135,10 @@ impl BookingService {
     ) -> Result<CancelOutcome, StoreError> {
         let outcome = cancel(&self.store, id, by, now).await?;
         if matches!(outcome, CancelOutcome::Cancelled { .. }) {
+            // The freed slot shows again once Knock offers it: the next read asks Knock.
+            if let Some(b) = self.store.booking_by_id(id).await? {
+                self.availability.invalidate_slug(&b.community_slug);
+            }
             if let Err(e) = self.access.revoke(id).await {
                 tracing::error!(booking = %id, error = %e, "access not revoked");
             }

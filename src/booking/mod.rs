@@ -1,6 +1,7 @@
 //! The booking path, a use case over the store: from an accepted form to a Knock appointment,
 //! then cancelling, moving and the tour itself, each writing its transaction from the store's
 //! blocks and deciding by `domain::rules`.
+pub mod availability;
 mod cancel;
 mod lookup;
 mod queue;
@@ -22,8 +23,8 @@ pub use renter::{
 pub use reschedule::RescheduleResult;
 pub use review::{Resolution, ResolveOutcome};
 pub use service::{
-    may_text, BookError, BookOutcome, BookingService, ClientLimit, BOOKING_LIMIT_WINDOW,
-    SMS_CONSENT_TEXT,
+    may_text, BookError, BookOutcome, BookingService, ClientLimit, OfferedDays,
+    BOOKING_LIMIT_WINDOW, SMS_CONSENT_TEXT,
 };
 pub use tour::{
     apply_callback, complete_by_renter, sweep_ended_windows, AccessCallback, CallbackOutcome,

@@ -139,6 +139,8 @@ impl BookingService {
         };
         let result = match self.keep_move(&booking.id, &to, Utc::now()).await? {
             MoveSlot::Moved => {
+                self.availability.taken(community, slot.utc());
+                self.availability.invalidate(community);
                 let b = self
                     .store
                     .booking_by_id(&booking.id)

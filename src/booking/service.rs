@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::availability::{AvailabilityCache, Offer};
 use super::lookup::{look_for_request, Lookup};
 use super::queue::queue_knock_cancel;
 use super::renter::{queue_manage_link, stands_in_the_way};
-use super::slots::Slot;
+use super::slots::{Day, Slot};
 use crate::access::{Access, AccessGrant, AccessProvider};
 use crate::config::Community;
 use crate::domain::job::DedupeKey;
@@ -60,6 +61,22 @@ pub struct BookingService {
     /// The most one Knock call may take (the client's time-out): bounds every hold.
     knock_timeout: Duration,
     pub(super) access: Access,
+    /// Knock's available times per community, in memory for a short while.
+    pub(super) availability: AvailabilityCache,
+}
+
+/// The days to show: the cached answer's own, or (`Some`) those left once held slots are out.
+pub struct OfferedDays(std::sync::Arc<Offer>, Option<Vec<Day>>);
+
+impl OfferedDays {
+    pub fn days(&self) -> &[Day] {
+        self.1.as_deref().unwrap_or(&self.0.days)
+    }
+
+    /// The cached answer itself, when its days are shown as they are (nothing held).
+    pub fn shared(&self) -> Option<&Offer> {
+        self.1.is_none().then_some(&*self.0)
+    }
 }
 
 #[derive(Debug)]
@@ -107,13 +124,27 @@ enum Attempt {
 }
 
 impl BookingService {
-    pub fn new(store: Store, knock: KnockClient, knock_timeout: Duration, access: Access) -> Self {
+    /// `fresh`, `stale`: how long Knock's available times are served from memory, and how
+    /// long the last good ones while Knock fails (`booking::availability`).
+    pub fn new(
+        store: Store,
+        knock: KnockClient,
+        knock_timeout: Duration,
+        access: Access,
+        (fresh, stale): (Duration, Duration),
+    ) -> Self {
         Self {
+            availability: AvailabilityCache::new(knock.clone(), fresh, stale),
             store,
             knock,
             knock_timeout,
             access,
         }
+    }
+
+    /// The cache of Knock's available times (tests move its clock).
+    pub fn availability(&self) -> &AvailabilityCache {
+        &self.availability
     }
 
     pub fn store(&self) -> &Store {
@@ -210,18 +241,61 @@ impl BookingService {
     }
 
     /// Knock's current self-guided starts for the community, less those our own live bookings
-    /// hold (Knock may not have heard of a request that is still on its way).
+    /// hold (Knock may not have heard of a request that is still on its way). Fresh: at most
+    /// `availability::FRESH_FOR_BOOKING` old, for deciding whether a time may be booked.
     pub async fn available_slots(&self, community: &Community) -> Result<Vec<Slot>, BookError> {
-        let times = self
-            .knock
-            .available_times(&community.knock_community_id, true)
+        let offer = self
+            .availability
+            .fresh(community)
             .await
             .map_err(BookError::KnockUnavailable)?;
-        let held = self.store.held_slots(&community.slug, Utc::now()).await?;
-        Ok(times
-            .into_iter()
-            .map(Slot::from_knock)
+        self.unheld_slots(community, &offer).await
+    }
+
+    /// As [`Self::available_slots`], for showing: possibly from memory (within the fresh time,
+    /// or the stale time while Knock fails).
+    pub async fn offered_slots(&self, community: &Community) -> Result<Vec<Slot>, BookError> {
+        let offer = self
+            .availability
+            .for_page(community)
+            .await
+            .map_err(BookError::KnockUnavailable)?;
+        self.unheld_slots(community, &offer).await
+    }
+
+    /// The landing page's days: those prepared with the cached answer, shared as they are
+    /// unless a live booking (of any process) holds one of their slots.
+    pub async fn offered_days(&self, community: &Community) -> Result<OfferedDays, BookError> {
+        let offer = self
+            .availability
+            .for_page(community)
+            .await
+            .map_err(BookError::KnockUnavailable)?;
+        let held = self.availability.held(community, &self.store).await?;
+        if !offer.slots.iter().any(|s| held.contains(&s.utc())) {
+            return Ok(OfferedDays(offer, None));
+        }
+        let slots: Vec<Slot> = offer
+            .slots
+            .iter()
             .filter(|s| !held.contains(&s.utc()))
+            .cloned()
+            .collect();
+        let days = super::slots::group_by_day(&slots, community.timezone);
+        Ok(OfferedDays(offer, Some(days)))
+    }
+
+    async fn unheld_slots(
+        &self,
+        community: &Community,
+        offer: &Offer,
+    ) -> Result<Vec<Slot>, BookError> {
+        let held = self.store.held_slots(&community.slug, Utc::now()).await?;
+        Ok(offer
+            .slots
+            .iter()
+            .filter(|s| !held.contains(&s.utc()))
+            .cloned()
             .collect())
     }
 
@@ -308,7 +382,8 @@ impl BookingService {
             .insert_booking_within(&new, held_until, Some(&allowance))
             .await?
         {
-            InsertOutcome::Inserted => {}
+            // Not offered again by this process from now on (other processes: the held filter).
+            InsertOutcome::Inserted => self.availability.taken(community, new.slot.utc()),
             InsertOutcome::AlreadySubmitted(b) => return Ok(BookOutcome::AlreadySubmitted(*b)),
             InsertOutcome::SlotTaken => return Ok(BookOutcome::SlotUnavailable),
             // A racing request of the same renter got in first.

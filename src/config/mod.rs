@@ -88,6 +88,12 @@ pub struct Settings {
     /// A booking form posted sooner than this after it was shown is a bot's
     /// (`TOURGATE_MIN_FORM_SECONDS`; 3, or 0 in demo mode).
     pub min_form_seconds: u32,
+    /// How long Knock's available times are served from memory before a refresh
+    /// (`TOURGATE_AVAILABILITY_FRESH_SECS`, 30; 0: every read asks Knock).
+    pub availability_fresh: std::time::Duration,
+    /// How long the last good times are served while Knock fails or asks us to wait
+    /// (`TOURGATE_AVAILABILITY_STALE_SECS`, 300).
+    pub availability_stale: std::time::Duration,
     /// How long the workers keep what is only needed for a while.
     pub retention: Retention,
 }
@@ -290,6 +296,36 @@ impl Settings {
             None if demo => 0,
             None => 3,
         };
+        let availability_fresh = match src.get("TOURGATE_AVAILABILITY_FRESH_SECS") {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= 3600 => std::time::Duration::from_secs(n),
+                _ => {
+                    return Err(bad(
+                        "TOURGATE_AVAILABILITY_FRESH_SECS",
+                        format!("`{v}` is not a whole number of seconds from 0 to 3600"),
+                    ))
+                }
+            },
+            None => std::time::Duration::from_secs(30),
+        };
+        let availability_stale = match src.get("TOURGATE_AVAILABILITY_STALE_SECS") {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= 86_400 && std::time::Duration::from_secs(n) >= availability_fresh => {
+                    std::time::Duration::from_secs(n)
+                }
+                _ => {
+                    return Err(bad(
+                        "TOURGATE_AVAILABILITY_STALE_SECS",
+                        format!(
+                            "`{v}` is not a whole number of seconds from \
+                             TOURGATE_AVAILABILITY_FRESH_SECS ({}) to 86400",
+                            availability_fresh.as_secs()
+                        ),
+                    ))
+                }
+            },
+            None => std::time::Duration::from_secs(300).max(availability_fresh),
+        };
         let mail_from = src
             .get("MAIL_FROM")
             .map(|v| {
@@ -343,6 +379,8 @@ impl Settings {
             trusted_proxies,
             bookings_per_hour,
             min_form_seconds,
+            availability_fresh,
+            availability_stale,
         })
     }
 }
@@ -528,6 +566,38 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn availability_cache_settings_default_and_are_checked() {
+        let s = Settings::from_sources(&src(&[])).unwrap();
+        assert_eq!(s.availability_fresh.as_secs(), 30);
+        assert_eq!(s.availability_stale.as_secs(), 300);
+        let s = Settings::from_sources(&src(&[
+            ("TOURGATE_AVAILABILITY_FRESH_SECS", "0"),
+            ("TOURGATE_AVAILABILITY_STALE_SECS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                s.availability_fresh.as_secs(),
+                s.availability_stale.as_secs()
+            ),
+            (0, 0)
+        );
+        for bad in ["-1", "x", "3601", "1.5"] {
+            let e = Settings::from_sources(&src(&[("TOURGATE_AVAILABILITY_FRESH_SECS", bad)]))
+                .unwrap_err();
+            assert_eq!(e.var, "TOURGATE_AVAILABILITY_FRESH_SECS", "{bad:?}");
+        }
+        for bad in ["10", "x", "86401"] {
+            let e = Settings::from_sources(&src(&[
+                ("TOURGATE_AVAILABILITY_FRESH_SECS", "30"),
+                ("TOURGATE_AVAILABILITY_STALE_SECS", bad),
+            ]))
+            .unwrap_err();
+            assert_eq!(e.var, "TOURGATE_AVAILABILITY_STALE_SECS", "{bad:?}");
+        }
+    }
 
     fn src(pairs: &[(&str, &str)]) -> Source {
         Source {

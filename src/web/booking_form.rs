@@ -202,11 +202,7 @@ pub fn issue(
     community: &str,
     shown_at: DateTime<Utc>,
 ) -> Result<String, WebError> {
-    if session.get::<String>(SECRET).ok().flatten().is_none() {
-        session
-            .insert(SECRET, csrf::random_token())
-            .map_err(|e| WebError::internal("session", e))?;
-    }
+    ensure_secret(session)?;
     let key = csrf::random_token();
     let mut forms = issued_forms(session);
     forms.push(IssuedForm {
@@ -220,6 +216,49 @@ pub fn issue(
         .insert(ISSUED, forms)
         .map_err(|e| WebError::internal("session", e))?;
     Ok(key)
+}
+
+/// The key for a plain page view: the newest one this session holds for `community` and has
+/// not posted yet (the session, and so its cookie, unchanged), else a fresh one shown `now`.
+/// A key is forgotten when posted ([`forget`]), so a key given again never made a booking.
+pub fn for_view(
+    session: &Session,
+    community: &str,
+    now: DateTime<Utc>,
+) -> Result<String, WebError> {
+    if session.get::<String>(SECRET).ok().flatten().is_some() {
+        if let Some(f) = issued_forms(session)
+            .into_iter()
+            .rev()
+            .find(|f| f.community == community)
+        {
+            return Ok(f.key);
+        }
+    }
+    issue(session, community, now)
+}
+
+/// Forgets a posted key: the form shown again gets a fresh one. A resubmission of the key
+/// still finds the booking it made by its session-bound key.
+pub fn forget(session: &Session, community: &str, key: &str) -> Result<(), WebError> {
+    let mut forms = issued_forms(session);
+    let before = forms.len();
+    forms.retain(|f| !(f.community == community && f.key == key));
+    if forms.len() != before {
+        session
+            .insert(ISSUED, forms)
+            .map_err(|e| WebError::internal("session", e))?;
+    }
+    Ok(())
+}
+
+fn ensure_secret(session: &Session) -> Result<(), WebError> {
+    if session.get::<String>(SECRET).ok().flatten().is_none() {
+        session
+            .insert(SECRET, csrf::random_token())
+            .map_err(|e| WebError::internal("session", e))?;
+    }
+    Ok(())
 }
 
 /// When the form with `key` was shown to this session, if this session was issued it for

@@ -380,7 +380,7 @@ async fn reschedule_page(
     message: Option<&str>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, WebError> {
-    let slots = state.bookings.available_slots(c).await?;
+    let slots = state.bookings.offered_slots(c).await?;
     let others: Vec<Slot> = slots
         .into_iter()
         .filter(|s| s.utc() != booking.slot_start())

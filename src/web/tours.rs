@@ -14,7 +14,7 @@ use super::booking_form::{self, FieldErrors, FormValues, RawBookingForm};
 use super::csrf;
 use super::error::{WebError, CALENDAR_DOWN};
 use super::AppState;
-use crate::booking::slots::{group_by_day, Day};
+use crate::booking::slots::Day;
 use crate::booking::{may_text, BookError, BookOutcome, ClientLimit, SMS_CONSENT_TEXT};
 use crate::config::Community;
 use crate::domain::{Bedrooms, Phone, SourceTitle};
@@ -24,7 +24,10 @@ use crate::domain::{Bedrooms, Phone, SourceTitle};
 struct TourPage<'a> {
     community: &'a Community,
     tz_label: String,
-    days: Vec<Day>,
+    days: &'a [Day],
+    /// The slot picker, rendered (`slot_picker.html`); shared by every view of a cached answer
+    /// when no time is chosen.
+    picker: &'a str,
     knock_unavailable: bool,
     notice: Option<&'a Notice<'a>>,
     errors: FieldErrors,
@@ -37,6 +40,14 @@ struct TourPage<'a> {
     /// The renter ticked the SMS box for a number Knock will not text.
     sms_not_mobile: bool,
     bedrooms: [Bedrooms; 4],
+}
+
+/// The slot picker alone, rendered once per cached answer for the plain page view.
+#[derive(Template)]
+#[template(path = "slot_picker_fragment.html")]
+struct PickerFragment<'a> {
+    days: &'a [Day],
+    chosen: &'a String,
 }
 
 /// The answer to a client that made its bookings for the hour.
@@ -110,6 +121,14 @@ pub async fn landing(
         // Kept exactly as received; an unusable value (control characters, too long) is
         // dropped in favour of the default rather than stopping a renter from booking.
         match SourceTitle::parse(raw) {
+            // Written only when it changes: an unchanged session sends no new cookie.
+            Ok(t)
+                if session
+                    .get::<String>(&source_key(c))
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(t.as_str()) => {}
             Ok(t) => session
                 .insert(source_key(c), t.as_str())
                 .map_err(|e| WebError::internal("session", e))?,
@@ -122,7 +141,7 @@ pub async fn landing(
         &state,
         c,
         &session,
-        Utc::now(),
+        None,
         FormValues::default(),
         FieldErrors::default(),
         None,
@@ -208,6 +227,8 @@ pub async fn book(
         tracing::info!(community = %c.slug, "form posted faster than a person fills it: request dropped quietly");
         return Ok(dropped(c));
     }
+    // Posted: never given out again (the form shown again gets a fresh key).
+    booking_form::forget(&session, &c.slug, key)?;
     let today = Utc::now().with_timezone(&c.timezone).date_naive();
     let values = FormValues::from(&*form);
     let parsed = match booking_form::parse(&form, today) {
@@ -217,7 +238,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
-                shown_at,
+                Some(shown_at),
                 values,
                 errors,
                 None,
@@ -263,7 +284,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
-                shown_at,
+                Some(shown_at),
                 values,
                 FieldErrors::default(),
                 Some(&Notice::error(ALREADY_BOOKED)),
@@ -285,7 +306,7 @@ pub async fn book(
                 &state,
                 c,
                 &session,
-                shown_at,
+                Some(shown_at),
                 values,
                 FieldErrors::default(),
                 Some(&Notice::info(&notice)),
@@ -337,7 +358,7 @@ async fn pick_again(
         state,
         c,
         session,
-        shown_at,
+        Some(shown_at),
         values,
         errors,
         None,
@@ -346,26 +367,29 @@ async fn pick_again(
     .await
 }
 
-/// The form, with a fresh key issued to this session; the renter has been on it since
-/// `shown_at` (now, or the first showing when it comes back after a post).
+/// The form, with a key issued to this session. `shown_at`: the first showing when it comes
+/// back after a post (a fresh key); None for a page view (the session's unposted key for the
+/// community if it has one, else a fresh one shown now).
 #[allow(clippy::too_many_arguments)]
 async fn render_form(
     state: &AppState,
     c: &Community,
     session: &Session,
-    shown_at: DateTime<Utc>,
+    shown_at: Option<DateTime<Utc>>,
     form: FormValues,
     errors: FieldErrors,
     notice: Option<&Notice<'_>>,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
-    let (days, knock_unavailable) = match state.bookings.available_slots(c).await {
-        Ok(slots) => (group_by_day(&slots, c.timezone), false),
+    let offered = match state.bookings.offered_days(c).await {
+        Ok(days) => Some(days),
         Err(e) => {
             tracing::warn!(community = %c.slug, error = %e, "could not load available times");
-            (Vec::new(), true)
+            None
         }
     };
+    let knock_unavailable = offered.is_none();
+    let days = offered.as_ref().map(|o| o.days()).unwrap_or(&[]);
     let mut form = form;
     if !days
         .iter()
@@ -374,18 +398,41 @@ async fn render_form(
     {
         form.start.clear();
     }
+    let fresh_picker;
+    let picker: &str = match offered.as_ref().and_then(|o| o.shared()) {
+        Some(offer) if form.start.is_empty() => offer.picker_html.get_or_init(|| {
+            PickerFragment {
+                days,
+                chosen: &String::new(),
+            }
+            .render()
+            .unwrap_or_default()
+        }),
+        _ => {
+            fresh_picker = PickerFragment {
+                days,
+                chosen: &form.start,
+            }
+            .render()?;
+            &fresh_picker
+        }
+    };
     let sms_not_mobile =
         form.sms_consent && Phone::parse(&form.phone).is_ok_and(|p| !may_text(c, &p));
     let page = TourPage {
         community: c,
         tz_label: tz_label(c),
         days,
+        picker,
         knock_unavailable,
         notice,
         errors,
         form,
         csrf_token: csrf::token(session)?,
-        idempotency_key: booking_form::issue(session, &c.slug, shown_at)?,
+        idempotency_key: match shown_at {
+            Some(at) => booking_form::issue(session, &c.slug, at)?,
+            None => booking_form::for_view(session, &c.slug, Utc::now())?,
+        },
         action: format!("/tours/{}", c.slug),
         self_url: format!("/tours/{}", c.slug),
         sms_consent_text: SMS_CONSENT_TEXT,

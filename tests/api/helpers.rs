@@ -246,6 +246,9 @@ pub async fn spawn_app_with_sandbox(
         // tests/api/limits.rs sets its own limits.
         ("TOURGATE_BOOKINGS_PER_HOUR", "100000"),
         ("TOURGATE_MIN_FORM_SECONDS", "0"),
+        // Every page view asks Knock, so that a test sees Knock's state (and its faults) at
+        // once; tests/api/availability.rs turns the cache on.
+        ("TOURGATE_AVAILABILITY_FRESH_SECS", "0"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -2,6 +2,7 @@
 //! reached over HTTP, SQLite always and PostgreSQL when TEST_POSTGRES_URL is set.
 mod helpers;
 
+mod availability;
 mod booking;
 mod callbacks;
 mod cancel;
