@@ -82,6 +82,19 @@ fn browser_proved(req: &HttpRequest, proof: &EmailProof, booking: &Booking) -> b
     })
 }
 
+/// A renter's form post on their booking: from our own page (CSRF, else 403), then the
+/// booking behind the link (else 404).
+pub(super) async fn load_for_post<'a>(
+    state: &'a AppState,
+    req: &HttpRequest,
+    session: &Session,
+    token: &str,
+    csrf_token: Option<&str>,
+) -> Result<(Booking, &'a Community), WebError> {
+    csrf::verify(req, session, csrf_token, &state.settings.public_url)?;
+    load(state, token).await
+}
+
 pub(super) async fn load<'a>(
     state: &'a AppState,
     token: &str,
@@ -192,13 +205,8 @@ pub async fn send_link(
     path: web::Path<String>,
     form: web::Form<CancelForm>,
 ) -> Result<HttpResponse, WebError> {
-    csrf::verify(
-        &req,
-        &session,
-        form.csrf_token.as_deref(),
-        &state.settings.public_url,
-    )?;
-    let (booking, c) = load(&state, &path).await?;
+    let (booking, c) =
+        load_for_post(&state, &req, &session, &path, form.csrf_token.as_deref()).await?;
     let proof = EmailProof::new(state.settings.secret_key.expose());
     let proved = !c.door_code_needs_email_proof || browser_proved(&req, &proof, &booking);
     let (notice, status) = match state
@@ -325,13 +333,8 @@ pub async fn cancel(
     path: web::Path<String>,
     form: web::Form<CancelForm>,
 ) -> Result<HttpResponse, WebError> {
-    csrf::verify(
-        &req,
-        &session,
-        form.csrf_token.as_deref(),
-        &state.settings.public_url,
-    )?;
-    let (booking, _) = load(&state, &path).await?;
+    let (booking, _) =
+        load_for_post(&state, &req, &session, &path, form.csrf_token.as_deref()).await?;
     match state
         .bookings
         .cancel(&booking.id, Canceller::Renter, Utc::now())
@@ -431,13 +434,8 @@ pub async fn reschedule(
     path: web::Path<String>,
     form: web::Form<RescheduleForm>,
 ) -> Result<HttpResponse, WebError> {
-    csrf::verify(
-        &req,
-        &session,
-        form.csrf_token.as_deref(),
-        &state.settings.public_url,
-    )?;
-    let (booking, c) = load(&state, &path).await?;
+    let (booking, c) =
+        load_for_post(&state, &req, &session, &path, form.csrf_token.as_deref()).await?;
     let Some(slot) = Slot::parse(&form.start) else {
         return reschedule_page(
             &state,

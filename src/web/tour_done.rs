@@ -5,8 +5,7 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 
-use super::bookings::{load, to_booking};
-use super::csrf;
+use super::bookings::{load_for_post, to_booking};
 use super::error::WebError;
 use super::AppState;
 use crate::booking::RenterDone;
@@ -40,8 +39,7 @@ pub async fn finished(
         .iter()
         .find(|(k, _)| k == "csrf_token")
         .map(|(_, v)| v.as_str());
-    csrf::verify(&req, &session, submitted, &state.settings.public_url)?;
-    let (booking, c) = load(&state, &path).await?;
+    let (booking, c) = load_for_post(&state, &req, &session, &path, submitted).await?;
     let units = units_seen(c, &form)?;
     match state
         .bookings
