@@ -4,6 +4,9 @@
 //! hour and bisecting each change down to the second. Each transition in the window becomes
 //! its own STANDARD or DAYLIGHT block with an explicit onset (no RRULE to get wrong).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 
@@ -33,6 +36,29 @@ struct Transition {
     onset: DateTime<Utc>,
     before: Rule,
     after: Rule,
+}
+
+/// [`transitions`], remembered: every invitation of a year asks for the same window of the
+/// same zone, and the hour-by-hour scan of three years was most of the cost of a booking's
+/// confirmation mail (BENCHMARKS.md). A zone's rules are fixed for the life of the process.
+fn known_transitions(tz: Tz, from: DateTime<Utc>, until: DateTime<Utc>) -> Arc<[Transition]> {
+    type Known = HashMap<(Tz, DateTime<Utc>, DateTime<Utc>), Arc<[Transition]>>;
+    /// Windows are whole years, so a few per zone served; more means an unusual caller.
+    const MOST_REMEMBERED: usize = 256;
+    static KNOWN: OnceLock<Mutex<Known>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Mutex::default);
+    let key = (tz, from, until);
+    if let Some(found) = known.lock().ok().and_then(|k| k.get(&key).cloned()) {
+        return found;
+    }
+    let found: Arc<[Transition]> = transitions(tz, from, until).into();
+    if let Ok(mut k) = known.lock() {
+        if k.len() >= MOST_REMEMBERED {
+            k.clear();
+        }
+        k.insert(key, found.clone());
+    }
+    found
 }
 
 /// Every change of rule in `[from, until)`, in order.
@@ -78,7 +104,7 @@ pub(super) fn write(
 ) {
     out.raw("BEGIN", "VTIMEZONE");
     out.text("TZID", tz.name());
-    let found = transitions(tz, from, until);
+    let found = known_transitions(tz, from, until);
     // Readers take the latest onset before a time; without one before the event (a zone with
     // no DST, or one whose rules change only later) an open-ended first block is needed.
     if !found.iter().any(|t| t.onset <= covering) {
@@ -86,7 +112,7 @@ pub(super) fn write(
         let epoch = NaiveDateTime::default();
         write_observance(out, &rule, &rule, epoch);
     }
-    for transition in &found {
+    for transition in found.iter() {
         // The onset is written as wall-clock time under the offset being left (§3.6.5).
         let local_onset = transition.onset.naive_utc()
             + Duration::seconds(transition.before.utc_offset_seconds.into());
@@ -160,6 +186,20 @@ mod tests {
         assert_eq!(found[0].onset, utc(2026, 4, 4, 15, 0));
         assert_eq!(found[0].before.utc_offset_seconds, 11 * 3600);
         assert_eq!(found[0].after.utc_offset_seconds, 10 * 3600 + 1800);
+    }
+
+    #[test]
+    fn remembered_transitions_are_the_scanned_ones_computed_once() {
+        let (tz, from, until) = (
+            chrono_tz::Europe::Berlin,
+            utc(2025, 12, 31, 0, 0),
+            utc(2029, 1, 2, 0, 0),
+        );
+        let first = known_transitions(tz, from, until);
+        let onsets = |t: &[Transition]| t.iter().map(|t| t.onset).collect::<Vec<_>>();
+        assert_eq!(onsets(&first), onsets(&transitions(tz, from, until)));
+        assert_eq!(first.len(), 6);
+        assert!(Arc::ptr_eq(&first, &known_transitions(tz, from, until)));
     }
 
     #[test]

@@ -50,6 +50,21 @@ impl Phone {
         &self.0
     }
 
+    /// A number this program wrote as E.164 (`+` and 8 to 15 digits, no leading zero), read
+    /// back from storage: checked for its shape, not run through the full parser again, which
+    /// costs more than the rest of reading a booking (BENCHMARKS.md).
+    pub fn from_stored(e164: &str) -> Result<Self, PhoneError> {
+        let digits = e164.strip_prefix('+').ok_or(PhoneError::Invalid)?;
+        let shaped = (8..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if shaped {
+            Ok(Self(e164.to_owned()))
+        } else {
+            Err(PhoneError::Invalid)
+        }
+    }
+
     /// The number as Knock's examples send it: ten digits for North American numbers
     /// ("2065550155"), otherwise the E.164 digits without the '+'.
     pub fn knock_digits(&self) -> &str {
@@ -303,6 +318,26 @@ mod tests {
         assert_eq!(country_of_zone("Antarctica/Troll"), None);
     }
 
+    #[test]
+    fn stored_numbers_that_are_not_e164_are_refused() {
+        for bad in [
+            "",
+            "+",
+            "2065550155",
+            "+1206555015x",
+            "+0123456789",
+            "+1234567",
+            "+1234567890123456",
+            " +12065550155",
+        ] {
+            assert_eq!(Phone::from_stored(bad), Err(PhoneError::Invalid), "{bad:?}");
+        }
+        assert_eq!(
+            Phone::from_stored("+12065550155"),
+            Ok(phone("(206) 555-0155"))
+        );
+    }
+
     proptest! {
         #[test]
         fn any_input_gives_a_phone_or_an_error_never_a_panic(input in "[0-9 +()./-]{0,40}") {
@@ -311,6 +346,8 @@ mod tests {
                 prop_assert!(phone.knock_digits().chars().all(|c| c.is_ascii_digit()));
                 // E.164 is a fixed point: parsing it again gives the same number.
                 prop_assert_eq!(Phone::parse(phone.as_e164()), Ok(phone.clone()));
+                // What storage holds reads back as the same number without the parser.
+                prop_assert_eq!(Phone::from_stored(phone.as_e164()), Ok(phone.clone()));
             }
         }
 

@@ -59,7 +59,7 @@ impl TryFrom<BookingRow> for Booking {
             first_name: PersonName::parse(&r.first_name).map_err(|_| corrupt("first name"))?,
             last_name: PersonName::parse(&r.last_name).map_err(|_| corrupt("last name"))?,
             email: Email::parse(&r.email).map_err(|_| corrupt("e-mail"))?,
-            phone: Phone::parse(&r.phone).map_err(|_| corrupt("phone"))?,
+            phone: Phone::from_stored(&r.phone).map_err(|_| corrupt("phone"))?,
             source_title: SourceTitle::parse(&r.source_title)
                 .map_err(|_| corrupt("source title"))?,
             slot,

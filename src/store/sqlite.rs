@@ -23,6 +23,9 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         // An in-memory database exists once per connection: keep exactly one.
         .max_connections(if memory { 1 } else { 8 })
         .acquire_timeout(Duration::from_secs(10))
+        // A local file has no link to go stale: the ping sqlx sends before every acquire by
+        // default was a round trip to the connection's thread per query (BENCHMARKS.md).
+        .test_before_acquire(false)
         .connect_with(options)
         .await
 }
