@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::slots::{group_by_day, Day, Slot};
+use super::slots::{group_by_day, without_slot, Day, Slot};
 use crate::config::Community;
 use crate::knock::{KnockClient, KnockError};
 
@@ -56,14 +56,26 @@ impl Offer {
     }
 
     /// The offer without the slot starting at `at`.
-    fn without(&self, at: DateTime<Utc>, tz: Tz) -> Self {
-        let slots: Vec<Slot> = self
-            .slots
-            .iter()
-            .filter(|s| s.utc() != at)
-            .cloned()
-            .collect();
-        Self::new(slots, tz)
+    /// The days are edited, not grouped again: regrouping a dense schedule's slots formatted
+    /// every label per booking (BENCHMARKS.md).
+    fn without(&self, at: DateTime<Utc>) -> Self {
+        let Some(gone) = self.slots.iter().find(|s| s.utc() == at) else {
+            return Self {
+                slots: self.slots.clone(),
+                days: self.days.clone(),
+                picker_html: std::sync::OnceLock::new(),
+            };
+        };
+        Self {
+            days: without_slot(&self.days, &gone.value),
+            slots: self
+                .slots
+                .iter()
+                .filter(|s| s.utc() != at)
+                .cloned()
+                .collect(),
+            picker_html: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn offers(&self, at: DateTime<Utc>) -> bool {
@@ -233,7 +245,7 @@ impl AvailabilityCache {
         let mut st = entry.state();
         if let Some((offer, when)) = &st.good {
             if offer.offers(at) {
-                let smaller = Arc::new(offer.without(at, c.timezone));
+                let smaller = Arc::new(offer.without(at));
                 let when = *when;
                 st.good = Some((smaller, when));
             }

@@ -44,9 +44,62 @@ pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Day> {
     days
 }
 
+/// `days` without the slot whose form value is `value` (a day left empty goes too): what
+/// [`group_by_day`] gives for the slots less that one, without formatting every label again.
+pub fn without_slot(days: &[Day], value: &str) -> Vec<Day> {
+    days.iter()
+        .filter_map(|d| {
+            let slots: Vec<DaySlot> = d
+                .slots
+                .iter()
+                .filter(|s| s.value != value)
+                .cloned()
+                .collect();
+            (!slots.is_empty()).then(|| Day {
+                date: d.date,
+                heading: d.heading.clone(),
+                slots,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removing_a_slot_matches_grouping_without_it() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let all: Vec<Slot> = [
+            "2026-10-31T09:00:00-04:00",
+            "2026-10-31T23:30:00-04:00",
+            "2026-11-02T09:00:00-05:00",
+        ]
+        .iter()
+        .map(|s| Slot::parse(s).unwrap())
+        .collect();
+        let days = group_by_day(&all, tz);
+        for gone in &all {
+            let rest: Vec<Slot> = all.iter().filter(|s| s != &gone).cloned().collect();
+            let expected = group_by_day(&rest, tz);
+            let got = without_slot(&days, &gone.value);
+            let shape = |d: &[Day]| {
+                d.iter()
+                    .map(|d| {
+                        (
+                            d.heading.clone(),
+                            d.slots
+                                .iter()
+                                .map(|s| (s.value.clone(), s.label.clone()))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(shape(&got), shape(&expected), "without {}", gone.value);
+        }
+    }
 
     #[test]
     fn slots_group_by_local_day_across_a_dst_change() {
