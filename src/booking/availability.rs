@@ -56,24 +56,22 @@ impl Offer {
     }
 
     /// The offer without the slot starting at `at`.
-    /// The days are edited, not grouped again: regrouping a dense schedule's slots formatted
-    /// every label per booking (BENCHMARKS.md).
-    fn without(&self, at: DateTime<Utc>) -> Self {
-        let Some(gone) = self.slots.iter().find(|s| s.utc() == at) else {
-            return Self {
-                slots: self.slots.clone(),
-                days: self.days.clone(),
-                picker_html: std::sync::OnceLock::new(),
-            };
-        };
+    /// The offer without the slots `gone` says are gone. The days are edited, not grouped
+    /// again: regrouping a dense schedule's slots formatted every label per booking
+    /// (BENCHMARKS.md).
+    fn without(&self, gone: impl Fn(DateTime<Utc>) -> bool) -> Self {
+        let mut days = self.days.clone();
+        let mut slots = Vec::with_capacity(self.slots.len());
+        for s in &self.slots {
+            if gone(s.utc()) {
+                days = without_slot(&days, &s.value);
+            } else {
+                slots.push(s.clone());
+            }
+        }
         Self {
-            days: without_slot(&self.days, &gone.value),
-            slots: self
-                .slots
-                .iter()
-                .filter(|s| s.utc() != at)
-                .cloned()
-                .collect(),
+            slots,
+            days,
             picker_html: std::sync::OnceLock::new(),
         }
     }
@@ -245,11 +243,39 @@ impl AvailabilityCache {
         let mut st = entry.state();
         if let Some((offer, when)) = &st.good {
             if offer.offers(at) {
-                let smaller = Arc::new(offer.without(at));
+                let smaller = Arc::new(offer.without(|s| s == at));
                 let when = *when;
                 st.good = Some((smaller, when));
             }
         }
+    }
+
+    /// `offer` (an answer of this cache) without the slots live bookings hold: a booking of
+    /// another process, or one of ours that Knock's answer was computed before. Kept as the
+    /// entry's answer when `offer` still is it, so that the page views after this one share
+    /// its days and picker instead of each filtering and rendering them again. A slot freed
+    /// meanwhile by another process comes back with the next refresh (at most the fresh time).
+    pub fn without_held(
+        &self,
+        c: &Community,
+        offer: &Arc<Offer>,
+        held: &[DateTime<Utc>],
+    ) -> Arc<Offer> {
+        if !offer.slots.iter().any(|s| held.contains(&s.utc())) {
+            return offer.clone();
+        }
+        let smaller = Arc::new(offer.without(|at| held.contains(&at)));
+        if self.enabled() {
+            let entry = self.entry(c);
+            let mut st = entry.state();
+            if let Some((current, when)) = &st.good {
+                if Arc::ptr_eq(current, offer) {
+                    let when = *when;
+                    st.good = Some((smaller.clone(), when));
+                }
+            }
+        }
+        smaller
     }
 
     /// Our cancel or move may have freed a slot: the next read asks Knock (the entry is served

@@ -65,17 +65,18 @@ pub struct BookingService {
     pub(super) availability: AvailabilityCache,
 }
 
-/// The days to show: the cached answer's own, or (`Some`) those left once held slots are out.
-pub struct OfferedDays(std::sync::Arc<Offer>, Option<Vec<Day>>);
+/// The days to show: the cached answer, with no slot a live booking holds.
+pub struct OfferedDays(std::sync::Arc<Offer>);
 
 impl OfferedDays {
     pub fn days(&self) -> &[Day] {
-        self.1.as_deref().unwrap_or(&self.0.days)
+        &self.0.days
     }
 
-    /// The cached answer itself, when its days are shown as they are (nothing held).
+    /// The answer the days come from, shared by every page view until it changes (its
+    /// picker is rendered once).
     pub fn shared(&self) -> Option<&Offer> {
-        self.1.is_none().then_some(&*self.0)
+        Some(&*self.0)
     }
 }
 
@@ -263,8 +264,8 @@ impl BookingService {
         self.unheld_slots(community, &offer).await
     }
 
-    /// The landing page's days: those prepared with the cached answer, shared as they are
-    /// unless a live booking (of any process) holds one of their slots.
+    /// The landing page's days: those prepared with the cached answer, less any slot a live
+    /// booking (of any process) holds.
     pub async fn offered_days(&self, community: &Community) -> Result<OfferedDays, BookError> {
         let offer = self
             .availability
@@ -272,17 +273,9 @@ impl BookingService {
             .await
             .map_err(BookError::KnockUnavailable)?;
         let held = self.availability.held(community, &self.store).await?;
-        if !offer.slots.iter().any(|s| held.contains(&s.utc())) {
-            return Ok(OfferedDays(offer, None));
-        }
-        let slots: Vec<Slot> = offer
-            .slots
-            .iter()
-            .filter(|s| !held.contains(&s.utc()))
-            .cloned()
-            .collect();
-        let days = super::slots::group_by_day(&slots, community.timezone);
-        Ok(OfferedDays(offer, Some(days)))
+        Ok(OfferedDays(
+            self.availability.without_held(community, &offer, &held),
+        ))
     }
 
     async fn unheld_slots(
