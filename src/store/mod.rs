@@ -13,7 +13,7 @@ pub use retention::{PruneBefore, Pruned};
 mod sqlite;
 mod staff;
 pub use staff::{
-    AuditEntry, NewStaffSession, SignInFailures, SignInKeys, StaffChange, StaffMember,
+    AttentionCandidates, AuditEntry, NewStaffSession, SignInFailures, SignInKeys, StaffChange, StaffMember,
     StoredSession,
 };
 mod tx;
