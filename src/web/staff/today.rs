@@ -53,12 +53,15 @@ impl TourRow {
 }
 
 struct BoardDay {
+    /// YYYY-MM-DD in the community's zone.
+    date: NaiveDate,
     heading: String,
     rows: Vec<TourRow>,
 }
 
 struct BoardCommunity<'a> {
     community: &'a Community,
+    today_date: NaiveDate,
     today_heading: String,
     today: Vec<TourRow>,
     upcoming: Vec<BoardDay>,
@@ -152,6 +155,7 @@ fn board_of<'a>(
     let today = now.with_timezone(&tz).date_naive();
     let mut board = BoardCommunity {
         community: c,
+        today_date: today,
         today_heading: now.with_timezone(&tz).format("%A, %B %-d").to_string(),
         today: Vec::new(),
         upcoming: Vec::new(),
@@ -166,6 +170,7 @@ fn board_of<'a>(
         } else if date > today {
             if last != Some(date) {
                 board.upcoming.push(BoardDay {
+                    date,
                     heading: local.format("%A, %B %-d").to_string(),
                     rows: Vec::new(),
                 });
