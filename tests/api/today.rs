@@ -488,7 +488,7 @@ on_both_backends!(
         let (_, html) = app.get(&staff, &format!("/staff/bookings/{id}")).await;
         let doc = Html::parse_document(&html);
         let history = doc
-            .select(&sel("section[aria-labelledby=history] tbody"))
+            .select(&sel("ol.history"))
             .next()
             .expect("the history");
         let text: String = history.text().collect();

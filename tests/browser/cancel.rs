@@ -136,7 +136,7 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
             .is_empty(),
         "a cancelled tour offers no cancel button"
     );
-    let history = b.text("#history + table").await;
+    let history = b.text("#history + ol").await;
     assert!(
         history.contains(why),
         "the reason is in the booking's history: {history:?}"

@@ -11,7 +11,9 @@ use super::auth::{self, SignedIn};
 use super::labels::{
     delivery_status, local_moment, local_time, row_state, state_label, DeliveryStatus, STATES,
 };
-use super::tours::{bookings_for, CommunityOption, Filters, StateOption};
+use super::tours::{
+    bookings_for, CommunityOption, Filters, SignInLine, StateOption, SIGN_INS_SHOWN,
+};
 use crate::booking::Booking;
 use crate::config::Community;
 use crate::outbox::OutboxJob;
@@ -87,6 +89,7 @@ struct TodayPage<'a> {
     communities: Vec<BoardCommunity<'a>>,
     community_options: Vec<CommunityOption<'a>>,
     state_options: Vec<StateOption>,
+    sign_ins: Vec<SignInLine>,
 }
 
 pub async fn board(
@@ -140,6 +143,13 @@ pub async fn board(
             })
             .collect(),
         communities,
+        sign_ins: state
+            .staff
+            .recent_sign_ins(&me.staff, SIGN_INS_SHOWN)
+            .await?
+            .into_iter()
+            .map(SignInLine::from)
+            .collect(),
     };
     Ok(auth::page(page.render()?))
 }

@@ -26,7 +26,7 @@ const DEFAULT_DAYS: i64 = 14;
 const MAX_DAYS: i64 = 92;
 /// Bookings this recent are listed whatever their date, so a new one is always seen.
 const RECENT: Duration = Duration::hours(24);
-const SIGN_INS_SHOWN: i64 = 5;
+pub(super) const SIGN_INS_SHOWN: i64 = 5;
 
 #[derive(Deserialize, Default)]
 struct ToursQuery {
@@ -175,10 +175,10 @@ struct ToursPage<'a> {
     sign_ins: Vec<SignInLine>,
 }
 
-struct SignInLine {
-    at: String,
-    what: &'static str,
-    detail: String,
+pub(super) struct SignInLine {
+    pub at: String,
+    pub what: &'static str,
+    pub detail: String,
 }
 
 impl From<AuditEntry> for SignInLine {
