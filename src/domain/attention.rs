@@ -111,8 +111,8 @@ pub fn attention(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{BookingId, BookingToken, Email, PersonName, Phone, Slot, SourceTitle};
     use crate::domain::job::JobState;
+    use crate::domain::{BookingId, BookingToken, Email, PersonName, Phone, Slot, SourceTitle};
 
     fn now() -> DateTime<Utc> {
         "2026-12-01T15:00:00Z".parse().unwrap()
@@ -179,10 +179,17 @@ mod tests {
             (BookingState::Failed, Attention::NotBooked),
             (BookingState::NoShow, Attention::NoShow),
         ] {
-            assert_eq!(attention(&booking(state, None, fresh), &[], false, now()), [want]);
+            assert_eq!(
+                attention(&booking(state, None, fresh), &[], false, now()),
+                [want]
+            );
             assert!(attention(&booking(state, None, old), &[], false, now()).is_empty());
         }
-        for state in [BookingState::Completed, BookingState::Cancelled, BookingState::Confirmed] {
+        for state in [
+            BookingState::Completed,
+            BookingState::Cancelled,
+            BookingState::Confirmed,
+        ] {
             assert!(attention(&booking(state, None, fresh), &[], false, now()).is_empty());
         }
     }

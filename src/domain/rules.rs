@@ -429,13 +429,13 @@ mod tests {
             let ended = matches!(s, S::Completed | S::NoShow | S::Cancelled | S::Failed);
             assert_eq!(unsent_at_end(s).is_some(), ended, "{s:?}");
         }
-        assert_eq!(
-            unsent_at_end(S::NoShow),
-            Some("not sent: the tour is over")
-        );
+        assert_eq!(unsent_at_end(S::NoShow), Some("not sent: the tour is over"));
         // The cancellation itself still fits a cancelled booking: it is not skipped.
         assert!(mail_fits(MailKind::Cancellation, S::Cancelled));
-        for k in MailKind::ALL.into_iter().filter(|k| *k != MailKind::Cancellation) {
+        for k in MailKind::ALL
+            .into_iter()
+            .filter(|k| *k != MailKind::Cancellation)
+        {
             assert!(!mail_fits(k, S::Cancelled), "{k:?}");
             assert!(!mail_fits(k, S::Completed), "{k:?}");
         }

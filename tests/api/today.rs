@@ -7,9 +7,7 @@ use knock_sandbox::{Fault, FaultRoute};
 use reqwest::cookie::Jar;
 use scraper::{ElementRef, Html, Selector};
 use std::sync::Arc;
-use tourgate::booking::{
-    AccessCallback, BookingId, BookingState, Canceller, NewBooking, Renter,
-};
+use tourgate::booking::{AccessCallback, BookingId, BookingState, Canceller, NewBooking, Renter};
 use tourgate::domain::attention::{ACCESS_NOT_SET, ACCESS_SET};
 use tourgate::domain::rules::CallbackKind;
 use tourgate::domain::{BookingToken, Email, PersonName, Phone, Slot, SourceTitle};
@@ -60,8 +58,7 @@ async fn insert_at(app: &TestApp, slug: &str, start: DateTime<Utc>, n: u32) -> S
         community_slug: slug.into(),
         renter: Renter {
             first_name: PersonName::parse("Ada").unwrap(),
-            last_name: PersonName::parse(&format!("Lovelace{}", "x".repeat(n as usize)))
-                .unwrap(),
+            last_name: PersonName::parse(&format!("Lovelace{}", "x".repeat(n as usize))).unwrap(),
             email: Email::parse(&format!("ada{n}@example.com")).unwrap(),
             phone: Phone::parse(&format!("(206) 555-01{n:02}")).unwrap(),
             sms_consent: false,
@@ -141,11 +138,17 @@ on_both_backends!(
         let time = first.select(&sel(".tour-open time")).next().unwrap();
         assert_eq!(time.text().collect::<String>(), "12:30 AM");
         let open = first.select(&sel("a.tour-open")).next().unwrap();
-        assert_eq!(open.attr("href"), Some(format!("/staff/bookings/{early}").as_str()));
+        assert_eq!(
+            open.attr("href"),
+            Some(format!("/staff/bookings/{early}").as_str())
+        );
         let call = first.select(&sel("a[href^='tel:']")).next().unwrap();
         assert_eq!(call.attr("href"), Some("tel:+12065550101"));
         // Another community's tour is not there at all.
-        assert!(!html.contains(&lotus) && !html.contains("Lotus Residency"), "{html}");
+        assert!(
+            !html.contains(&lotus) && !html.contains("Lotus Residency"),
+            "{html}"
+        );
 
         let raj = staff_client(&app, "raj@example.com", &[LOTUS]).await;
         let (_, html) = app.get(&raj, "/staff").await;
@@ -271,9 +274,20 @@ on_both_backends!(
         tourgate::booking::apply_callback(&app.app_store, &cb, now)
             .await
             .unwrap();
-        let b = app.app_store.booking_by_id(&completed).await.unwrap().unwrap();
+        let b = app
+            .app_store
+            .booking_by_id(&completed)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(b.state, BookingState::Completed);
-        assert_mail_skipped(&app, &completed, &["confirmation"], "not sent: the tour is over").await;
+        assert_mail_skipped(
+            &app,
+            &completed,
+            &["confirmation"],
+            "not sent: the tour is over",
+        )
+        .await;
 
         let m = app.app_store.booking_by_id(&missed).await.unwrap().unwrap();
         let after = m.slot_end + Duration::minutes(16);
@@ -282,7 +296,13 @@ on_both_backends!(
             .unwrap();
         let m = app.app_store.booking_by_id(&missed).await.unwrap().unwrap();
         assert_eq!(m.state, BookingState::NoShow);
-        assert_mail_skipped(&app, &missed, &["confirmation"], "not sent: the tour is over").await;
+        assert_mail_skipped(
+            &app,
+            &missed,
+            &["confirmation"],
+            "not sent: the tour is over",
+        )
+        .await;
 
         // Staff read it so, and no "pending" reminder for a tour that is over.
         let staff = staff_client(&app, "ann@example.com", &[MAPLE]).await;
@@ -296,7 +316,10 @@ on_both_backends!(
             .iter()
             .find(|t| t.contains("reminder an hour before"))
             .expect("the reminder is listed");
-        assert!(reminder.contains("Not sent: the tour is over"), "{reminder}");
+        assert!(
+            reminder.contains("Not sent: the tour is over"),
+            "{reminder}"
+        );
     }
 );
 
@@ -362,7 +385,12 @@ fn attention_count(html: &str) -> String {
     let doc = Html::parse_document(html);
     let strip = doc.select(&sel(".attention")).next().expect("the strip");
     assert_eq!(
-        strip.select(&sel(".count")).next().unwrap().text().collect::<String>(),
+        strip
+            .select(&sel(".count"))
+            .next()
+            .unwrap()
+            .text()
+            .collect::<String>(),
         strip.attr("data-attention-count").unwrap()
     );
     strip.attr("data-attention-count").unwrap().to_string()
@@ -446,9 +474,15 @@ on_both_backends!(
                 .select(&sel("td"))
                 .map(|td| td.text().collect::<String>())
                 .collect();
-            (r.attr("data-delivery").unwrap().to_string(), cells[2].clone())
+            (
+                r.attr("data-delivery").unwrap().to_string(),
+                cells[2].clone(),
+            )
         };
-        assert_eq!(status(t.fine.as_str()), ("in_knock".into(), "In Knock".into()));
+        assert_eq!(
+            status(t.fine.as_str()),
+            ("in_knock".into(), "In Knock".into())
+        );
         assert_eq!(
             status(cancelled.as_str()),
             ("in_knock".into(), "Cancelled in Knock".into())
@@ -464,14 +498,18 @@ on_both_backends!(
         assert!(!list.contains("e-mail log"), "{list}");
 
         // The detail, each delivery with its own state, is on the booking's page.
-        let (_, html) = app.get(&staff, &format!("/staff/bookings/{}", t.dead)).await;
+        let (_, html) = app
+            .get(&staff, &format!("/staff/bookings/{}", t.dead))
+            .await;
         let doc = Html::parse_document(&html);
         let lines: Vec<String> = doc
             .select(&sel("[data-job-id]"))
             .map(|e| e.text().collect::<String>())
             .collect();
         assert!(
-            lines.iter().any(|l| l.contains("Cancel sent to Knock") && l.contains("Failed: ")),
+            lines
+                .iter()
+                .any(|l| l.contains("Cancel sent to Knock") && l.contains("Failed: ")),
             "{lines:?}"
         );
         assert!(html.contains("/retry"), "a dead delivery offers a retry");
@@ -487,10 +525,7 @@ on_both_backends!(
         let staff = staff_client(&app, "ann@example.com", &[MAPLE]).await;
         let (_, html) = app.get(&staff, &format!("/staff/bookings/{id}")).await;
         let doc = Html::parse_document(&html);
-        let history = doc
-            .select(&sel("ol.history"))
-            .next()
-            .expect("the history");
+        let history = doc.select(&sel("ol.history")).next().expect("the history");
         let text: String = history.text().collect();
         // No raw instants, no UTC beside community time.
         assert!(!text.contains("+00:00") && !text.contains("UTC"), "{text}");
@@ -507,7 +542,10 @@ on_both_backends!(
             .with_timezone(&ny)
             .format("%a, %b %-d, %-I:%M %p")
             .to_string();
-        assert!(text.contains(&format!("Requested {slot}")), "{slot} in {text}");
+        assert!(
+            text.contains(&format!("Requested {slot}")),
+            "{slot} in {text}"
+        );
         assert!(text.contains("Booked on the form") && text.contains("Confirmed by Knock"));
         // Each line keeps its exact instant for machines.
         for t in history.select(&sel("time")) {
@@ -516,7 +554,10 @@ on_both_backends!(
         }
         let card = doc.select(&sel(".booking")).next().unwrap();
         assert!(card
-            .select(&sel(&format!("a[href=\"tel:{}\"]", booking.phone.as_e164())))
+            .select(&sel(&format!(
+                "a[href=\"tel:{}\"]",
+                booking.phone.as_e164()
+            )))
             .next()
             .is_some());
         assert!(card

@@ -81,7 +81,8 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
 
     signed_in(&b, &app).await;
     axe.check(&b, "the staff tour list").await;
-    b.tap(&format!("[data-booking-id='{id}'] a.tour-open")).await;
+    b.tap(&format!("[data-booking-id='{id}'] a.tour-open"))
+        .await;
     b.wait_for(&format!(".booking[data-booking-id='{id}']"))
         .await;
     b.tap(&format!("a[href='/staff/bookings/{id}/cancel']"))

@@ -150,7 +150,10 @@ async fn today_board(width: u32, height: u32, shot: &str) {
         .attr("href")
         .await
         .expect("an href");
-    assert_eq!(item.as_deref(), Some(format!("/staff/bookings/{missed}").as_str()));
+    assert_eq!(
+        item.as_deref(),
+        Some(format!("/staff/bookings/{missed}").as_str())
+    );
     let tel = b
         .find(&format!("{row} a.tour-call"))
         .await
@@ -158,7 +161,10 @@ async fn today_board(width: u32, height: u32, shot: &str) {
         .await
         .expect("an href")
         .unwrap_or_default();
-    assert!(tel.starts_with("tel:+1"), "the phone is a link to call: {tel}");
+    assert!(
+        tel.starts_with("tel:+1"),
+        "the phone is a link to call: {tel}"
+    );
     // The row's link is most of the row and a comfortable target, not a small reference.
     let sizes = b
         .js_with(
@@ -196,7 +202,8 @@ async fn today_board(width: u32, height: u32, shot: &str) {
 
     // The full list and its search stay one link away.
     b.tap("a[href='/staff?view=list']").await;
-    b.wait_for(&format!("tr[data-booking-id='{booking_id}']")).await;
+    b.wait_for(&format!("tr[data-booking-id='{booking_id}']"))
+        .await;
     pages::assert_no_horizontal_scroll(&b, "the staff tour list").await;
     b.screenshot(&format!("{shot}-staff-list")).await;
     axe.check(&b, "the staff tour list").await;

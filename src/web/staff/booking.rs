@@ -129,7 +129,12 @@ async fn render(
     let tz = c.timezone;
     let mut history: Vec<(DateTime<Utc>, HistoryLine)> = events
         .into_iter()
-        .map(|e| (e.at, HistoryLine::new(e.at, &e.actor, e.kind, &e.detail, tz)))
+        .map(|e| {
+            (
+                e.at,
+                HistoryLine::new(e.at, &e.actor, e.kind, &e.detail, tz),
+            )
+        })
         .collect();
     history.extend(staff_actions.into_iter().map(|a| {
         (

@@ -126,17 +126,16 @@ pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
 
 /// A moment in the community's zone with its day: "Tue, Dec 1, 3:42 PM".
 pub fn local_moment(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%a, %b %-d, %-I:%M %p").to_string()
+    t.with_timezone(&tz)
+        .format("%a, %b %-d, %-I:%M %p")
+        .to_string()
 }
 
 /// Waiting (with the next try), being sent, delivered, not sent (why), or failed (Knock's own
 /// message), in plain words.
 pub fn job_state(j: &OutboxJob, tz: Tz) -> String {
     match j.state {
-        JobState::Pending => format!(
-            "Waiting: next try {}",
-            local_moment(j.next_attempt_at, tz)
-        ),
+        JobState::Pending => format!("Waiting: next try {}", local_moment(j.next_attempt_at, tz)),
         JobState::Delivering => "Being sent now".into(),
         JobState::Delivered => match j.delivered_at {
             Some(t) => format!("Delivered {}", local_moment(t, tz)),
