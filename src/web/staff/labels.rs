@@ -118,8 +118,7 @@ pub fn delivery_label(j: &OutboxJob) -> String {
     }
 }
 
-/// A time of day in the community's zone, as staff read it: "3:42 PM", with the day when it
-/// is not `today`'s.
+/// A time of day in the community's zone, as staff read it: "3:42 PM".
 pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%-I:%M %p").to_string()
 }

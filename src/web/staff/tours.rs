@@ -297,13 +297,14 @@ fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
                 },
             ));
         }
+        let (state, state_label) = row_state(b);
         if let Some((_, day)) = days.last_mut() {
             day.rows.push(Row {
                 id: b.id.to_string(),
                 time: local_time(b.slot_start(), tz),
                 renter: format!("{} {}", b.first_name, b.last_name),
-                state: row_state(b).0,
-                state_label: row_state(b).1,
+                state,
+                state_label,
                 source: b.source_title.to_string(),
                 delivery: delivery_status(b, jobs),
                 phone: b.phone.to_string(),
