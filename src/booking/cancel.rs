@@ -98,6 +98,7 @@ pub async fn cancel(
         // Cannot happen under the row lock; answered as the state it is in, to be safe.
         return Ok(CancelOutcome::NotCancellable(b.state));
     }
+    super::ended::skip_unfit_mail(&mut tx, id, BookingState::Cancelled, now).await?;
     let queued = match &b.knock_appointment_id {
         Some(a) => queue_knock_cancel(&mut tx, id, a, now).await?,
         None => false,

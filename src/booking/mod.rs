@@ -3,6 +3,7 @@
 //! blocks and deciding by `domain::rules`.
 pub mod availability;
 mod cancel;
+mod ended;
 mod lookup;
 mod queue;
 mod renter;

@@ -597,6 +597,7 @@ impl BookingService {
             )
             .await?;
         if failed {
+            super::ended::skip_unfit_mail(&mut tx, id, BookingState::Failed, now).await?;
             tx.history(id, now, "knock", "failed", reason).await?;
             tx.commit().await?;
         }

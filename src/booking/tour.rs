@@ -97,6 +97,7 @@ async fn complete(
     {
         return Ok(false);
     }
+    super::ended::skip_unfit_mail(tx, &b.id, BookingState::Completed, now).await?;
     // The renter was surely there from the first door opening on: a visit is never before it.
     let first_in = b.first_access_at.or(first_access_at);
     let visit_time = rules::visit_not_before(visit_time, first_in, now);
@@ -279,6 +280,8 @@ pub async fn sweep_ended_windows(
                         .set_state(&id, b.state, BookingState::NoShow, change, now)
                         .await?
                     {
+                        super::ended::skip_unfit_mail(&mut tx, &id, BookingState::NoShow, now)
+                            .await?;
                         tx.history(
                             &id,
                             now,

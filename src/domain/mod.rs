@@ -1,4 +1,5 @@
 //! Domain types: parsed at the edge, impossible to build in a bad state.
+pub mod attention;
 mod bedrooms;
 pub mod booking;
 mod booking_token;

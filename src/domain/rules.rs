@@ -202,6 +202,18 @@ pub fn mail_fits(kind: MailKind, state: BookingState) -> bool {
     }
 }
 
+/// Why mail that no longer fits is not sent once a booking ends in `state` (None while it
+/// has not ended): its renter mails are skipped with this in the transaction that ends it, so
+/// that staff never read "reminder an hour before: pending" for a tour that is over.
+pub fn unsent_at_end(state: BookingState) -> Option<&'static str> {
+    match state {
+        BookingState::Cancelled => Some("not sent: the tour was cancelled"),
+        BookingState::Completed | BookingState::NoShow => Some("not sent: the tour is over"),
+        BookingState::Failed => Some("not sent: nothing was booked"),
+        BookingState::Requesting | BookingState::Confirmed | BookingState::InProgress => None,
+    }
+}
+
 /// Whether a booking form for `candidate` (a renter at a community) must be turned away
 /// because of `existing`, a booking at the same community: while `existing` holds a slot, the
 /// renter has their one tour there. Knock merges prospects by e-mail (compared
@@ -408,6 +420,24 @@ mod tests {
             JobKind::EmailLog,
         ] {
             assert!(!dropped_by_move(k));
+        }
+    }
+
+    #[test]
+    fn every_end_has_a_reason_for_unsent_mail_and_no_live_state_has_one() {
+        for s in S::ALL {
+            let ended = matches!(s, S::Completed | S::NoShow | S::Cancelled | S::Failed);
+            assert_eq!(unsent_at_end(s).is_some(), ended, "{s:?}");
+        }
+        assert_eq!(unsent_at_end(S::NoShow), Some("not sent: the tour is over"));
+        // The cancellation itself still fits a cancelled booking: it is not skipped.
+        assert!(mail_fits(MailKind::Cancellation, S::Cancelled));
+        for k in MailKind::ALL
+            .into_iter()
+            .filter(|k| *k != MailKind::Cancellation)
+        {
+            assert!(!mail_fits(k, S::Cancelled), "{k:?}");
+            assert!(!mail_fits(k, S::Completed), "{k:?}");
         }
     }
 

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::{AuditEntry, StaffMember};
+use crate::domain::attention::{self, Attention};
 use crate::domain::job::OutboxJob;
 use crate::domain::{Booking, BookingEvent, BookingId};
 use crate::outbox::{self, Actor};
@@ -22,6 +23,12 @@ pub struct BookingRecord {
     pub events: Vec<BookingEvent>,
     pub staff_actions: Vec<AuditEntry>,
     pub jobs: Vec<OutboxJob>,
+}
+
+/// One thing on the "needs attention" strip: a booking and what about it needs a look.
+pub struct AttentionItem {
+    pub booking: Booking,
+    pub why: Attention,
 }
 
 /// What asking to retry a delivery came to.
@@ -140,6 +147,35 @@ impl StaffDesk {
     pub async fn deliveries(&self, bookings: &[Booking]) -> Result<Vec<OutboxJob>, StoreError> {
         let ids: Vec<BookingId> = bookings.iter().map(|b| b.id.clone()).collect();
         self.store.outbox_jobs_for_bookings(&ids).await
+    }
+
+    /// What needs attention at `community` at `now`, one item per problem, soonest tour
+    /// first; None when `me` may not see the community.
+    pub async fn attention(
+        &self,
+        me: &StaffMember,
+        community: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<AttentionItem>>, StoreError> {
+        if !me.sees(community) {
+            return Ok(None);
+        }
+        let found = self
+            .store
+            .attention_candidates(community, now - attention::LOOKBACK)
+            .await?;
+        let jobs = self.deliveries(&found.bookings).await?;
+        let mut items = Vec::new();
+        for b in found.bookings {
+            let unset = found.code_not_set.contains(&b.id);
+            for why in attention::attention(&b, &jobs, unset, now) {
+                items.push(AttentionItem {
+                    booking: b.clone(),
+                    why,
+                });
+            }
+        }
+        Ok(Some(items))
     }
 
     pub async fn recent_sign_ins(

@@ -11,7 +11,7 @@ mod sign_in;
 
 pub use accounts::{add_staff, grant, list, remove, revoke, StaffError};
 pub use client_ip::{client_ip, rate_key};
-pub use desk::{BookingRecord, RetryOutcome, StaffDesk};
+pub use desk::{AttentionItem, BookingRecord, RetryOutcome, StaffDesk};
 pub use device::{Device, DeviceCookie, DeviceKey, DEVICE_LIFETIME};
 pub use password::{NewPassword, PasswordProblem};
 pub use rate_limit::{

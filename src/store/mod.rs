@@ -13,8 +13,8 @@ pub use retention::{PruneBefore, Pruned};
 mod sqlite;
 mod staff;
 pub use staff::{
-    AuditEntry, NewStaffSession, SignInFailures, SignInKeys, StaffChange, StaffMember,
-    StoredSession,
+    AttentionCandidates, AuditEntry, NewStaffSession, SignInFailures, SignInKeys, StaffChange,
+    StaffMember, StoredSession,
 };
 mod tx;
 pub use tx::{BookingChange, ClientAllowance, MoveSlot, Tx, WebhookRecord};

@@ -1,8 +1,10 @@
 //! Staff accounts, their community grants, sign-in sessions and the audit of staff actions.
 use chrono::{DateTime, Utc};
 
+use super::booking_row::{BookingRow, COLUMNS};
 use super::{is_unique_violation, on_backend, Store, StoreError};
-use crate::domain::BookingId;
+use crate::domain::attention::{ACCESS_NOT_SET, ACCESS_SET};
+use crate::domain::{Booking, BookingId, BookingState};
 
 /// A staff account as the application sees it (never with its password hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -446,6 +448,61 @@ impl Store {
                 BookingId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))
             })
             .collect()
+    }
+}
+
+/// What the Today board's "needs attention" strip reads for one community: the bookings that
+/// may need a look (`domain::attention` decides which do, and why) and which of them had a door
+/// code the access provider could not set.
+pub struct AttentionCandidates {
+    pub bookings: Vec<Booking>,
+    pub code_not_set: Vec<BookingId>,
+}
+
+impl Store {
+    /// Bookings of `community` that may need attention: failed or no-show and changed since
+    /// `since`, every request (stuck or waiting for a review), live ones whose door code could
+    /// not be set, and any with a dead delivery; soonest first.
+    pub async fn attention_candidates(
+        &self,
+        community: &str,
+        since: DateTime<Utc>,
+    ) -> Result<AttentionCandidates, StoreError> {
+        let live = BookingState::sql_list(BookingState::is_live);
+        // The latest of the provider's two access lines decides (see `domain::attention`).
+        let code_not_set = format!(
+            "state IN ({live}) AND (SELECT e.kind FROM booking_events e \
+             WHERE e.booking_id = bookings.id AND e.kind IN ('{ACCESS_NOT_SET}', '{ACCESS_SET}') \
+             ORDER BY e.id DESC LIMIT 1) = '{ACCESS_NOT_SET}'"
+        );
+        let sql = format!(
+            "SELECT {COLUMNS} FROM bookings WHERE community_slug = $1 AND ( \
+             (state IN ('failed', 'no_show') AND updated_at >= $2) \
+             OR state = 'requesting' \
+             OR id IN (SELECT booking_id FROM outbox_jobs WHERE state = 'dead') \
+             OR ({code_not_set})) ORDER BY slot_start"
+        );
+        let rows: Vec<BookingRow> = on_backend!(self, p => {
+            sqlx::query_as(&sql).bind(community).bind(since).fetch_all(p).await?
+        });
+        let bookings = rows
+            .into_iter()
+            .map(Booking::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let sql = format!("SELECT id FROM bookings WHERE community_slug = $1 AND {code_not_set}");
+        let ids: Vec<(String,)> = on_backend!(self, p => {
+            sqlx::query_as(&sql).bind(community).fetch_all(p).await?
+        });
+        let code_not_set = ids
+            .into_iter()
+            .map(|(id,)| {
+                BookingId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(AttentionCandidates {
+            bookings,
+            code_not_set,
+        })
     }
 }
 

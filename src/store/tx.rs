@@ -510,6 +510,46 @@ impl Tx {
         Ok(n)
     }
 
+    /// The booking's pending jobs of `kind`: id and payload.
+    pub async fn pending_jobs(
+        &mut self,
+        booking: &BookingId,
+        kind: JobKind,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(on_tx!(self, c => {
+            sqlx::query_as(
+                "SELECT id, payload FROM outbox_jobs WHERE booking_id = $1 AND kind = $2 \
+                 AND state = 'pending' ORDER BY id",
+            )
+            .bind(booking.as_str())
+            .bind(kind.as_str())
+            .fetch_all(c)
+            .await?
+        }))
+    }
+
+    /// One pending job will not be sent: `skipped`, with `why`. False when it is not pending.
+    pub async fn skip_job(
+        &mut self,
+        id: i64,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox_jobs SET state = 'skipped', knock_result = $2, updated_at = $3 \
+                 WHERE id = $1 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(why)
+            .bind(now)
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
     /// dead → pending, due now, retried until `give_up_at`. The job's booking, or None when
     /// the job is not dead (unknown, or already pending or delivered).
     pub async fn revive_dead_job(

@@ -1,4 +1,4 @@
-//! The staff area: sign-in and sign-out, the tour list, one booking's page. Every page but the
+//! The staff area: sign-in and sign-out, the Today board and the tour list, one booking's page. Every page but the
 //! sign-in form needs a live session. A staff member sees only their communities; another
 //! community's booking is answered exactly like one that does not exist.
 mod auth;
@@ -6,6 +6,7 @@ mod booking;
 mod cancel;
 mod labels;
 mod login;
+mod today;
 mod tours;
 
 use actix_web::web;

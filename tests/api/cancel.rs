@@ -352,7 +352,8 @@ on_both_backends!(
         assert_eq!(knock_status(&app, &appointment), "Confirmed");
 
         let (_, list) = app.get(&c, "/staff").await;
-        assert!(list.contains("cancel: dead"), "{list}");
+        assert!(list.contains("data-attention=\"dead_delivery\""), "{list}");
+        assert!(list.contains("The cancel did not reach Knock"), "{list}");
         let (_, html) = app.get(&c, &format!("/staff/bookings/{id}")).await;
         let job = cancel_jobs(&app, &id).await.remove(0);
         let action = format!("/staff/outbox/{}/retry", job.id);

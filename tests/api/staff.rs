@@ -931,7 +931,7 @@ on_both_backends!(
 
         add_staff(&app, "ann@example.com", &[MAPLE], false).await;
         let (s, _) = signed_in_client(&app, "ann@example.com").await;
-        let (_, html) = app.get(&s, "/staff").await;
+        let (_, html) = app.get(&s, "/staff?view=list").await;
         let doc = scraper::Html::parse_document(&html);
         let row = |id: &str| {
             let sel = scraper::Selector::parse(&format!("tr[data-booking-id=\"{id}\"]")).unwrap();
@@ -943,7 +943,7 @@ on_both_backends!(
         };
         let first = row(&confirmed);
         assert!(
-            first.contains("Confirmed") && first.contains("delivered"),
+            first.contains("Confirmed") && first.contains("In Knock"),
             "{first}"
         );
         assert!(first.contains("Zillow <Self> Tour"), "{first}");
@@ -953,7 +953,7 @@ on_both_backends!(
         );
         let second = row(&pending);
         assert!(second.contains("Requested"), "{second}");
-        assert!(second.contains("pending (next attempt "), "{second}");
+        assert!(second.contains("Sending to Knock…"), "{second}");
         assert!(html.contains("scope=\"col\"") && html.contains("<nav"));
 
         let (_, html) = app.get(&s, "/staff?state=requesting").await;

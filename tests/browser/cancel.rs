@@ -81,7 +81,8 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
 
     signed_in(&b, &app).await;
     axe.check(&b, "the staff tour list").await;
-    b.tap(&format!("tr[data-booking-id='{id}'] a")).await;
+    b.tap(&format!("[data-booking-id='{id}'] a.tour-open"))
+        .await;
     b.wait_for(&format!(".booking[data-booking-id='{id}']"))
         .await;
     b.tap(&format!("a[href='/staff/bookings/{id}/cancel']"))
@@ -136,7 +137,7 @@ async fn staff_cancels(width: u32, height: u32, shot: &str) {
             .is_empty(),
         "a cancelled tour offers no cancel button"
     );
-    let history = b.text("#history + table").await;
+    let history = b.text("#history + ol").await;
     assert!(
         history.contains(why),
         "the reason is in the booking's history: {history:?}"

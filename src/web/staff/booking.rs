@@ -7,9 +7,12 @@ use askama::Template;
 use super::auth::{self, SignedIn};
 use super::auth::{CsrfForm, StaffForm};
 use super::cancel::{visible_booking, RetryForm};
-use super::labels::{delivery_label, job_state, knock_delivery, state_label};
+use super::labels::{
+    delivery_label, delivery_status, history_kind, job_state, local_moment, localize_instants,
+    row_state, DeliveryStatus,
+};
 use crate::booking::slots::{describe, describe_time};
-use crate::booking::{Booking, BookingId, Resolution, ResolveOutcome};
+use crate::booking::{Booking, BookingId, BookingState, Resolution, ResolveOutcome};
 use crate::config::Community;
 use crate::domain::Review;
 use crate::knock::types::AppointmentId;
@@ -18,7 +21,7 @@ use crate::staff::BookingRecord;
 use crate::web::csrf;
 use crate::web::error::WebError;
 use crate::web::AppState;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 /// One Knock delivery from the outbox, with a retry button when it is dead.
@@ -30,11 +33,39 @@ struct DeliveryLine {
     dead: bool,
 }
 
+/// One line of history in plain words, in the community's time (`datetime` keeps the instant).
 struct HistoryLine {
     at: String,
+    datetime: String,
     actor: String,
+    kind: String,
     what: String,
     detail: String,
+}
+
+impl HistoryLine {
+    fn new(at: DateTime<Utc>, actor: &str, kind: String, detail: &str, tz: chrono_tz::Tz) -> Self {
+        Self {
+            at: local_moment(at, tz),
+            datetime: at.to_rfc3339(),
+            actor: actor_label(actor),
+            what: history_kind(&kind),
+            kind,
+            detail: localize_instants(detail, tz),
+        }
+    }
+}
+
+/// Who did it, as staff say it (a staff member is their e-mail).
+fn actor_label(actor: &str) -> String {
+    match actor {
+        "renter" => "Renter",
+        "knock" => "Knock",
+        "system" => "Tourgate",
+        "access" => "The lock",
+        other => other,
+    }
+    .to_string()
 }
 
 #[derive(Template)]
@@ -48,8 +79,12 @@ struct BookingPage<'a> {
     state_label: &'static str,
     when: String,
     ends: String,
-    knock: String,
+    knock: DeliveryStatus,
+    /// When a request is tried again.
+    next_try: Option<String>,
+    door_opened: Option<String>,
     created: String,
+    created_at: String,
     history: Vec<HistoryLine>,
     cancellable: bool,
     deliveries: Vec<DeliveryLine>,
@@ -92,32 +127,19 @@ async fn render(
         .get(&booking.community_slug)
         .ok_or(WebError::NotFound)?;
     let tz = c.timezone;
-    let local = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
-    };
-    let mut history: Vec<(chrono::DateTime<chrono::Utc>, HistoryLine)> = events
+    let mut history: Vec<(DateTime<Utc>, HistoryLine)> = events
         .into_iter()
         .map(|e| {
             (
                 e.at,
-                HistoryLine {
-                    at: local(e.at),
-                    actor: e.actor,
-                    what: e.kind,
-                    detail: e.detail,
-                },
+                HistoryLine::new(e.at, &e.actor, e.kind, &e.detail, tz),
             )
         })
         .collect();
     history.extend(staff_actions.into_iter().map(|a| {
         (
             a.at,
-            HistoryLine {
-                at: local(a.at),
-                actor: a.actor,
-                what: a.action,
-                detail: a.detail,
-            },
+            HistoryLine::new(a.at, &a.actor, a.action, &a.detail, tz),
         )
     }));
     // Stable: events of the same instant keep their recorded order.
@@ -137,15 +159,18 @@ async fn render(
         knock_down: me.knock_down.as_deref(),
         csrf_token: csrf::token(session)?,
         community: c,
-        state_label: match booking.review {
-            Some(r) => r.label(),
-            None => state_label(booking.state),
-        },
+        state_label: row_state(&booking).1,
         when: describe(booking.slot_start(), tz),
         ends: describe_time(booking.slot_end, tz),
-        knock: knock_delivery(&booking, &jobs, tz),
+        knock: delivery_status(&booking, &jobs),
+        next_try: match booking.state {
+            BookingState::Requesting => booking.next_attempt_at.map(|t| local_moment(t, tz)),
+            _ => None,
+        },
+        door_opened: booking.first_access_at.map(|t| local_moment(t, tz)),
         deliveries,
-        created: local(booking.created_at),
+        created: local_moment(booking.created_at, tz),
+        created_at: booking.created_at.to_rfc3339(),
         history: history.into_iter().map(|(_, h)| h).collect(),
         cancellable: booking.state.is_cancellable(),
         adopt_problem,

@@ -1,4 +1,6 @@
-//! GET /staff: tours by community and day, in each community's own time.
+//! GET /staff with a query (`?view=list`, or any filter): all tours by community and day, in
+//! each community's own time, with the filters. Without a query `/staff` is the Today board
+//! (`today.rs`).
 
 use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,7 +10,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::auth::{self, SignedIn};
-use super::labels::{knock_delivery, state_label, STATES};
+use super::labels::{delivery_status, local_time, row_state, state_label, DeliveryStatus, STATES};
 use crate::booking::{Booking, BookingState};
 use crate::config::Community;
 use crate::domain::StaffDate;
@@ -24,7 +26,7 @@ const DEFAULT_DAYS: i64 = 14;
 const MAX_DAYS: i64 = 92;
 /// Bookings this recent are listed whatever their date, so a new one is always seen.
 const RECENT: Duration = Duration::hours(24);
-const SIGN_INS_SHOWN: i64 = 5;
+pub(super) const SIGN_INS_SHOWN: i64 = 5;
 
 #[derive(Deserialize, Default)]
 struct ToursQuery {
@@ -38,7 +40,7 @@ struct ToursQuery {
 const MAX_VALUE_CHARS: usize = 100;
 
 /// The query as parsed at the edge.
-struct Filters {
+pub(super) struct Filters {
     community: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
@@ -47,7 +49,7 @@ struct Filters {
 
 impl Filters {
     /// `today` (UTC) anchors the years a date may be in and the range a lone To makes.
-    fn parse(query: &str, today: NaiveDate) -> Result<Self, WebError> {
+    pub(super) fn parse(query: &str, today: NaiveDate) -> Result<Self, WebError> {
         let q: ToursQuery = serde_urlencoded::from_str(query)
             .map_err(|_| WebError::BadRequest("The filters could not be read.".into()))?;
         let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -131,7 +133,9 @@ struct Row {
     state: &'static str,
     state_label: &'static str,
     source: String,
-    knock: String,
+    delivery: DeliveryStatus,
+    phone: String,
+    tel: String,
 }
 
 struct TourDay {
@@ -144,16 +148,16 @@ struct CommunityTours<'a> {
     days: Vec<TourDay>,
 }
 
-struct StateOption {
-    value: &'static str,
-    label: &'static str,
-    selected: bool,
+pub(super) struct StateOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
 }
 
-struct CommunityOption<'a> {
-    slug: &'a str,
-    name: &'a str,
-    selected: bool,
+pub(super) struct CommunityOption<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub selected: bool,
 }
 
 #[derive(Template)]
@@ -171,10 +175,10 @@ struct ToursPage<'a> {
     sign_ins: Vec<SignInLine>,
 }
 
-struct SignInLine {
-    at: String,
-    what: &'static str,
-    detail: String,
+pub(super) struct SignInLine {
+    pub at: String,
+    pub what: &'static str,
+    pub detail: String,
 }
 
 impl From<AuditEntry> for SignInLine {
@@ -197,6 +201,9 @@ pub async fn list(
     req: HttpRequest,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
+    if req.query_string().is_empty() {
+        return super::today::board(&state, &me, &session).await;
+    }
     let filters = Filters::parse(req.query_string(), Utc::now().date_naive())?;
     let visible = me.staff.visible(&state.settings.communities);
     let shown: Vec<&Community> = match &filters.community {
@@ -253,7 +260,7 @@ pub async fn list(
     Ok(auth::page(page.render()?))
 }
 
-async fn bookings_for(
+pub(super) async fn bookings_for(
     state: &AppState,
     me: &SignedIn,
     c: &Community,
@@ -290,15 +297,18 @@ fn by_day(bookings: &[Booking], jobs: &[OutboxJob], tz: Tz) -> Vec<TourDay> {
                 },
             ));
         }
+        let (state, state_label) = row_state(b);
         if let Some((_, day)) = days.last_mut() {
             day.rows.push(Row {
                 id: b.id.to_string(),
-                time: local.format("%-I:%M %p").to_string(),
+                time: local_time(b.slot_start(), tz),
                 renter: format!("{} {}", b.first_name, b.last_name),
-                state: b.review.map_or(b.state.as_str(), |r| r.as_str()),
-                state_label: b.review.map_or(state_label(b.state), |r| r.label()),
+                state,
+                state_label,
                 source: b.source_title.to_string(),
-                knock: knock_delivery(b, jobs, tz),
+                delivery: delivery_status(b, jobs),
+                phone: b.phone.to_string(),
+                tel: b.phone.as_e164().to_string(),
             });
         }
     }
