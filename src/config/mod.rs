@@ -1,11 +1,13 @@
 //! Settings from the environment (and an optional `tourgate.toml` with the same keys),
 //! validated once at start: a bad value stops the process with one line naming the variable.
+mod brand;
 mod communities;
 mod secret;
 
 pub use communities::{
     AccessTimes, Communities, Community, CommunityError, SandboxSchedule, LATEST_EARLY_ACCESS,
 };
+pub use brand::{directions_url, Brand, Image, TourKit};
 pub use secret::Secret;
 
 use std::collections::HashMap;
