@@ -107,6 +107,25 @@ impl BrandColor {
     pub fn css(&self) -> String {
         self.0.to_string()
     }
+
+    /// The colour mixed with `toward` by `share` (0 to 1).
+    fn mix(self, toward: Rgb, share: f64) -> Rgb {
+        let m = |a: u8, b: u8| {
+            (f64::from(a) * (1.0 - share) + f64::from(b) * share).round() as u8
+        };
+        let Rgb(r, g, b) = self.0;
+        Rgb(m(r, toward.0), m(g, toward.1), m(b, toward.2))
+    }
+
+    /// A shade darker, for a button under the pointer: darker still contrasts with white.
+    pub fn hover_css(&self) -> String {
+        self.mix(Rgb(0, 0, 0), 0.15).to_string()
+    }
+
+    /// A pale tint, for the background of a chosen time (dark text on it).
+    pub fn soft_css(&self) -> String {
+        self.mix(Rgb(0xff, 0xff, 0xff), 0.9).to_string()
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub struct BookingRecord {
     pub events: Vec<BookingEvent>,
     pub staff_actions: Vec<AuditEntry>,
     pub jobs: Vec<OutboxJob>,
+    /// The renter's answer to "How was your tour?", once given.
+    pub feedback: Option<crate::domain::TourFeedback>,
 }
 
 /// What asking to retry a delivery came to.
@@ -98,6 +100,7 @@ impl StaffDesk {
             events: self.store.booking_events(id).await?,
             staff_actions: self.store.staff_actions_on(id).await?,
             jobs: self.store.outbox_jobs_for_booking(id).await?,
+            feedback: self.store.feedback_for(id).await?,
             booking,
         }))
     }

@@ -55,6 +55,10 @@ struct BookingPage<'a> {
     deliveries: Vec<DeliveryLine>,
     /// Why the appointment id entered to adopt was refused.
     adopt_problem: Option<&'a str>,
+    /// The renter's answer to "How was your tour?" (`staff_feedback.html`), and when, in
+    /// community time.
+    feedback: Option<crate::domain::TourFeedback>,
+    feedback_at: String,
 }
 
 pub async fn show(
@@ -81,6 +85,7 @@ async fn render(
         events,
         staff_actions,
         jobs,
+        feedback,
     } = state
         .staff
         .record(&me.staff, &id)
@@ -132,7 +137,13 @@ async fn render(
             dead: j.state == JobState::Dead,
         })
         .collect();
+    let feedback_at = feedback
+        .as_ref()
+        .map(|f| local(f.answered_at))
+        .unwrap_or_default();
     let page = BookingPage {
+        feedback,
+        feedback_at,
         me: &me.staff.email,
         knock_down: me.knock_down.as_deref(),
         csrf_token: csrf::token(session)?,
