@@ -171,7 +171,9 @@ impl RawBrand {
             .mail_from
             .map(|m| {
                 m.parse::<lettre::message::Mailbox>().map_err(|_| {
-                    format!("mail_from `{m}` is not an address like Maple Court <tours@example.com>")
+                    format!(
+                        "mail_from `{m}` is not an address like Maple Court <tours@example.com>"
+                    )
                 })
             })
             .transpose()?;

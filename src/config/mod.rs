@@ -4,10 +4,10 @@ mod brand;
 mod communities;
 mod secret;
 
+pub use brand::{directions_url, Brand, Image, TourKit};
 pub use communities::{
     AccessTimes, Communities, Community, CommunityError, SandboxSchedule, LATEST_EARLY_ACCESS,
 };
-pub use brand::{directions_url, Brand, Image, TourKit};
 pub use secret::Secret;
 
 use std::collections::HashMap;

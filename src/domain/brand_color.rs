@@ -110,9 +110,7 @@ impl BrandColor {
 
     /// The colour mixed with `toward` by `share` (0 to 1).
     fn mix(self, toward: Rgb, share: f64) -> Rgb {
-        let m = |a: u8, b: u8| {
-            (f64::from(a) * (1.0 - share) + f64::from(b) * share).round() as u8
-        };
+        let m = |a: u8, b: u8| (f64::from(a) * (1.0 - share) + f64::from(b) * share).round() as u8;
         let Rgb(r, g, b) = self.0;
         Rgb(m(r, toward.0), m(g, toward.1), m(b, toward.2))
     }
@@ -150,7 +148,10 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("#ffcc00"), "{text}");
         assert!(text.contains(":1"), "{text}");
-        assert!(text.contains("page background"), "the worst use is named: {text}");
+        assert!(
+            text.contains("page background"),
+            "the worst use is named: {text}"
+        );
         assert!(matches!(
             BrandColor::parse("blue"),
             Err(BrandColorError::NotAColour(_))

@@ -1,8 +1,8 @@
 //! Domain types: parsed at the edge, impossible to build in a bad state.
 mod bedrooms;
-mod brand_color;
 pub mod booking;
 mod booking_token;
+mod brand_color;
 mod email;
 mod feedback;
 pub mod job;
@@ -17,9 +17,9 @@ mod source_title;
 mod staff_date;
 
 pub use bedrooms::Bedrooms;
-pub use brand_color::{BrandColor, BrandColorError};
 pub use booking::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter, Review};
 pub use booking_token::{BookingToken, BookingTokenError};
+pub use brand_color::{BrandColor, BrandColorError};
 pub use email::{Email, EmailError};
 pub use feedback::{FeedbackError, TourFeedback, TourRating, MAX_COMMENT_CHARS};
 pub use mail_kind::MailKind;

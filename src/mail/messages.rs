@@ -47,7 +47,10 @@ pub struct MailContext<'a> {
 /// `default` (MAIL_FROM, or Tourgate's own).
 pub fn sender(c: &Community, default: &Mailbox) -> Mailbox {
     c.brand.mail_from.clone().unwrap_or_else(|| {
-        Mailbox::new(Some(format!("{} via Tourgate", c.name)), default.email.clone())
+        Mailbox::new(
+            Some(format!("{} via Tourgate", c.name)),
+            default.email.clone(),
+        )
     })
 }
 

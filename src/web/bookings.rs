@@ -198,10 +198,7 @@ async fn booking_page(
         demo_mailbox: state.settings.demo() && state.settings.smtp_url.is_none(),
         notice,
         feedback,
-        csrf_token: if booking.state == BookingState::InProgress
-            || needs_proof
-            || asks_feedback
-        {
+        csrf_token: if booking.state == BookingState::InProgress || needs_proof || asks_feedback {
             csrf::token(session)?
         } else {
             String::new()

@@ -1,7 +1,7 @@
 //! HTTP: routes by audience, the middleware every response passes through, shared state.
 mod booking_form;
-mod brand;
 mod bookings;
+mod brand;
 mod callbacks;
 mod csrf;
 mod demo_lock;

@@ -89,7 +89,10 @@ fn a_brand_colour_without_aa_contrast_is_refused_at_start_naming_the_community_a
     let e = start_with("brand_color = \"#767676\"").unwrap_err();
     assert!(e.contains("page background"), "{e}");
     let e = start_with("brand_color = \"brand blue\"").unwrap_err();
-    assert!(e.contains("brand_color") && e.contains("maple-court"), "{e}");
+    assert!(
+        e.contains("brand_color") && e.contains("maple-court"),
+        "{e}"
+    );
     assert!(start_with("brand_color = \"#0b5cad\"").is_ok());
 }
 
@@ -115,7 +118,10 @@ fn a_missing_logo_or_an_image_without_its_facts_is_refused_at_start() {
     let e = start_with("[community.kit]\nentrance = \"  \"").unwrap_err();
     assert!(e.contains("kit.entrance"), "{e}");
     let e = start_with("[community.kit]\nentrance_code = \"1234\"").unwrap_err();
-    assert!(e.contains("entrance_code"), "unknown kit keys are refused: {e}");
+    assert!(
+        e.contains("entrance_code"),
+        "unknown kit keys are refused: {e}"
+    );
 }
 
 /// This app with Maple Court branded as [`BRANDED`], its logo beside the communities file.
@@ -144,7 +150,11 @@ on_both_backends!(
             "the footer names whom the renter deals with"
         );
         // The files themselves, from memory.
-        let r = c.get(app.url("/brand/maple-court/logo.svg")).send().await.unwrap();
+        let r = c
+            .get(app.url("/brand/maple-court/logo.svg"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status().as_u16(), 200);
         assert_eq!(r.headers()["content-type"], "image/svg+xml");
         assert_eq!(r.bytes().await.unwrap(), LOGO.as_bytes());
@@ -194,7 +204,10 @@ on_both_backends!(
         app.outbox.drain(Utc::now()).await.unwrap();
         let got = smtp.wait_for(2);
         for m in &got {
-            assert_eq!(m.from, "tours@tourgate.example", "MAIL_FROM's address sends");
+            assert_eq!(
+                m.from, "tours@tourgate.example",
+                "MAIL_FROM's address sends"
+            );
             let parsed = mailparse::parse_mail(&m.data).unwrap();
             assert_eq!(
                 parsed.headers.get_first_value("From").unwrap(),
@@ -228,10 +241,14 @@ on_both_backends!(
             assert!(body.contains("A photo ID."), "{kind}");
             assert!(body.contains("Step-free entrance"), "{kind}");
             assert!(
-                body.contains("https://www.google.com/maps/dir/?api=1&") && body.contains("destination=100+Maple+St%2C+Brooklyn%2C+NY+11201"),
+                body.contains("https://www.google.com/maps/dir/?api=1&")
+                    && body.contains("destination=100+Maple+St%2C+Brooklyn%2C+NY+11201"),
                 "{kind}: the directions link"
             );
-            assert!(body.contains("(206) 555-0100"), "{kind}: the office's number");
+            assert!(
+                body.contains("(206) 555-0100"),
+                "{kind}: the office's number"
+            );
         }
         let html = &bodies.iter().find(|(k, _)| k == "text/html").unwrap().1;
         assert!(html.contains("href=\"tel:+12065550100\""), "{html}");
@@ -294,20 +311,35 @@ on_both_backends!(
         assert!(!html.contains("data-feedback-form"));
         let csrf = app.landing(&c, &format!("{page}/cancel")).await.hidden["csrf_token"].clone();
         let r = app
-            .post_form(&c, &feedback, &[field("csrf_token", &csrf), field("rating", "great")])
+            .post_form(
+                &c,
+                &feedback,
+                &[field("csrf_token", &csrf), field("rating", "great")],
+            )
             .await;
         assert_eq!(r.status().as_u16(), 409);
         assert!(r.text().await.unwrap().contains("once it is finished"));
 
         assert_eq!(
-            callback(&app, "msg_done", completed(&id, Utc::now(), &["101"])).await.0,
+            callback(&app, "msg_done", completed(&id, Utc::now(), &["101"]))
+                .await
+                .0,
             200
         );
         let html = app.get(&c, &page).await.1;
         assert!(html.contains("data-next-step"), "{html}");
-        assert!(html.contains(r#"href="https://maple.example/apply""#), "the apply link");
-        assert!(html.contains(r#"href="tel:+12065550100""#) && html.contains(r#"href="mailto:leasing@maple.example""#));
-        assert!(!html.contains("data-help-call"), "the tour is over: no help bar");
+        assert!(
+            html.contains(r#"href="https://maple.example/apply""#),
+            "the apply link"
+        );
+        assert!(
+            html.contains(r#"href="tel:+12065550100""#)
+                && html.contains(r#"href="mailto:leasing@maple.example""#)
+        );
+        assert!(
+            !html.contains("data-help-call"),
+            "the tour is over: no help bar"
+        );
         let doc = scraper::Html::parse_document(&html);
         let sel = scraper::Selector::parse("form[data-feedback-form]").unwrap();
         let form = offered_form(&doc.select(&sel).next().expect("the question").html());
@@ -316,10 +348,15 @@ on_both_backends!(
 
         // Without the token: 403. Without a rating, an unknown one, or too long a comment: 400
         // saying what to do. Nothing is stored.
-        let r = app.post_form(&c, &feedback, &[field("rating", "great")]).await;
+        let r = app
+            .post_form(&c, &feedback, &[field("rating", "great")])
+            .await;
         assert_eq!(r.status().as_u16(), 403);
         for (fields, says) in [
-            (vec![field("csrf_token", &token)], "Choose how your tour was"),
+            (
+                vec![field("csrf_token", &token)],
+                "Choose how your tour was",
+            ),
             (
                 vec![field("csrf_token", &token), field("rating", "superb")],
                 "Choose how your tour was",
@@ -360,7 +397,11 @@ on_both_backends!(
         let r = app.post_form(&c, &feedback, &answer).await;
         assert_eq!(r.status().as_u16(), 303);
         let r = app
-            .post_form(&c, &feedback, &[field("csrf_token", &token), field("rating", "poor")])
+            .post_form(
+                &c,
+                &feedback,
+                &[field("csrf_token", &token), field("rating", "poor")],
+            )
             .await;
         assert_eq!(r.status().as_u16(), 409);
         assert!(r.text().await.unwrap().contains("your first answer stands"));
@@ -371,15 +412,27 @@ on_both_backends!(
             .unwrap()
             .expect("stored");
         assert_eq!(stored.rating.as_str(), "good");
-        assert_eq!(stored.comment.as_deref(), Some("Lovely light in 101 <b>really</b>"));
-        assert_eq!(state_of(&app, &id).await, tourgate::booking::BookingState::Completed);
+        assert_eq!(
+            stored.comment.as_deref(),
+            Some("Lovely light in 101 <b>really</b>")
+        );
+        assert_eq!(
+            state_of(&app, &id).await,
+            tourgate::booking::BookingState::Completed
+        );
 
         // Staff see it on the booking's page, the comment as text.
         let staff = staff_client(&app).await;
         let (status, html) = app.get(&staff, &format!("/staff/bookings/{id}")).await;
         assert_eq!(status, 200);
         assert!(html.contains(r#"data-staff-feedback="good""#), "{html}");
-        assert!(html.contains("Lovely light in 101 &lt;b&gt;really&lt;/b&gt;"), "{html}");
-        assert!(html.contains("How was the tour: Good, with a comment"), "in the history too");
+        assert!(
+            html.contains("Lovely light in 101 &lt;b&gt;really&lt;/b&gt;"),
+            "{html}"
+        );
+        assert!(
+            html.contains("How was the tour: Good, with a comment"),
+            "in the history too"
+        );
     }
 );

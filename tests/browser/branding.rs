@@ -94,7 +94,10 @@ async fn assert_help_in_view(b: &Browser, what: &str) {
     let link = "[data-help-call] a[href='tel:+12065550100']";
     b.find(link).await;
     let (_, height) = b.viewport().await;
-    for scroll in ["window.scrollTo(0, 0)", "window.scrollTo(0, document.documentElement.scrollHeight)"] {
+    for scroll in [
+        "window.scrollTo(0, 0)",
+        "window.scrollTo(0, document.documentElement.scrollHeight)",
+    ] {
         b.js(scroll).await;
         let r = rect(b, link).await;
         assert!(
@@ -114,7 +117,8 @@ async fn branded_walk(width: u32, height: u32, shot: &str) {
     b.goto(&pages::doorway_link(&app)).await;
     b.find("img.brand-logo[alt='Maple Court Apartments']").await;
     assert_eq!(
-        b.js("return document.querySelector('img.brand-logo').naturalWidth > 0").await,
+        b.js("return document.querySelector('img.brand-logo').naturalWidth > 0")
+            .await,
         Value::Bool(true),
         "the logo loads"
     );
@@ -122,8 +126,22 @@ async fn branded_walk(width: u32, height: u32, shot: &str) {
         .js("return getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
         .await;
     assert_eq!(accent.as_str(), Some("#8a2c0d"), "the brand colour is set");
-    assert_layout(&b, "[data-community-facts]", "fieldset.slots", wide, "the landing page").await;
-    assert_layout(&b, "header.community", "fieldset.slots", wide, "the landing page").await;
+    assert_layout(
+        &b,
+        "[data-community-facts]",
+        "fieldset.slots",
+        wide,
+        "the landing page",
+    )
+    .await;
+    assert_layout(
+        &b,
+        "header.community",
+        "fieldset.slots",
+        wide,
+        "the landing page",
+    )
+    .await;
     pages::assert_no_horizontal_scroll(&b, "the branded landing page").await;
     assert!(b
         .text("footer")
@@ -135,7 +153,10 @@ async fn branded_walk(width: u32, height: u32, shot: &str) {
     // The earliest time: already in its window (codes work a day ahead here).
     let (_, id) = pages::book_slot_by_pointer(&b, &app, 0, 0, &format!("{shot}-brand")).await;
     let kit = b.text("[data-tour-kit]").await;
-    assert!(kit.contains("The glass door on Maple St; the keypad is to its right."), "{kit}");
+    assert!(
+        kit.contains("The glass door on Maple St; the keypad is to its right."),
+        "{kit}"
+    );
     assert!(kit.contains("Visitor spaces V1 to V4."), "{kit}");
     assert!(b
         .find("[data-tour-kit] a[data-directions]")
@@ -146,7 +167,14 @@ async fn branded_walk(width: u32, height: u32, shot: &str) {
         .flatten()
         .is_some_and(|h| h.starts_with("https://www.google.com/maps/dir/?api=1&destination=")));
     assert_help_in_view(&b, "the booking page in the tour's window").await;
-    assert_layout(&b, "[data-community-facts]", ".booking", wide, "the booking page").await;
+    assert_layout(
+        &b,
+        "[data-community-facts]",
+        ".booking",
+        wide,
+        "the booking page",
+    )
+    .await;
     pages::assert_no_horizontal_scroll(&b, "the branded booking page").await;
     axe.check(&b, "the booking page in the tour's window").await;
     b.screenshot(&format!("{shot}-brand-in-window")).await;
@@ -158,7 +186,8 @@ async fn branded_walk(width: u32, height: u32, shot: &str) {
     pages::assert_booking_state(&b, "in_progress").await;
     assert_help_in_view(&b, "the booking page, tour under way").await;
     b.find("[data-tour-kit]").await;
-    axe.check(&b, "the branded booking page, tour under way").await;
+    axe.check(&b, "the branded booking page, tour under way")
+        .await;
     b.screenshot(&format!("{shot}-brand-under-way")).await;
     // As a renter does: scrolls the button up from under the help bar, then taps it.
     let done = "form[action$='/done'] button[type=submit]";
@@ -171,8 +200,14 @@ async fn branded_walk(width: u32, height: u32, shot: &str) {
 
     // Finished: the next step and one question.
     pages::assert_booking_state(&b, "completed").await;
-    assert!(b.find_all("[data-help-call]").await.is_empty(), "over: no help bar");
-    assert!(b.find_all("[data-tour-kit]").await.is_empty(), "over: no kit");
+    assert!(
+        b.find_all("[data-help-call]").await.is_empty(),
+        "over: no help bar"
+    );
+    assert!(
+        b.find_all("[data-tour-kit]").await.is_empty(),
+        "over: no kit"
+    );
     assert_eq!(
         b.find("[data-next-step] a[data-apply]")
             .await
@@ -184,16 +219,25 @@ async fn branded_walk(width: u32, height: u32, shot: &str) {
         Some("https://maple.example/apply")
     );
     b.find("[data-next-step] a[href='tel:+12065550100']").await;
-    b.find("[data-next-step] a[href='mailto:leasing@maple.example']").await;
+    b.find("[data-next-step] a[href='mailto:leasing@maple.example']")
+        .await;
     pages::assert_no_horizontal_scroll(&b, "the finished-tour page").await;
-    axe.check(&b, "the finished-tour page, asking how it was").await;
+    axe.check(&b, "the finished-tour page, asking how it was")
+        .await;
     b.screenshot(&format!("{shot}-brand-finished")).await;
-    b.tap("[data-feedback-form] label:has(input[value=great])").await;
+    b.tap("[data-feedback-form] label:has(input[value=great])")
+        .await;
     let comment = b.find("#feedback-comment").await;
-    comment.send_keys("Bright rooms").await.expect("type a comment");
+    comment
+        .send_keys("Bright rooms")
+        .await
+        .expect("type a comment");
     b.tap("[data-feedback-form] button[type=submit]").await;
     b.wait_for("[data-feedback=great]").await;
-    assert!(b.find_all("[data-feedback-form]").await.is_empty(), "asked once");
+    assert!(
+        b.find_all("[data-feedback-form]").await.is_empty(),
+        "asked once"
+    );
     let stored = app
         .bookings
         .feedback(&tourgate::booking::BookingId::parse(&id).unwrap())
@@ -233,7 +277,10 @@ async fn branded_pages_with_their_stylesheets_weigh_under_50_kb_without_images()
     let css = get("/static/style.css".into()).await.len()
         + get("/brand/maple-court/style.css".into()).await.len();
     let booking = app.book(&c, "/tours/maple-court", None).await;
-    for (name, path) in [("the landing page", "/tours/maple-court".to_string()), ("the booking page", booking)] {
+    for (name, path) in [
+        ("the landing page", "/tours/maple-court".to_string()),
+        ("the booking page", booking),
+    ] {
         let html = get(path).await;
         assert!(html.contains("data-community-facts"), "{name} is branded");
         let total = html.len() + css;
