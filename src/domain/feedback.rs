@@ -54,6 +54,8 @@ pub enum FeedbackError {
     NoRating,
     #[error("Keep your comment to 1000 characters or fewer.")]
     CommentTooLong,
+    #[error("Remove the special characters from your comment.")]
+    ForbiddenCharacter,
 }
 
 impl TourFeedback {
@@ -69,6 +71,14 @@ impl TourFeedback {
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
         if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
             return Err(FeedbackError::CommentTooLong);
+        }
+        // As the booking form's message: control characters (a NUL, which PostgreSQL's text
+        // refuses) are not what a renter types.
+        if comment.is_some_and(|c| {
+            c.chars()
+                .any(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))
+        }) {
+            return Err(FeedbackError::ForbiddenCharacter);
         }
         Ok(Self {
             rating,
@@ -112,6 +122,11 @@ mod tests {
             TourFeedback::parse(Some("okay"), Some(&long), now),
             Err(FeedbackError::CommentTooLong)
         );
+        assert_eq!(
+            TourFeedback::parse(Some("okay"), Some("nul \u{0} here"), now),
+            Err(FeedbackError::ForbiddenCharacter)
+        );
+        assert!(TourFeedback::parse(Some("okay"), Some("two\nlines\ttab"), now).is_ok());
         for r in TourRating::ALL {
             assert_eq!(TourRating::parse(r.as_str()), Some(r));
         }

@@ -369,6 +369,14 @@ on_both_backends!(
                 ],
                 "1000 characters",
             ),
+            (
+                vec![
+                    field("csrf_token", &token),
+                    field("rating", "good"),
+                    field("comment", "a \u{0} NUL"),
+                ],
+                "special characters",
+            ),
         ] {
             let r = app.post_form(&c, &feedback, &fields).await;
             assert_eq!(r.status().as_u16(), 400);
