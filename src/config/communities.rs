@@ -5,6 +5,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use super::brand::{Brand, ImageDir, RawBrand, RawImage, TourKit};
 use crate::domain::SourceTitle;
 
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Community {
     pub door_code_needs_email_proof: bool,
     /// How the Knock sandbox schedules this community (demo and tests only).
     pub sandbox: SandboxSchedule,
+    /// Its look, contacts and day-of-tour kit (all optional).
+    pub brand: Brand,
 }
 
 /// The most any access time may reach (`code_*_minutes`): a code never works, and is never
@@ -164,6 +167,16 @@ struct RawCommunity {
     door_code_needs_email_proof: bool,
     #[serde(default)]
     sandbox: SandboxSchedule,
+    // Branding and the day-of-tour kit (`super::brand`).
+    logo: Option<RawImage>,
+    hero: Option<RawImage>,
+    brand_color: Option<String>,
+    office_phone: Option<String>,
+    office_email: Option<String>,
+    mail_from: Option<String>,
+    apply_url: Option<String>,
+    #[serde(default)]
+    kit: TourKit,
 }
 
 impl Communities {
@@ -173,17 +186,28 @@ impl Communities {
             path: p.clone(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| CommunityError::Invalid { path: p, message })
+        // Image files are named relative to the communities file's folder.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Self::parse_with(&text, &ImageDir::Dir(dir.to_path_buf()))
+            .map_err(|message| CommunityError::Invalid { path: p, message })
     }
 
+    /// A file's text, its images only those Tourgate ships (`static/brand/...`).
     pub fn parse(text: &str) -> Result<Self, String> {
+        Self::parse_with(text, &ImageDir::Shipped)
+    }
+
+    fn parse_with(text: &str, images: &ImageDir) -> Result<Self, String> {
         let file: FileShape = toml::from_str(text).map_err(|e| e.to_string())?;
         if file.community.is_empty() {
             return Err("no [[community]] entries".into());
         }
         let mut out: Vec<Community> = Vec::new();
         for raw in file.community {
-            let c = raw.validate()?;
+            let c = raw.validate(images)?;
             if out.iter().any(|o| o.slug == c.slug) {
                 return Err(format!("slug `{}` appears twice", c.slug));
             }
@@ -197,7 +221,7 @@ impl Communities {
     /// demo lock right after booking (the earliest time offered is always within a day).
     pub fn demo() -> Self {
         Self::parse(
-            r#"[[community]]
+            r##"[[community]]
 slug = "maple-court"
 knock_community_id = "b9XQN6eMvvrr07zg"
 name = "Maple Court Apartments"
@@ -208,7 +232,19 @@ default_source_title = "Self-Guided Tour Vendor"
 units = ["101", "102", "2B"]
 code_shown_before_minutes = 1440
 code_valid_before_minutes = 1440
-"#,
+brand_color = "#8a2c0d"
+office_phone = "(206) 555-0100"
+office_email = "leasing@maplecourt.example"
+apply_url = "https://maplecourt.example/apply"
+logo = { file = "static/brand/maple-logo.svg", width = 200, height = 56, alt = "Maple Court Apartments" }
+hero = { file = "static/brand/maple-hero.svg", width = 960, height = 540, alt = "The brick front of Maple Court, its door between two trees" }
+
+[community.kit]
+entrance = "Use the glass door on Maple St, left of the bike racks. The keypad is on the wall to the right of the door, at shoulder height."
+parking = "Visitor spaces V1 to V4 are in front of the building; street parking is free after 6 PM."
+bring = "Your phone, to read the door code, and a photo ID in case you meet staff."
+accessibility = "The Maple St entrance has a ramp and an automatic door; homes 101 and 102 are step-free."
+"##,
         )
         .expect("the demo community is valid")
     }
@@ -223,7 +259,7 @@ code_valid_before_minutes = 1440
 }
 
 impl RawCommunity {
-    fn validate(self) -> Result<Community, String> {
+    fn validate(self, images: &ImageDir) -> Result<Community, String> {
         let slug_ok = !self.slug.is_empty()
             && self.slug.len() <= 64
             && self
@@ -298,7 +334,20 @@ impl RawCommunity {
         if self.sandbox.tour_minutes == Some(0) {
             return Err(at("sandbox.tour_minutes must be more than 0"));
         }
+        let brand = RawBrand {
+            logo: self.logo,
+            hero: self.hero,
+            brand_color: self.brand_color,
+            office_phone: self.office_phone,
+            office_email: self.office_email,
+            mail_from: self.mail_from,
+            apply_url: self.apply_url,
+            kit: self.kit,
+        }
+        .parse(&self.slug, images)
+        .map_err(|m| at(&m))?;
         Ok(Community {
+            brand,
             sandbox: self.sandbox,
             slug: self.slug,
             knock_community_id: self.knock_community_id,

@@ -1,8 +1,10 @@
 //! Settings from the environment (and an optional `tourgate.toml` with the same keys),
 //! validated once at start: a bad value stops the process with one line naming the variable.
+mod brand;
 mod communities;
 mod secret;
 
+pub use brand::{directions_url, Brand, Image, TourKit};
 pub use communities::{
     AccessTimes, Communities, Community, CommunityError, SandboxSchedule, LATEST_EARLY_ACCESS,
 };

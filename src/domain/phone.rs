@@ -65,6 +65,16 @@ impl Phone {
         }
     }
 
+    /// The number as people write it: `(206) 555-0100` for North American numbers, else in
+    /// international form (`+44 20 7946 0958`).
+    pub fn for_people(&self) -> String {
+        match phonenumber::parse(None, &self.0) {
+            Ok(n) if n.code().value() == 1 => n.format().mode(Mode::National).to_string(),
+            Ok(n) => n.format().mode(Mode::International).to_string(),
+            Err(_) => self.0.clone(),
+        }
+    }
+
     /// The number as Knock's examples send it: ten digits for North American numbers
     /// ("2065550155"), otherwise the E.164 digits without the '+'.
     pub fn knock_digits(&self) -> &str {

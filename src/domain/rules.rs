@@ -189,6 +189,11 @@ pub fn at_window_end(state: BookingState) -> Option<BookingState> {
     }
 }
 
+/// Whether the renter may answer "How was your tour?": only once the tour is completed.
+pub fn takes_feedback(state: BookingState) -> bool {
+    state == BookingState::Completed
+}
+
 /// Whether mail `kind` still fits a booking in `state` (else it is skipped when due).
 pub fn mail_fits(kind: MailKind, state: BookingState) -> bool {
     match kind {

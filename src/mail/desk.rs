@@ -4,7 +4,7 @@ use lettre::message::Mailbox;
 use url::Url;
 
 use super::schedule::still_useful;
-use super::{compose, MailContext, MailError, MailKind, Mailer};
+use super::{compose, sender, MailContext, MailError, MailKind, Mailer};
 use crate::access::{Access, AccessProvider, EmailProof, PROOF_PARAM};
 use crate::config::Communities;
 use crate::domain::{rules, Booking};
@@ -16,6 +16,8 @@ pub struct MailDesk {
     pub mailer: Mailer,
     pub communities: Communities,
     pub public_url: Url,
+    /// MAIL_FROM: its address sends each community's mail, in the community's name
+    /// ([`super::sender`]).
     pub from: Mailbox,
     pub access: Access,
     /// The proof of e-mail the links in our mails carry.
@@ -70,6 +72,7 @@ impl MailDesk {
         manage_url
             .query_pairs_mut()
             .append_pair(PROOF_PARAM, &self.proof.for_booking(&booking.id));
+        let from = sender(community, &self.from);
         let mail = compose(&MailContext {
             kind,
             booking,
@@ -78,7 +81,7 @@ impl MailDesk {
             page_url: page_url.to_string(),
             access_code: code.as_ref().map(|c| c.reveal()),
             sequence,
-            from: &self.from,
+            from: &from,
             now,
         })?;
         self.mailer.send(mail.message).await?;

@@ -42,6 +42,18 @@ pub struct MailContext<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// Mail goes out in the community's name, so the renter sees whom they deal with: the
+/// community's own `mail_from` when it has one, else "<name> via Tourgate" at the address of
+/// `default` (MAIL_FROM, or Tourgate's own).
+pub fn sender(c: &Community, default: &Mailbox) -> Mailbox {
+    c.brand.mail_from.clone().unwrap_or_else(|| {
+        Mailbox::new(
+            Some(format!("{} via Tourgate", c.name)),
+            default.email.clone(),
+        )
+    })
+}
+
 /// What Knock's e-mail log shows in place of the door code.
 pub const CODE_IN_LOG: &str = "[door code sent to the renter]";
 

@@ -7,6 +7,6 @@ pub mod schedule;
 mod transport;
 
 pub use desk::{MailDesk, Sent};
-pub use messages::{compose, MailContext, MailKind, RenderedMail, CODE_IN_LOG};
+pub use messages::{compose, sender, MailContext, MailKind, RenderedMail, CODE_IN_LOG};
 pub use schedule::QueuedMail;
 pub use transport::{MailError, Mailer};

@@ -23,6 +23,8 @@ pub struct BookingRecord {
     pub events: Vec<BookingEvent>,
     pub staff_actions: Vec<AuditEntry>,
     pub jobs: Vec<OutboxJob>,
+    /// The renter's answer to "How was your tour?", once given.
+    pub feedback: Option<crate::domain::TourFeedback>,
 }
 
 /// One thing on the "needs attention" strip: a booking and what about it needs a look.
@@ -105,6 +107,7 @@ impl StaffDesk {
             events: self.store.booking_events(id).await?,
             staff_actions: self.store.staff_actions_on(id).await?,
             jobs: self.store.outbox_jobs_for_booking(id).await?,
+            feedback: self.store.feedback_for(id).await?,
             booking,
         }))
     }

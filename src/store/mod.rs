@@ -4,6 +4,7 @@
 //! driver. Backend-specific code lives in `sqlite.rs` and `postgres.rs` only.
 mod booking_row;
 mod bookings;
+mod feedback;
 pub use bookings::InsertOutcome;
 pub(crate) mod outbox;
 pub use outbox::{OutboxCount, TryOutcome};

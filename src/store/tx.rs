@@ -877,3 +877,42 @@ pub struct ClientAllowance<'a> {
     pub per_window: u32,
     pub since: DateTime<Utc>,
 }
+
+impl Tx {
+    /// The renter's answer to "How was your tour?", unless the booking has one already
+    /// (then false, and nothing is written).
+    pub async fn insert_feedback(
+        &mut self,
+        id: &BookingId,
+        f: &crate::domain::TourFeedback,
+    ) -> Result<bool, StoreError> {
+        let done = on_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO tour_feedback (booking_id, rating, comment, answered_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (booking_id) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(f.rating.as_str())
+            .bind(f.comment.as_deref())
+            .bind(f.answered_at)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// The booking's answer, if it has one.
+    pub async fn feedback(
+        &mut self,
+        id: &BookingId,
+    ) -> Result<Option<crate::domain::TourFeedback>, StoreError> {
+        let row: Option<super::feedback::FeedbackRow> = on_tx!(self, c => {
+            sqlx::query_as(super::feedback::SELECT)
+                .bind(id.as_str())
+                .fetch_optional(c)
+                .await?
+        });
+        row.map(super::feedback::FeedbackRow::parse).transpose()
+    }
+}

@@ -17,7 +17,7 @@ use crate::booking::{Booking, BookingState, RescheduleResult};
 use crate::booking::{CancelOutcome, Canceller};
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
 use crate::config::Community;
-use crate::domain::{BookingToken, Review};
+use crate::domain::{BookingToken, Review, TourFeedback, TourRating};
 
 /// What a renter (or staff member) is told when another change to the tour holds it.
 pub(super) const CHANGE_IN_PROGRESS: &str =
@@ -46,8 +46,14 @@ struct BookingPage<'a> {
     demo_mailbox: bool,
     /// What the last "send the link again" did.
     notice: Option<&'static str>,
-    /// For the "I have finished" and "send the link again" forms.
+    /// For the "I have finished", "send the link again" and "How was your tour?" forms.
     csrf_token: String,
+    /// The tour's window is on (its code opens the door, or the renter is inside): the
+    /// office's number is always in view (`tour_help.html`).
+    in_window: bool,
+    /// The renter's answer on the finished-tour page, once given (`tour_next_step.html`).
+    feedback: Option<TourFeedback>,
+    ratings: [TourRating; 4],
 }
 
 /// How long a browser keeps its proof of e-mail: longer than any booking lives.
@@ -167,7 +173,17 @@ async fn booking_page(
         false => None,
     };
     let needs_proof = live && !proved;
+    let in_window = booking.state == BookingState::InProgress
+        || (live && access::window(c, booking).contains(&now));
+    let completed = booking.state == BookingState::Completed;
+    let feedback = match completed {
+        true => state.bookings.feedback(&booking.id).await?,
+        false => None,
+    };
+    let asks_feedback = completed && feedback.is_none();
     let page = BookingPage {
+        in_window,
+        ratings: TourRating::ALL,
         community: c,
         when: describe(booking.slot_start(), c.timezone),
         ends: describe_time(booking.slot_end, c.timezone),
@@ -181,7 +197,8 @@ async fn booking_page(
         masked_email: mask_email(booking.email.as_str()),
         demo_mailbox: state.settings.demo() && state.settings.smtp_url.is_none(),
         notice,
-        csrf_token: if booking.state == BookingState::InProgress || needs_proof {
+        feedback,
+        csrf_token: if booking.state == BookingState::InProgress || needs_proof || asks_feedback {
             csrf::token(session)?
         } else {
             String::new()

@@ -1,6 +1,7 @@
 //! HTTP: routes by audience, the middleware every response passes through, shared state.
 mod booking_form;
 mod bookings;
+mod brand;
 mod callbacks;
 mod csrf;
 mod demo_lock;
@@ -46,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(demo_lock::routes)
         .configure(demo_mail::routes)
         .route("/static/style.css", web::get().to(stylesheet))
+        .configure(brand::routes)
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))
         .configure(staff::routes)
@@ -70,6 +72,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/bookings/{token}/done",
             web::post().to(tour_done::finished),
+        )
+        .route(
+            "/bookings/{token}/feedback",
+            web::post().to(tour_done::feedback),
         )
         .route(
             "/bookings/{token}/calendar.ics",

@@ -193,6 +193,9 @@ impl Sweep {
             (Who::Renter, false, "/bookings/{}/reschedule"),
             (Who::Renter, true, "/bookings/{}/reschedule"),
             (Who::Renter, true, "/bookings/{}/done"),
+            (Who::Renter, true, "/bookings/{}/feedback"),
+            (Who::Renter, false, "/brand/{}/style.css"),
+            (Who::Renter, false, "/brand/maple-court/{}"),
             (Who::Renter, false, "/bookings/{}/calendar.ics"),
             (Who::Staff, false, "/staff/bookings/{}"),
             (Who::Staff, false, "/staff/bookings/{}/cancel"),
@@ -252,6 +255,18 @@ impl Sweep {
                 "unit",
             ),
             (Who::Renter, format!("{page}/cancel"), vec![], "csrf_token"),
+            (
+                Who::Renter,
+                format!("{page}/feedback"),
+                renter_token(&[("comment", "fine")]),
+                "rating",
+            ),
+            (
+                Who::Renter,
+                format!("{page}/feedback"),
+                renter_token(&[("rating", "good")]),
+                "comment",
+            ),
             (
                 Who::Renter,
                 "/sandbox/lock/maple-court/open".into(),

@@ -4,6 +4,7 @@ mod helpers;
 
 mod availability;
 mod booking;
+mod branding;
 mod callbacks;
 mod cancel;
 mod completion;

@@ -16,6 +16,7 @@ mod deps;
 mod pages;
 
 mod accessibility;
+mod branding;
 mod cancel;
 mod desktop;
 mod lock;

@@ -90,6 +90,10 @@ struct BookingPage<'a> {
     deliveries: Vec<DeliveryLine>,
     /// Why the appointment id entered to adopt was refused.
     adopt_problem: Option<&'a str>,
+    /// The renter's answer to "How was your tour?" (`staff_feedback.html`), and when, in
+    /// community time.
+    feedback: Option<crate::domain::TourFeedback>,
+    feedback_at: String,
 }
 
 pub async fn show(
@@ -116,6 +120,7 @@ async fn render(
         events,
         staff_actions,
         jobs,
+        feedback,
     } = state
         .staff
         .record(&me.staff, &id)
@@ -154,7 +159,13 @@ async fn render(
             dead: j.state == JobState::Dead,
         })
         .collect();
+    let feedback_at = feedback
+        .as_ref()
+        .map(|f| local_moment(f.answered_at, tz))
+        .unwrap_or_default();
     let page = BookingPage {
+        feedback,
+        feedback_at,
         me: &me.staff.email,
         knock_down: me.knock_down.as_deref(),
         csrf_token: csrf::token(session)?,
