@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::webhooks::{sign, DeliveryAttempt, DeliveryState};
+use super::webhooks::{sign, DeliveryAttempt, DeliveryState, HeaderStyle};
 use super::SeamSandbox;
 
 /// How long the emulator waits for an endpoint (Svix waits 15 s; shorter keeps tests quick).
@@ -27,6 +27,7 @@ struct Due {
     url: String,
     secret: String,
     body: String,
+    style: HeaderStyle,
 }
 
 impl SeamSandbox {
@@ -46,6 +47,7 @@ impl SeamSandbox {
                     url: d.url.clone(),
                     secret: d.secret.clone(),
                     body: d.body.clone(),
+                    style: state.header_style,
                 })
                 .collect()
         };
@@ -95,14 +97,15 @@ impl SeamSandbox {
                 error: Some("the endpoint's secret is not a whsec_ base64 key".into()),
             };
         };
+        let [id_header, timestamp_header, signature_header] = d.style.names();
         let sent = self
             .inner
             .http
             .post(&d.url)
             .header("content-type", "application/json")
-            .header("svix-id", &d.svix_id)
-            .header("svix-timestamp", timestamp.to_string())
-            .header("svix-signature", signature)
+            .header(id_header, &d.svix_id)
+            .header(timestamp_header, timestamp.to_string())
+            .header(signature_header, signature)
             .body(d.body.clone())
             .timeout(ENDPOINT_TIMEOUT)
             .send()

@@ -14,6 +14,10 @@ pub struct Fault {
     /// Seconds, sent as `Retry-After`.
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// false: the call changes nothing. true: the call is carried out, then the fault is
+    /// answered ("Seam created the code but our call failed").
+    #[serde(default)]
+    pub after_effect: bool,
 }
 
 fn one() -> u32 {
@@ -27,6 +31,15 @@ impl Fault {
             status,
             count: 1,
             retry_after: None,
+            after_effect: false,
+        }
+    }
+
+    /// Carry the call out, then answer the fault.
+    pub fn after_effect(self) -> Self {
+        Self {
+            after_effect: true,
+            ..self
         }
     }
 

@@ -108,7 +108,9 @@ pub use events::SeamEvent;
 pub use faults::Fault;
 pub use keypad::KeypadOutcome;
 pub use lifecycle::{JUST_IN_TIME_LEAD, NATIVE_LEAD, OFFLINE_FAILURE_AFTER};
-pub use webhooks::{Delivery, DeliveryAttempt, DeliveryState, WebhookEndpoint, RETRY_SCHEDULE};
+pub use webhooks::{
+    Delivery, DeliveryAttempt, DeliveryState, HeaderStyle, WebhookEndpoint, RETRY_SCHEDULE,
+};
 
 use state::State;
 
@@ -393,6 +395,11 @@ impl SeamSandbox {
         let mut state = self.state();
         state.release_held(now);
         state.knobs = Default::default();
+    }
+
+    /// Which header names deliveries carry (`svix-*` unless told otherwise).
+    pub fn set_webhook_headers(&self, style: HeaderStyle) {
+        self.state().header_style = style;
     }
 
     /// The next `fault.count` calls to `fault.route` are answered with the fault.

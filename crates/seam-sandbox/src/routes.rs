@@ -115,12 +115,18 @@ async fn call(
         return error_response(&req, &SeamError::unauthorized());
     }
     let fault = sandbox.state().faults.take(route.path());
-    if let Some(fault) = fault {
+    let fault_answer = fault.as_ref().map(|fault| {
         let status =
             StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut error = SeamError::new(status, fault.kind(), "Injected fault");
         error.retry_after = fault.retry_after;
-        return error_response(&req, &error);
+        error
+    });
+    if let (Some(error), false) = (
+        &fault_answer,
+        fault.as_ref().is_some_and(|f| f.after_effect),
+    ) {
+        return error_response(&req, error);
     }
     let params = if req.method() == Method::POST {
         Params::from_json(&body)
@@ -147,6 +153,10 @@ async fn call(
             },
         )
     };
+    if let Some(error) = &fault_answer {
+        // The call was carried out; only its answer is lost.
+        return error_response(&req, error);
+    }
     match answer {
         Ok(mut body) => {
             body.insert("ok".into(), json!(true));

@@ -10,7 +10,7 @@ use super::errors::SeamError;
 use super::events::{SeamEvent, Subject};
 use super::faults::FaultQueue;
 use super::rate::RateLimiter;
-use super::webhooks::{self, Delivery, DeliveryKnobs, WebhookEndpoint};
+use super::webhooks::{self, Delivery, DeliveryKnobs, HeaderStyle, WebhookEndpoint};
 use super::wire::new_id;
 
 /// An event a disconnected lock keeps until it is back online (then reported late:
@@ -35,6 +35,7 @@ pub struct State {
     pub rate: RateLimiter,
     pub rate_limits: bool,
     pub knobs: DeliveryKnobs,
+    pub header_style: HeaderStyle,
     pub faults: FaultQueue,
     /// Locks that relock themselves at a time (`lock.locked`, method `automatic`).
     pub relocks: Vec<(String, DateTime<Utc>)>,

@@ -59,6 +59,27 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &str) -> Option<St
     webhook.sign(msg_id, timestamp, body.as_bytes()).ok()
 }
 
+/// The header names deliveries carry: Svix's own (`svix-id`, `svix-timestamp`,
+/// `svix-signature`; what Seam sends by default) or Standard Webhooks' white-labelled ones
+/// (`webhook-id`, …), which Svix can send instead (SVIX-MAN).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderStyle {
+    #[default]
+    Svix,
+    Standard,
+}
+
+impl HeaderStyle {
+    /// The id, timestamp and signature header names.
+    pub fn names(self) -> [&'static str; 3] {
+        match self {
+            Self::Svix => ["svix-id", "svix-timestamp", "svix-signature"],
+            Self::Standard => ["webhook-id", "webhook-timestamp", "webhook-signature"],
+        }
+    }
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

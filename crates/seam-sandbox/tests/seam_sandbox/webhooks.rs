@@ -308,3 +308,24 @@ async fn webhooks_created_over_the_api_get_a_secret_and_a_filter() {
     assert!(seam.set_webhook(&receiver.url, "not-a-secret!").is_err());
     let _ = NOW;
 }
+
+#[tokio::test]
+async fn deliveries_can_carry_standard_webhooks_header_names() {
+    let receiver = Receiver::start();
+    let seam = start_with(SeamSandboxConfig::pinned_at(chrono::Utc::now()));
+    seam.set_webhook(&receiver.url, SECRET)
+        .expect("valid secret");
+    seam.set_webhook_headers(seam_sandbox::HeaderStyle::Standard);
+    one_event(&seam).await;
+    seam.tick().await;
+    let got = &receiver.got()[0];
+    assert_eq!(got.header("svix-id"), "");
+    let mut headers = http::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(name, got.header(name).parse().expect("header value"));
+    }
+    standardwebhooks::Webhook::new(SECRET)
+        .expect("secret")
+        .verify(got.body.as_bytes(), &headers)
+        .expect("verifies");
+}
