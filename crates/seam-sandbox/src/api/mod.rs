@@ -167,7 +167,7 @@ pub fn handle(
         Route::DevicesSimulateConnect => simulate::connection(state, p, call, true),
         Route::DevicesSimulateDisconnect => simulate::connection(state, p, call, false),
         Route::DevicesSimulateRemove => simulate::remove(state, p, call),
-        Route::WorkspacesGet => Ok(simulate::workspace()),
+        Route::WorkspacesGet => simulate::workspace(p),
     }
 }
 

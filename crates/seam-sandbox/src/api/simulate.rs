@@ -185,8 +185,11 @@ pub fn action_attempt(state: &mut State, p: &Params) -> Result<Map<String, Value
     Ok(object(vec![("action_attempt", attempt)]))
 }
 
-pub fn workspace() -> Map<String, Value> {
-    object(vec![(
+pub fn workspace(p: &Params) -> Result<Map<String, Value>, SeamError> {
+    let mut v = Validation::default();
+    p.only(&[], &mut v);
+    v.finish()?;
+    Ok(object(vec![(
         "workspace",
         json!({
             "workspace_id": seeds::WORKSPACE,
@@ -196,5 +199,5 @@ pub fn workspace() -> Map<String, Value> {
             "company_name": "Tourgate",
             "is_suspended": false,
         }),
-    )])
+    )]))
 }

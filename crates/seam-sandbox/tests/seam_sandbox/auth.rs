@@ -154,3 +154,53 @@ async fn workspaces_get_names_a_sandbox_workspace() {
     assert_eq!(answer.ok()["workspace"]["is_sandbox"], true);
     assert_eq!(answer.json["workspace"]["workspace_id"], seeds::WORKSPACE);
 }
+
+/// Every route refuses a key it does not take, and those with a required parameter refuse
+/// its absence, as 400 `invalid_input` naming the parameter.
+#[tokio::test]
+async fn every_route_validates_strictly() {
+    let seam = start();
+    let required = [
+        ("/devices/list", None),
+        ("/devices/get", Some("device_id")),
+        ("/locks/list", None),
+        ("/locks/get", Some("device_id")),
+        ("/access_codes/create", Some("device_id")),
+        ("/access_codes/get", Some("access_code_id")),
+        ("/access_codes/list", Some("device_id")),
+        ("/access_codes/update", Some("access_code_id")),
+        ("/access_codes/delete", Some("access_code_id")),
+        ("/action_attempts/get", Some("action_attempt_id")),
+        ("/events/list", Some("since")),
+        ("/events/get", Some("event_id")),
+        ("/webhooks/create", Some("url")),
+        ("/webhooks/list", None),
+        ("/webhooks/get", Some("webhook_id")),
+        ("/webhooks/update", Some("webhook_id")),
+        ("/webhooks/delete", Some("webhook_id")),
+        ("/locks/unlock_door", Some("device_id")),
+        ("/locks/lock_door", Some("device_id")),
+        ("/locks/simulate/keypad_code_entry", Some("device_id")),
+        ("/locks/simulate/manual_lock_via_keypad", Some("device_id")),
+        ("/devices/simulate/connect", Some("device_id")),
+        ("/devices/simulate/disconnect", Some("device_id")),
+        ("/devices/simulate/remove", Some("device_id")),
+        ("/workspaces/get", None),
+    ];
+    for (path, param) in required {
+        if let Some(param) = param {
+            let empty = seam.post(path, json!({})).await;
+            assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{path}: {}", empty.json);
+            assert_eq!(empty.error_type(), "invalid_input", "{path}");
+            assert!(!empty.validation(param).is_empty(), "{path} names {param}: {}", empty.json);
+        }
+        let bogus = seam.post(path, json!({ "bogus": 1 })).await;
+        assert_eq!(bogus.status, StatusCode::BAD_REQUEST, "{path}: {}", bogus.json);
+        assert!(
+            bogus.validation("bogus").contains("Unrecognized"),
+            "{path}: {}",
+            bogus.json
+        );
+        assert!(!bogus.request_id().is_empty(), "{path}");
+    }
+}
