@@ -83,6 +83,10 @@ pub struct SeamDevice {
     pub online_codes: bool,
     /// `can_program_offline_access_codes` (igloohome algoPIN, §1.8).
     pub offline_codes: bool,
+    /// `lock.unlocked` / `lock.access_denied` from the keypad carry the typed `code`. Whether
+    /// Seam does so for brands outside its attribution list is not documented (PROVIDERS.md
+    /// §4.5); turn this off to model a lock that reports only that it opened.
+    pub reports_entry_code: bool,
     /// Seconds after a keypad unlock until the lock relocks itself (`lock.locked`, method
     /// `automatic`); None: it stays unlocked.
     pub auto_relock_seconds: Option<i64>,
@@ -119,6 +123,7 @@ impl SeamDevice {
             supported_code_lengths: lengths,
             online_codes: brand != Brand::Igloohome,
             offline_codes: brand == Brand::Igloohome,
+            reports_entry_code: true,
             auto_relock_seconds: Some(30),
             connected_account_id: seeds::CONNECTED_ACCOUNT.to_owned(),
             created_at: seeds::seeded_at(),

@@ -48,7 +48,10 @@ impl State {
                 if code.is_one_time_use {
                     code.used = true;
                 }
-                let mut extra = fields(&[("method", json!("keycode")), ("code", json!(pin))]);
+                let mut extra = fields(&[("method", json!("keycode"))]);
+                if device.reports_entry_code {
+                    extra.insert("code".into(), json!(pin));
+                }
                 if attributed {
                     extra.insert("access_code_is_managed".into(), json!(true));
                 }
@@ -91,15 +94,18 @@ impl State {
                 } else {
                     "The code is not known to the lock"
                 };
+                let mut extra = fields(&[
+                    ("method", json!("keycode")),
+                    ("reason", json!({"reason_code": reason, "message": message})),
+                ]);
+                if device.reports_entry_code {
+                    extra.insert("code".into(), json!(pin));
+                }
                 self.lock_reports(
                     "lock.access_denied",
                     device_id,
                     code_id.as_deref(),
-                    fields(&[
-                        ("method", json!("keycode")),
-                        ("code", json!(pin)),
-                        ("reason", json!({"reason_code": reason, "message": message})),
-                    ]),
+                    extra,
                     now,
                     now,
                 );

@@ -45,6 +45,19 @@
 //! - Per-device rate limits: create and update 10/min, delete 20/min, lock and unlock 15/min;
 //!   beyond that 429 `rate_limited` with `Retry-After`.
 //!
+//! # Guesses and divergences
+//!
+//! Where Seam's documents leave room the emulator picks one answer, marked INF in the code:
+//! error types `rate_limited` (429), `offline_access_code_not_modifiable` (update or delete of an
+//! algoPIN), `not_found` (unknown route), `method_not_allowed`, and `invalid_input` for a device
+//! that cannot program the kind of code asked for; the 10-minute delay before an offline lock's
+//! code is reported `failed_to_set_on_device`; `/events/list` oldest first, `since` inclusive
+//! and both compared with `created_at`; `svix-timestamp` on the emulator's clock; the 30-second
+//! auto-relock; `code` on keypad events of every brand (`SeamDevice::reports_entry_code`).
+//! Seam's sandbox simulates keypad entry on August locks only; the emulator does it on every
+//! lock, so that unattributed brands can be tested. An action attempt is finished when its call
+//! returns (create answers it `pending`; `/action_attempts/get` then shows `success`).
+//!
 //! # Driving it from a test
 //!
 //! Nothing happens behind a test's back: the clock is pinned ([`SeamSandboxConfig::now`]) and

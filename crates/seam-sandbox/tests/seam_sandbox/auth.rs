@@ -190,12 +190,26 @@ async fn every_route_validates_strictly() {
     for (path, param) in required {
         if let Some(param) = param {
             let empty = seam.post(path, json!({})).await;
-            assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{path}: {}", empty.json);
+            assert_eq!(
+                empty.status,
+                StatusCode::BAD_REQUEST,
+                "{path}: {}",
+                empty.json
+            );
             assert_eq!(empty.error_type(), "invalid_input", "{path}");
-            assert!(!empty.validation(param).is_empty(), "{path} names {param}: {}", empty.json);
+            assert!(
+                !empty.validation(param).is_empty(),
+                "{path} names {param}: {}",
+                empty.json
+            );
         }
         let bogus = seam.post(path, json!({ "bogus": 1 })).await;
-        assert_eq!(bogus.status, StatusCode::BAD_REQUEST, "{path}: {}", bogus.json);
+        assert_eq!(
+            bogus.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            bogus.json
+        );
         assert!(
             bogus.validation("bogus").contains("Unrecognized"),
             "{path}: {}",

@@ -178,3 +178,35 @@ async fn an_offline_lock_reports_an_entry_late_when_it_reconnects() {
     assert_eq!(e.occurred_at, at("2026-06-01T12:05:00Z"));
     assert_eq!(e.created_at, at("2026-06-01T12:35:00Z"));
 }
+
+#[tokio::test]
+async fn a_lock_that_reports_no_code_says_only_that_it_opened() {
+    let mut quiet = seam_sandbox::SeamDevice::new(
+        "5e4a0000-0000-4000-8000-0000000000bb",
+        "Quiet Gate",
+        seam_sandbox::Brand::Lockly,
+        chrono_tz::America::Los_Angeles,
+    );
+    quiet.reports_entry_code = false;
+    let seam = start();
+    seam.add_device(quiet);
+    seam.create_code(json!({
+        "device_id": "5e4a0000-0000-4000-8000-0000000000bb", "code": "482193",
+        "starts_at": "2026-06-01T11:00:00Z", "ends_at": "2026-06-01T14:00:00Z",
+    }))
+    .await;
+    seam.advance(Duration::from_secs(1));
+    seam.keypad_entry("5e4a0000-0000-4000-8000-0000000000bb", "482193")
+        .expect("lock");
+    seam.keypad_entry("5e4a0000-0000-4000-8000-0000000000bb", "000111")
+        .expect("lock");
+    for e in seam
+        .events_of("lock.unlocked")
+        .iter()
+        .chain(&seam.events_of("lock.access_denied"))
+    {
+        assert!(e.field("code").is_none(), "{}", e.body);
+        assert!(e.field("access_code_id").is_none());
+    }
+    assert_eq!(seam.events_of("lock.unlocked").len(), 1);
+}
