@@ -38,6 +38,14 @@ impl SeamSandbox {
         let due: Vec<Due> = {
             let mut state = self.state();
             state.advance(now);
+            if state
+                .deliveries
+                .iter()
+                .any(|d| d.state == DeliveryState::Held)
+            {
+                // A reorder batch that did not fill up goes out now, reversed.
+                state.release_held(now);
+            }
             let mut due: Vec<_> = state.deliveries.iter().filter(|d| d.is_due(now)).collect();
             due.sort_by_key(|d| (d.due_at, d.seq));
             due.into_iter()

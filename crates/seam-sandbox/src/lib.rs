@@ -395,7 +395,8 @@ impl SeamSandbox {
         state.knobs.delay = by;
     }
 
-    /// The next `n` events are held and then delivered last first.
+    /// The next `n` events are held and then delivered last first: when the `n`th arrives, or
+    /// at the next `tick()` if fewer came by then.
     pub fn reorder_next_deliveries(&self, n: u32) {
         let mut state = self.state();
         state.knobs.reorder_batch = n;

@@ -86,7 +86,7 @@ impl HeaderStyle {
 pub enum DeliveryState {
     /// Waiting for its due time.
     Pending,
-    /// Held back by the reorder knob until its batch is complete.
+    /// Held back by the reorder knob until its batch is complete or the next tick.
     Held,
     /// Answered 2xx.
     Delivered,

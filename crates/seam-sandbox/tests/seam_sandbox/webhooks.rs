@@ -221,14 +221,20 @@ async fn drop_duplicate_delay_and_reorder_knobs_bend_the_deliveries() {
     )
     .await
     .ok();
-    seam.tick().await;
-    assert_eq!(receiver.got().len(), 3, "held until the batch is complete");
     seam.post(
         "/devices/simulate/connect",
         json!({ "device_id": seeds::FRONT_DOOR }),
     )
     .await
     .ok();
+    assert_eq!(
+        seam.deliveries()
+            .iter()
+            .filter(|d| d.state == DeliveryState::Pending)
+            .count(),
+        3,
+        "released when the batch is complete"
+    );
     seam.tick().await;
     let last_three: Vec<(String, String)> = receiver.got()[3..]
         .iter()
@@ -251,6 +257,36 @@ async fn drop_duplicate_delay_and_reorder_knobs_bend_the_deliveries() {
                 seeds::FRONT_DOOR.to_owned()
             ),
             ("device.connected".to_owned(), seeds::BACK_DOOR.to_owned()),
+        ]
+    );
+    // A batch that does not fill up goes out at the next tick, reversed; then order is normal.
+    seam.reorder_next_deliveries(10);
+    seam.post(
+        "/devices/simulate/disconnect",
+        json!({ "device_id": seeds::MODEL_UNIT }),
+    )
+    .await
+    .ok();
+    seam.post(
+        "/devices/simulate/connect",
+        json!({ "device_id": seeds::MODEL_UNIT }),
+    )
+    .await
+    .ok();
+    seam.tick().await;
+    seam.post(
+        "/devices/simulate/disconnect",
+        json!({ "device_id": seeds::MODEL_UNIT }),
+    )
+    .await
+    .ok();
+    seam.tick().await;
+    assert_eq!(
+        receiver.types()[6..],
+        [
+            "device.connected",
+            "device.disconnected",
+            "device.disconnected"
         ]
     );
 }
