@@ -224,10 +224,13 @@ fn seam_sandbox_serves_the_seeded_locks_to_the_default_key() {
         .spawn()
         .expect("the binary runs");
     let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("a first line");
+    // Log lines may come first; the banner names the address.
+    let line = BufReader::new(stdout)
+        .lines()
+        .take(50)
+        .map_while(Result::ok)
+        .find(|l| l.contains("Seam sandbox listening on"))
+        .unwrap_or_default();
     let addr = line
         .split("http://")
         .nth(1)

@@ -29,11 +29,12 @@ impl SeamClock {
         *self.pinned.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
     }
 
-    /// Moves a pinned clock forward (a real-time clock is pinned at real now first).
+    /// Moves a pinned clock forward (a real-time clock is pinned at real now first). A step
+    /// past the end of time leaves the clock where it was.
     pub fn advance(&self, by: Duration) {
         let mut pinned = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
         let base = pinned.unwrap_or_else(Utc::now);
-        *pinned = Some(base + TimeDelta::from_std(by).unwrap_or(TimeDelta::MAX));
+        *pinned = Some(later(base, by).unwrap_or(base));
     }
 
     /// Back to real time.
@@ -50,6 +51,14 @@ impl SeamClock {
     }
 }
 
+/// `t + by`, if that is a time chrono can hold (with a century to spare for later steps).
+pub(crate) fn later(t: DateTime<Utc>, by: Duration) -> Option<DateTime<Utc>> {
+    let by = TimeDelta::from_std(by).ok()?;
+    let sum = t.checked_add_signed(by)?;
+    sum.checked_add_signed(TimeDelta::days(36_525))?;
+    Some(sum)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +72,8 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.advance(Duration::from_secs(90));
         assert_eq!(clock.now(), start + TimeDelta::seconds(90));
+        clock.advance(Duration::from_secs(u64::MAX));
+        assert_eq!(clock.now(), start + TimeDelta::seconds(90), "no overflow");
         clock.use_real_time();
         assert!((clock.now() - Utc::now()).abs() < TimeDelta::seconds(5));
     }

@@ -73,7 +73,16 @@ async fn clock(
             Err(_) => return error_response(&req, &SeamError::invalid("now", "Expected RFC 3339")),
         },
         (Some(None), None) => sandbox.clock().use_real_time(),
-        (None, Some(seconds)) => sandbox.advance(Duration::from_secs(seconds)),
+        (None, Some(seconds)) => {
+            let by = Duration::from_secs(seconds);
+            if super::clock::later(sandbox.now(), by).is_none() {
+                return error_response(
+                    &req,
+                    &SeamError::invalid("advance_seconds", "Too far: past the end of time"),
+                );
+            }
+            sandbox.advance(by);
+        }
         _ => {
             return error_response(
                 &req,

@@ -5,10 +5,11 @@
 use std::time::Duration;
 
 use base64::Engine;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::Serialize;
 
+use super::clock::later;
 use super::events::{filter_matches, SeamEvent};
 use super::wire::new_id;
 
@@ -137,7 +138,7 @@ impl Delivery {
         let retries_done = self.attempts.len().saturating_sub(1);
         match RETRY_SCHEDULE.get(retries_done) {
             Some(wait) => {
-                self.due_at = now + TimeDelta::from_std(*wait).unwrap_or(TimeDelta::MAX);
+                self.due_at = later(now, *wait).unwrap_or(now);
             }
             None => self.state = DeliveryState::GaveUp,
         }
@@ -182,7 +183,7 @@ pub fn plan(
     let delayed = take(&mut knobs.delay_next);
     let held = knobs.reorder_batch > 0;
     let due_at = if delayed {
-        now + TimeDelta::from_std(knobs.delay).unwrap_or(TimeDelta::MAX)
+        later(now, knobs.delay).unwrap_or(now)
     } else {
         now
     };

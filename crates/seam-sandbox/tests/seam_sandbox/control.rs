@@ -36,6 +36,16 @@ async fn the_clock_keypad_and_device_knobs_are_reachable_over_http() {
     assert_eq!(later["now"], "2026-06-01T13:31:00.000Z");
     let (bad, _) = control(&seam, "/_fake/clock", json!({ "now": "soon" })).await;
     assert_eq!(bad, StatusCode::BAD_REQUEST);
+    let (too_far, body) = control(
+        &seam,
+        "/_fake/clock",
+        json!({ "advance_seconds": u64::MAX }),
+    )
+    .await;
+    assert_eq!(too_far, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["type"], "invalid_input");
+    let (_, same) = control(&seam, "/_fake/clock", json!({ "advance_seconds": 0 })).await;
+    assert_eq!(same["now"], "2026-06-01T13:31:00.000Z");
 
     seam.create_code(json!({
         "device_id": seeds::FRONT_DOOR, "code": "4821",
