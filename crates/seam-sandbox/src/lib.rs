@@ -9,7 +9,8 @@
 //! `/access_codes/create|get|list|update|delete`, `/action_attempts/get`, `/events/list|get`,
 //! `/webhooks/create|list|get|update|delete`, `/locks/unlock_door|lock_door`,
 //! `/locks/simulate/keypad_code_entry|manual_lock_via_keypad`,
-//! `/devices/simulate/connect|disconnect|remove`, `/workspaces/get` — each as `POST` with a
+//! `/devices/simulate/connect|disconnect|remove`, `/connected_accounts/simulate/disconnect`,
+//! `/workspaces/get` — each as `POST` with a
 //! JSON body, read routes also as `GET` with a query string and `/access_codes/delete` also as
 //! `DELETE` with a query string (what the official SDKs send). Every answer has a
 //! `seam-request-id` header; successes are `{<resource>: …, "ok": true}`, refusals
@@ -356,6 +357,13 @@ impl SeamSandbox {
     pub fn set_device_offline(&self, device_id: &str, offline: bool) -> Result<(), SeamError> {
         let now = self.now();
         self.state().set_online(device_id, !offline, now)
+    }
+
+    /// The brand account behind the devices is disconnected (codes `unknown`, nothing moves)
+    /// or reconnected.
+    pub fn set_account_connected(&self, connected: bool) {
+        let now = self.now();
+        self.state().set_account_connected(connected, now);
     }
 
     /// The lock has no room for another code (`no_space_for_access_code_on_device`).

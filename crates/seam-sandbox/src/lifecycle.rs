@@ -15,6 +15,7 @@
 //!   `access_code.failed_to_set_on_device`; programmed when room is made;
 //! - a code breaking the lock's `code_constraints`: error `code_constraints_violated`, never
 //!   programmed (Seam does not retry it);
+//! - the connected account disconnected: every code `unknown`, nothing moves until it is back;
 //! - a delete (or an expiry of a just-in-time code) while the lock is offline: `removing`,
 //!   error `failed_to_remove_from_device` and its event, until the lock reconnects.
 use chrono::{DateTime, TimeDelta, Utc};
@@ -34,6 +35,10 @@ pub const OFFLINE_FAILURE_AFTER: TimeDelta = TimeDelta::minutes(10);
 impl State {
     /// Moves every code, relock and held delivery batch to `now`.
     pub fn advance(&mut self, now: DateTime<Utc>) {
+        if self.account_disconnected {
+            // Seam cannot reach the brand: codes stay `unknown` and nothing moves.
+            return;
+        }
         for index in 0..self.codes.len() {
             if self.codes[index].is_live() {
                 self.advance_code(index, now);
@@ -300,6 +305,45 @@ impl State {
                 );
             }
         }
+    }
+
+    /// The brand account behind every device is disconnected (`connected_account.disconnected`,
+    /// codes `unknown`) or back (`connected_account.connected`, statuses as the lock has them).
+    pub fn set_account_connected(&mut self, connected: bool, now: DateTime<Utc>) {
+        if self.account_disconnected != connected {
+            return;
+        }
+        self.account_disconnected = !connected;
+        let account = super::devices::seeds::CONNECTED_ACCOUNT;
+        let event_type = if connected {
+            "connected_account.connected"
+        } else {
+            "connected_account.disconnected"
+        };
+        self.emit(
+            event_type,
+            None,
+            None,
+            fields(&[("connected_account_id", json!(account))]),
+            now,
+            now,
+        );
+        for c in self.codes.iter_mut().filter(|c| c.is_live()) {
+            c.status = if !connected {
+                CodeStatus::Unknown
+            } else if c.delete_requested {
+                CodeStatus::Removing
+            } else if c.on_device && !c.native_scheduling {
+                CodeStatus::Set
+            } else if c.on_device || c.window.is_some() {
+                // A natively scheduled code whose window began meanwhile is set (with its
+                // event) by the pass below.
+                CodeStatus::Unset
+            } else {
+                CodeStatus::Setting
+            };
+        }
+        self.advance(now);
     }
 
     /// Whether a live code on the device already uses `pin` for an overlapping window.

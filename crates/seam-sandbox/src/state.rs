@@ -40,6 +40,8 @@ pub struct State {
     /// Locks that relock themselves at a time (`lock.locked`, method `automatic`).
     pub relocks: Vec<(String, DateTime<Utc>)>,
     pub held_reports: Vec<HeldReport>,
+    /// `/connected_accounts/simulate/disconnect`: Seam has lost the brand account.
+    pub account_disconnected: bool,
     next_seq: u64,
 }
 

@@ -42,10 +42,11 @@ pub enum Route {
     DevicesSimulateDisconnect,
     DevicesSimulateRemove,
     WorkspacesGet,
+    ConnectedAccountsSimulateDisconnect,
 }
 
 impl Route {
-    pub const ALL: [Route; 25] = [
+    pub const ALL: [Route; 26] = [
         Route::DevicesList,
         Route::DevicesGet,
         Route::LocksList,
@@ -71,6 +72,7 @@ impl Route {
         Route::DevicesSimulateDisconnect,
         Route::DevicesSimulateRemove,
         Route::WorkspacesGet,
+        Route::ConnectedAccountsSimulateDisconnect,
     ];
 
     pub fn path(self) -> &'static str {
@@ -100,6 +102,7 @@ impl Route {
             Self::DevicesSimulateDisconnect => "/devices/simulate/disconnect",
             Self::DevicesSimulateRemove => "/devices/simulate/remove",
             Self::WorkspacesGet => "/workspaces/get",
+            Self::ConnectedAccountsSimulateDisconnect => "/connected_accounts/simulate/disconnect",
         }
     }
 
@@ -168,6 +171,7 @@ pub fn handle(
         Route::DevicesSimulateDisconnect => simulate::connection(state, p, call, false),
         Route::DevicesSimulateRemove => simulate::remove(state, p, call),
         Route::WorkspacesGet => simulate::workspace(p),
+        Route::ConnectedAccountsSimulateDisconnect => simulate::disconnect_account(state, p, call),
     }
 }
 

@@ -185,6 +185,23 @@ pub fn action_attempt(state: &mut State, p: &Params) -> Result<Map<String, Value
     Ok(object(vec![("action_attempt", attempt)]))
 }
 
+/// `/connected_accounts/simulate/disconnect {connected_account_id}`.
+pub fn disconnect_account(
+    state: &mut State,
+    p: &Params,
+    call: &Call<'_>,
+) -> Result<Map<String, Value>, SeamError> {
+    let mut v = Validation::default();
+    p.only(&["connected_account_id"], &mut v);
+    let id = p.required_str("connected_account_id", &mut v);
+    v.finish()?;
+    if id.as_deref() != Some(seeds::CONNECTED_ACCOUNT) {
+        return Err(SeamError::not_found("Connected account"));
+    }
+    state.set_account_connected(false, call.now);
+    Ok(Map::new())
+}
+
 pub fn workspace(p: &Params) -> Result<Map<String, Value>, SeamError> {
     let mut v = Validation::default();
     p.only(&[], &mut v);

@@ -185,6 +185,10 @@ async fn every_route_validates_strictly() {
         ("/devices/simulate/connect", Some("device_id")),
         ("/devices/simulate/disconnect", Some("device_id")),
         ("/devices/simulate/remove", Some("device_id")),
+        (
+            "/connected_accounts/simulate/disconnect",
+            Some("connected_account_id"),
+        ),
         ("/workspaces/get", None),
     ];
     for (path, param) in required {

@@ -246,3 +246,45 @@ async fn deleting_a_code_on_an_offline_lock_fails_to_remove_until_it_is_back() {
     assert_eq!(seam.events_of("access_code.removed_from_device").len(), 1);
     assert_eq!(seam.events_of("access_code.deleted").len(), 1);
 }
+
+#[tokio::test]
+async fn a_disconnected_account_makes_codes_unknown_until_it_is_back() {
+    let seam = start();
+    let code = seam
+        .create_code(json!({
+            "device_id": seeds::FRONT_DOOR, "code": "4821",
+            "starts_at": "2026-06-01T13:00:00Z", "ends_at": "2026-06-01T14:00:00Z",
+        }))
+        .await;
+    let id = code["access_code_id"].as_str().expect("id").to_owned();
+    let disconnected = seam
+        .post(
+            "/connected_accounts/simulate/disconnect",
+            json!({ "connected_account_id": seeds::CONNECTED_ACCOUNT }),
+        )
+        .await;
+    disconnected.ok();
+    assert_eq!(
+        seam.code_status(&id).await.ok()["access_code"]["status"],
+        "unknown"
+    );
+    assert_eq!(seam.events_of("connected_account.disconnected").len(), 1);
+    // Nothing moves while Seam cannot reach the brand.
+    seam.set_now(at("2026-06-01T13:10:00Z"));
+    assert_eq!(
+        seam.access_code(&id).expect("code").status,
+        CodeStatus::Unknown
+    );
+    assert!(seam.events_of("access_code.set_on_device").is_empty());
+    seam.set_account_connected(true);
+    assert_eq!(seam.access_code(&id).expect("code").status, CodeStatus::Set);
+    assert_eq!(seam.events_of("access_code.set_on_device").len(), 1);
+    assert_eq!(seam.events_of("connected_account.connected").len(), 1);
+    let unknown = seam
+        .post(
+            "/connected_accounts/simulate/disconnect",
+            json!({ "connected_account_id": "00000000-0000-4000-8000-000000000000" }),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
