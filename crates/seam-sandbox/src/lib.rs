@@ -81,14 +81,19 @@
 //! # let _ = (codes, outcome); Ok(()) }
 //! ```
 //!
-//! Knobs: [`SeamSandbox::set_device_offline`], [`SeamSandbox::fill_device`], the delivery
-//! knobs ([`SeamSandbox::drop_next_deliveries`], [`SeamSandbox::duplicate_next_deliveries`],
-//! [`SeamSandbox::delay_next_deliveries`], [`SeamSandbox::reorder_next_deliveries`]) and HTTP
-//! faults ([`SeamSandbox::inject_fault`]). For assertions: [`SeamSandbox::events`],
-//! [`SeamSandbox::access_codes`], [`SeamSandbox::deliveries`].
+//! Knobs: [`SeamSandbox::set_device_offline`], [`SeamSandbox::fill_device`],
+//! [`SeamSandbox::set_account_connected`], the delivery knobs
+//! ([`SeamSandbox::drop_next_deliveries`], [`SeamSandbox::duplicate_next_deliveries`],
+//! [`SeamSandbox::delay_next_deliveries`], [`SeamSandbox::reorder_next_deliveries`],
+//! [`SeamSandbox::set_webhook_headers`] for `webhook-*` names) and HTTP faults
+//! ([`SeamSandbox::inject_fault`]; [`Fault::after_effect`] carries the call out and loses the
+//! answer). For assertions: [`SeamSandbox::events`], [`SeamSandbox::access_codes`],
+//! [`SeamSandbox::all_access_codes`], [`SeamSandbox::deliveries`].
 //!
 //! The binary entry point is [`serve_forever`] (`tourgate seam-sandbox --listen ADDR`): real
-//! time, with a loop calling `tick()` every second.
+//! time, with a loop calling `tick()` every second. An in-process emulator for a demo wants
+//! the same: `SeamSandboxConfig { real_time_ticks: true, ..Default::default() }` (without it,
+//! webhooks wait for `tick()`).
 mod api;
 mod clock;
 mod codes;
