@@ -57,6 +57,10 @@ const UPDATE_KEYS: &[&str] = &[
 
 /// Seam's longest window for an hourly-bound algoPIN (S-IGLOO: 1–672 h).
 const OFFLINE_MAX_HOURS: i64 = 672;
+/// igloohome issues at most 3 hourly (or daily) algoPINs and 5 one-time ones per start slot
+/// (S-IGLOO).
+const OFFLINE_HOURLY_PER_SLOT: usize = 3;
+const OFFLINE_ONE_TIME_PER_SLOT: usize = 5;
 /// A daily-bound algoPIN lasts at most this many days (S-IGLOO: 29–367 days).
 const OFFLINE_MAX_DAYS: i64 = 367;
 
@@ -263,6 +267,31 @@ pub fn create(
             "device_id",
             "This device cannot program online access codes; use is_offline_access_code",
         );
+    }
+    if let (true, Some((starts, _))) = (offline, window) {
+        let (limit, kind) = if one_time {
+            (OFFLINE_ONE_TIME_PER_SLOT, "one-time")
+        } else {
+            (OFFLINE_HOURLY_PER_SLOT, "time-bound")
+        };
+        let same_slot = state
+            .codes
+            .iter()
+            .filter(|c| {
+                c.is_live()
+                    && c.device_id == device_id
+                    && c.is_offline_access_code
+                    && c.is_one_time_use == one_time
+                    && c.starts_at() == Some(starts)
+            })
+            .count();
+        if same_slot >= limit {
+            // INF: igloohome's limit (S-IGLOO); Seam's answer to it is undocumented.
+            v.add(
+                "starts_at",
+                format!("At most {limit} {kind} offline access codes may start at the same time on this device"),
+            );
+        }
     }
     if one_time && !offline {
         v.add(

@@ -115,3 +115,28 @@ async fn offline_codes_keep_igloohomes_rules() {
     }
     assert_eq!(seam.code_status(id).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn at_most_three_offline_codes_start_in_the_same_hour() {
+    let seam = start();
+    let body = json!({
+        "device_id": seeds::LOCKBOX, "is_offline_access_code": true,
+        "starts_at": "2026-06-01T17:00:00Z", "ends_at": "2026-06-01T18:00:00Z",
+    });
+    for _ in 0..3 {
+        seam.create_code(body.clone()).await;
+    }
+    let fourth = seam.post("/access_codes/create", body).await;
+    assert_eq!(fourth.status, StatusCode::BAD_REQUEST);
+    assert!(
+        fourth.validation("starts_at").contains("At most 3"),
+        "{}",
+        fourth.json
+    );
+    // Another hour is fine.
+    seam.create_code(json!({
+        "device_id": seeds::LOCKBOX, "is_offline_access_code": true,
+        "starts_at": "2026-06-01T18:00:00Z", "ends_at": "2026-06-01T19:00:00Z",
+    }))
+    .await;
+}
