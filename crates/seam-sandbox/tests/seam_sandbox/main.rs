@@ -1,0 +1,11 @@
+//! The Seam sandbox over real HTTP: PROVIDERS.md §4.4, point by point.
+mod access_codes;
+mod auth;
+mod control;
+mod events;
+mod helpers;
+mod keypad;
+mod lifecycle;
+mod offline_codes;
+mod rate_limits;
+mod webhooks;
