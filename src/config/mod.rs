@@ -559,9 +559,12 @@ fn check_whsec(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Unguessable bytes (tokens, keys, salts) from the thread's CSPRNG (ChaCha, seeded and
+/// periodically reseeded from the OS): as strong as asking the OS each time, without a system
+/// call per token on every first page view (BENCHMARKS.md).
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
-    rand::rngs::OsRng.fill_bytes(&mut b);
+    rand::thread_rng().fill_bytes(&mut b);
     b
 }
 
