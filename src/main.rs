@@ -138,10 +138,28 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, naming what is wrong (configuration errors name their variable).
-            eprintln!("tourgate: {e:#}");
+            eprintln!("tourgate: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each reason said once: an error whose message
+/// already quotes its source (thiserror's `"{0}"` with `#[from]`) would otherwise print as
+/// "X: X".
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

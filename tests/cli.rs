@@ -209,3 +209,29 @@ fn grant_revoke_and_remove_change_one_thing_each() {
     assert_eq!(gone.status.code(), Some(1));
     assert!(stderr(&gone).contains("there is no staff member ann@example.com"));
 }
+
+#[test]
+fn an_error_line_says_its_reason_once() {
+    let w = Workdir::new();
+    let add = w.run(
+        &[
+            "staff",
+            "add",
+            "--email",
+            "ann@example.com",
+            "--community",
+            "maple-court",
+        ],
+        Some("short"),
+    );
+    assert_eq!(add.status.code(), Some(1));
+    assert_eq!(
+        stderr(&add).trim_end(),
+        "tourgate: the password is shorter than 12 characters"
+    );
+    let unknown = w.run(&["staff", "remove", "--email", "nobody@example.com"], None);
+    assert_eq!(
+        stderr(&unknown).trim_end(),
+        "tourgate: there is no staff member nobody@example.com"
+    );
+}
