@@ -165,11 +165,7 @@ pub async fn observe(
             .with_label_values(&[method, &route])
             .observe(started.elapsed().as_secs_f64());
     }
-    if status.is_server_error() {
-        tracing::error!(%route, status = status.as_u16(), "request failed");
-    } else {
-        tracing::info!(%route, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
-    }
+    crate::telemetry::request_finished(&route, status.as_u16(), started.elapsed());
     Ok(res)
 }
 
