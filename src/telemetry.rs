@@ -112,7 +112,9 @@ pub fn request_finished(route: &str, status: u16, elapsed: Duration) {
         RequestLine::Slow => {
             tracing::info!(target: REQUEST_TARGET, %route, status, ms, "slow request")
         }
-        RequestLine::Quiet => tracing::debug!(target: REQUEST_TARGET, %route, status, ms, "request"),
+        RequestLine::Quiet => {
+            tracing::debug!(target: REQUEST_TARGET, %route, status, ms, "request")
+        }
     }
 }
 

@@ -3,6 +3,7 @@ mod booking_form;
 mod bookings;
 mod callbacks;
 mod csrf;
+mod demo_index;
 mod demo_lock;
 mod demo_mail;
 pub mod error;
@@ -35,6 +36,10 @@ pub struct AppState {
     pub bookings: BookingService,
     pub metrics: Metrics,
     pub staff_sign_in: crate::staff::SignInLimits,
+    /// The demo's staff account, shown on the demo's index page (demo `serve` only).
+    pub demo_staff: Option<crate::demo::DemoStaff>,
+    /// The in-process Knock sandbox's HTML view (demo mode).
+    pub sandbox_view: Option<url::Url>,
 }
 
 const STYLESHEET: &str = include_str!("../../static/style.css");
@@ -45,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(callbacks::routes)
         .configure(demo_lock::routes)
         .configure(demo_mail::routes)
+        .configure(demo_index::routes)
         .route("/static/style.css", web::get().to(stylesheet))
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))
