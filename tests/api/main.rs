@@ -7,6 +7,7 @@ mod booking;
 mod callbacks;
 mod cancel;
 mod completion;
+mod demo;
 mod door_code;
 mod inputs;
 mod integrity;

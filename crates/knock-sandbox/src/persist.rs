@@ -120,10 +120,7 @@ pub(super) fn load(file: &Path) -> (Option<Persisted>, Restored) {
                 },
             )
         }
-        Ok(p) => set_aside(
-            file,
-            format!("format version {}, not {VERSION}", p.version),
-        ),
+        Ok(p) => set_aside(file, format!("format version {}, not {VERSION}", p.version)),
         Err(e) => set_aside(file, format!("not the sandbox's JSON: {e}")),
     }
 }

@@ -8,11 +8,11 @@ use serde_json::Value;
 
 use super::availability::{acceptable_times, Booking};
 use super::faults::FaultQueue;
+use super::persist::Persisted;
 use super::records::{
     AppointmentRecord, EmailRecord, EventRecord, MessageRecord, ProspectRecord, RequestRecord,
     SandboxSnapshot, TourType, VisitRecord,
 };
-use super::persist::Persisted;
 use super::rules::{self, Rejection};
 use super::SandboxCommunity;
 

@@ -2263,7 +2263,8 @@ async fn a_corrupt_state_file_is_set_aside_with_a_clear_message_and_the_sandbox_
     assert!(message.contains("starts empty"), "{message}");
     assert!(app.sandbox.snapshot().prospects.is_empty());
     // It keeps its records again from here on.
-    app.create_prospect(prospect_body("fresh@example.com")).await;
+    app.create_prospect(prospect_body("fresh@example.com"))
+        .await;
     assert!(file.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
