@@ -280,3 +280,64 @@ on_both_backends!(
         assert!(!door_opens(&real, &code_of(&real, &booking)).await);
     }
 );
+
+on_both_backends!(
+    the_mailbox_shows_each_mail_decoded_its_html_in_a_sandboxed_frame,
+    |b: Backend| async move {
+        let app = spawn_served(b, &[], None).await;
+        let c = client();
+        let page = app.book(&c, MAPLE, None).await;
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let (_, list) = app.get(&c, "/sandbox/mail").await;
+        let doc = scraper::Html::parse_document(&list);
+        let sel = scraper::Selector::parse("[data-mail] h2 a").unwrap();
+        let view = doc
+            .select(&sel)
+            .find(|a| a.text().collect::<String>().starts_with("How to get in"))
+            .and_then(|a| a.attr("href"))
+            .expect("the door-code mail, sent at once in the demo")
+            .to_string();
+
+        let (status, source) = app.get(&c, &format!("{view}/source")).await;
+        assert_eq!(status, 200);
+        assert!(
+            source.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{source}"
+        );
+
+        let (status, html) = app.get(&c, &view).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("grace@example.com"), "{html}");
+        assert_eq!(
+            attr(&html, "data-mail-html").as_deref(),
+            Some(""),
+            "a frame for the HTML part"
+        );
+        let text = text_of(&html, "data-mail-text").expect("the text part");
+        assert!(!text.contains("=\r\n") && !text.contains("=3D"), "{text}");
+
+        let r = c
+            .get(app.url(&format!("{view}/html")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            csp.contains("sandbox") && csp.contains("frame-ancestors 'self'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("script-src"), "{csp}");
+        let body = r.text().await.unwrap();
+        // Decoded: the door code and the booking link as the renter's mail client shows them.
+        let booking = booking_of(&app, &c, &page).await;
+        assert!(body.contains(&code_of(&app, &booking)), "{body}");
+        assert!(body.contains(&format!("{page}?proof=")), "{body}");
+        assert!(!body.contains("=3D"), "{body}");
+
+        assert_eq!(app.get(&c, "/sandbox/mail/nothing.eml/html").await.0, 404);
+    }
+);
