@@ -17,6 +17,7 @@ mod pages;
 
 mod accessibility;
 mod cancel;
+mod demo;
 mod desktop;
 mod lock;
 mod mail;
