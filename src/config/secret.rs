@@ -141,7 +141,7 @@ mod kept_key_tests {
         let file = temp_file();
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "short\n").unwrap();
-        let e = kept_key(&file).err().expect("refused").to_string();
+        let e = kept_key(&file).expect_err("refused").to_string();
         assert!(e.contains(&file.display().to_string()), "{e}");
         assert!(e.contains("shorter than 32"), "{e}");
         let _ = std::fs::remove_dir_all(file.parent().unwrap());
