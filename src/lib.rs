@@ -3,6 +3,7 @@ pub mod access;
 pub mod booking;
 pub mod calendar;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod knock;
 pub mod mail;

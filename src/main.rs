@@ -146,10 +146,28 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, naming what is wrong (configuration errors name their variable).
-            eprintln!("tourgate: {e:#}");
+            eprintln!("tourgate: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each reason said once: an error whose message
+/// already quotes its source (thiserror's `"{0}"` with `#[from]`) would otherwise print as
+/// "X: X".
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
@@ -287,37 +305,52 @@ fn announce(app: &Application) {
         database = app.store.backend(),
         "tourgate is serving"
     );
-    if let Some((_, sandbox_url)) = &app.sandbox {
-        println!("Tourgate demo is running.");
-        for c in s.communities.all() {
-            println!(
-                "  Doorway link for {}: {base}/tours/{}?utm_knock_source_title=Zillow%20Self%20Tour%20%26%20Co",
-                c.name, c.slug
-            );
-        }
+    let Some((sandbox, sandbox_url)) = &app.sandbox else {
+        return;
+    };
+    println!("Tourgate demo is running. Start here: {base}/");
+    for c in s.communities.all() {
         println!(
-            "  Knock sandbox (what Knock received): {}_sandbox",
-            sandbox_url
+            "  Doorway link for {}: {base}{}",
+            c.name,
+            tourgate::demo::doorway_path(&c.slug)
         );
-        for c in s.communities.all() {
-            println!("  Demo lock for {}: {base}/sandbox/lock/{}", c.name, c.slug);
-        }
-        if s.communities.all().iter().any(|c| {
-            c.access.shown_before >= chrono::Duration::hours(24)
-                && c.access.valid_before >= chrono::Duration::hours(24)
-        }) {
-            println!("  (Door codes open the demo lock a day ahead; the booking page shows the code once you open the link in the renter's mail below.)");
-        }
-        if s.smtp_url.is_none() {
-            println!("  Mail sent to renters: {base}/sandbox/mail");
-        }
-        if std::env::var_os("ACCESS_WEBHOOK_SECRET").is_none() {
-            println!(
-                "  Access webhook secret (demo only): {}",
-                s.access_webhook_secret.expose()
-            );
-        }
     }
+    if s.smtp_url.is_none() {
+        println!("  Mail sent to renters: {base}/sandbox/mail");
+    }
+    for c in s.communities.all() {
+        println!("  Demo lock for {}: {base}/sandbox/lock/{}", c.name, c.slug);
+    }
+    if s.communities
+        .all()
+        .iter()
+        .any(|c| c.access.valid_before >= tourgate::config::DEMO_EARLY_ACCESS)
+    {
+        println!("  (Door codes open the demo lock for any upcoming tour; the booking page shows the code once you open the link in the renter's mail.)");
+    }
+    println!("  Knock sandbox (what Knock received): {sandbox_url}_sandbox");
+    match &app.demo_staff {
+        Some(staff) => println!(
+            "  Staff area: {base}/staff (sign in as {} with password {})",
+            staff.email,
+            staff.password.expose()
+        ),
+        None => println!("  Staff area: {base}/staff"),
+    }
+    if std::env::var_os("ACCESS_WEBHOOK_SECRET").is_none() {
+        println!(
+            "  Access webhook secret (demo only): {}",
+            s.access_webhook_secret.expose()
+        );
+    }
+    if let tourgate::config::KeyOrigin::File(file) = &s.secret_key_origin {
+        println!(
+            "  Secret key kept in {} (door codes and staff sessions survive a restart)",
+            file.display()
+        );
+    }
+    println!("  Knock sandbox: {}", sandbox.restored());
 }
 
 impl From<OutboxCommand> for tourgate::outbox::cli::Command {

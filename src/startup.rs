@@ -15,6 +15,7 @@ use url::Url;
 use crate::access::Access;
 use crate::booking::{run_booking_worker, run_prune, run_window_sweep, BookingService};
 use crate::config::{Communities, Settings};
+use crate::demo::DemoStaff;
 use crate::knock::{KnockClient, KnockClientConfig};
 use crate::mail::{MailDesk, Mailer};
 use crate::metrics::Metrics;
@@ -35,29 +36,57 @@ pub struct Application {
     pub outbox: Outbox,
     /// The in-process Knock sandbox in demo mode.
     pub sandbox: Option<(Sandbox, Url)>,
+    /// The demo's staff account (demo mode, built by [`Application::build`] only).
+    pub demo_staff: Option<DemoStaff>,
     stop_workers: CancellationToken,
 }
 
 impl Application {
     /// Binds the listener (port 0 picks a free one; read it back with `port()`), migrates the
     /// database and wires everything. Nothing is served until `run_until_stopped`.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let sandbox = sandbox_config(&settings.communities, true);
-        Self::build_with_sandbox(settings, sandbox).await
+    ///
+    /// This is `tourgate serve`: in demo mode it keeps its secret key (unless
+    /// `TOURGATE_SECRET_KEY` is set) and the Knock sandbox's records under the data directory,
+    /// and makes sure the demo staff account exists (src/demo.rs).
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        let mut sandbox = sandbox_config(&settings.communities, true);
+        let demo = settings.demo();
+        if demo {
+            crate::demo::keep_key(&mut settings)?;
+            sandbox.state_file = Some(crate::demo::sandbox_state_file(&settings));
+        }
+        Self::assemble(settings, sandbox, demo).await
     }
 
     /// As `build`, with the in-process Knock sandbox (demo mode only: no `KNOCK_BASE_URL`)
     /// configured by the caller rather than copied from our communities: tests use it to
-    /// choose the sandbox's profile and to give Knock settings that differ from ours.
+    /// choose the sandbox's profile and to give Knock settings that differ from ours. It keeps
+    /// nothing on disk and makes no demo account unless the caller's configuration asks.
     pub async fn build_with_sandbox(
+        settings: Settings,
+        sandbox_config: SandboxConfig,
+    ) -> anyhow::Result<Self> {
+        Self::assemble(settings, sandbox_config, false).await
+    }
+
+    async fn assemble(
         mut settings: Settings,
         sandbox_config: SandboxConfig,
+        demo_account: bool,
     ) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
         let store = Store::connect(&settings.database)
             .await
             .context("DATABASE_URL: cannot open the database")?;
         store.migrate().await.context("database migration failed")?;
+        let demo_staff = match demo_account && settings.demo() {
+            true => Some(
+                crate::demo::ensure_staff(&store, &settings.communities, &settings.secret_key)
+                    .await
+                    .context("cannot create the demo staff account")?,
+            ),
+            false => None,
+        };
 
         let listener = TcpListener::bind(settings.listen)
             .with_context(|| format!("TOURGATE_LISTEN: cannot bind {}", settings.listen))?;
@@ -128,6 +157,10 @@ impl Application {
             bookings: bookings.clone(),
             metrics,
             staff_sign_in: crate::staff::SignInLimits::new(),
+            demo_staff: demo_staff.clone(),
+            sandbox_view: sandbox
+                .as_ref()
+                .and_then(|(_, url)| url.join("_sandbox").ok()),
         });
         let outbox_data = actix::Data::new(outbox.clone());
         let session_settings = settings.clone();
@@ -171,6 +204,7 @@ impl Application {
             bookings,
             outbox,
             sandbox,
+            demo_staff,
             stop_workers,
         })
     }

@@ -269,3 +269,30 @@ fn seam_sandbox_serves_the_seeded_locks_to_the_default_key() {
     assert!(bad.starts_with("HTTP/1.1 401"), "{bad}");
     assert!(bad.contains(r#""type":"unauthorized""#), "{bad}");
 }
+
+/// One line, its reason once (not "X: X" from an error and its own source).
+#[test]
+fn an_error_line_says_its_reason_once() {
+    let w = Workdir::new();
+    let add = w.run(
+        &[
+            "staff",
+            "add",
+            "--email",
+            "ann@example.com",
+            "--community",
+            "maple-court",
+        ],
+        Some("short"),
+    );
+    assert_eq!(add.status.code(), Some(1));
+    assert_eq!(
+        stderr(&add).trim_end(),
+        "tourgate: the password is shorter than 12 characters"
+    );
+    let unknown = w.run(&["staff", "remove", "--email", "nobody@example.com"], None);
+    assert_eq!(
+        stderr(&unknown).trim_end(),
+        "tourgate: there is no staff member nobody@example.com"
+    );
+}

@@ -185,13 +185,14 @@ impl BookingService {
     ) -> Result<Option<Booking>, StoreError> {
         match &self.access {
             Access::Codes(keypad) => {
-                // Windows reach at most a day around a tour of at most four hours.
+                // Windows reach the community's early access before a tour of at most four
+                // hours, and a day after it.
                 let nearby = self
                     .store
                     .bookings_between(
                         std::slice::from_ref(&c.slug),
                         now - chrono::Duration::days(2),
-                        now + chrono::Duration::days(2),
+                        now + c.access.reach() + chrono::Duration::days(1),
                     )
                     .await?;
                 Ok(keypad.open(c, &nearby, code, now).cloned())

@@ -113,6 +113,27 @@ pub struct AccessTimes {
     pub shown_before: chrono::Duration,
 }
 
+/// How far ahead the demo community's codes reach: further than Knock offers times.
+pub const DEMO_EARLY_ACCESS: chrono::Duration = chrono::Duration::days(366);
+
+impl AccessTimes {
+    /// The built-in demo community's: the code is shown and opens the door from booking, for
+    /// any upcoming tour. Set in code, past the file's limit of a day (`LATEST_EARLY_ACCESS`),
+    /// so that no communities file can give it to a real building.
+    pub fn demo() -> Self {
+        Self {
+            valid_before: DEMO_EARLY_ACCESS,
+            shown_before: DEMO_EARLY_ACCESS,
+            ..Self::default()
+        }
+    }
+
+    /// The longest a code works before its tour's start: how far ahead the keypad looks.
+    pub fn reach(&self) -> chrono::Duration {
+        self.valid_before
+    }
+}
+
 impl Default for AccessTimes {
     fn default() -> Self {
         Self {
@@ -217,10 +238,11 @@ impl Communities {
     }
 
     /// The demo community served when nothing is configured: Knock's stage test community.
-    /// Its door codes show and work a day ahead, so that whoever tries the demo can open the
-    /// demo lock right after booking (the earliest time offered is always within a day).
+    /// Its door codes show and work from booking, for any upcoming tour
+    /// ([`AccessTimes::demo`]), so that whoever tries the demo can open the demo lock right
+    /// after booking whatever day they picked.
     pub fn demo() -> Self {
-        Self::parse(
+        let mut demo = Self::parse(
             r##"[[community]]
 slug = "maple-court"
 knock_community_id = "b9XQN6eMvvrr07zg"
@@ -230,8 +252,6 @@ address = "100 Maple St, Seattle, WA 98101"
 tour_minutes = 30
 default_source_title = "Self-Guided Tour Vendor"
 units = ["101", "102", "2B"]
-code_shown_before_minutes = 1440
-code_valid_before_minutes = 1440
 brand_color = "#8a2c0d"
 office_phone = "(206) 555-0100"
 office_email = "leasing@maplecourt.example"
@@ -246,7 +266,11 @@ bring = "Your phone, to read the door code, and a photo ID in case you meet staf
 accessibility = "The Maple St entrance has a ramp and an automatic door; homes 101 and 102 are step-free."
 "##,
         )
-        .expect("the demo community is valid")
+        .expect("the demo community is valid");
+        for c in &mut demo.0 {
+            c.access = AccessTimes::demo();
+        }
+        demo
     }
 
     pub fn get(&self, slug: &str) -> Option<&Community> {

@@ -6,9 +6,10 @@ mod secret;
 
 pub use brand::{directions_url, Brand, Image, TourKit};
 pub use communities::{
-    AccessTimes, Communities, Community, CommunityError, SandboxSchedule, LATEST_EARLY_ACCESS,
+    AccessTimes, Communities, Community, CommunityError, SandboxSchedule, DEMO_EARLY_ACCESS,
+    LATEST_EARLY_ACCESS,
 };
-pub use secret::Secret;
+pub use secret::{kept_key, KeyFileError, KeyOrigin, Secret};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -74,6 +75,8 @@ pub struct Settings {
     pub communities: Communities,
     pub access_webhook_secret: Secret,
     pub secret_key: Secret,
+    /// Configured, random for this process, or (demo `serve`) kept under the data directory.
+    pub secret_key_origin: KeyOrigin,
     pub log_format: LogFormat,
     /// Background workers in this process (booking completion, later the outbox).
     pub workers: bool,
@@ -243,14 +246,16 @@ impl Settings {
                 ))
             }
         };
-        let secret_key = match src.get("TOURGATE_SECRET_KEY") {
+        let (secret_key, secret_key_origin) = match src.get("TOURGATE_SECRET_KEY") {
             Some(v) if v.len() < 32 => {
                 return Err(bad("TOURGATE_SECRET_KEY", "must be at least 32 characters"))
             }
-            Some(v) => Secret::new(v),
-            None if demo => {
-                Secret::new(base64::engine::general_purpose::STANDARD.encode(random_bytes::<64>()))
-            }
+            Some(v) => (Secret::new(v), KeyOrigin::Configured),
+            // `serve` replaces it with the one kept under the data directory (startup.rs).
+            None if demo => (
+                Secret::new(base64::engine::general_purpose::STANDARD.encode(random_bytes::<64>())),
+                KeyOrigin::Random,
+            ),
             None => return Err(bad("TOURGATE_SECRET_KEY", "is required outside demo mode")),
         };
         let log_format = match src.get("TOURGATE_LOG_FORMAT").as_deref() {
@@ -375,6 +380,7 @@ impl Settings {
             communities,
             access_webhook_secret,
             secret_key,
+            secret_key_origin,
             log_format,
             workers,
             data_dir,

@@ -133,3 +133,20 @@ pub async fn revoke(store: &Store, email: &str, slug: &str) -> Result<String, St
         StaffChange::Unchanged => Err(StaffError::NotGranted(email, slug.to_string())),
     }
 }
+
+/// Whether `password` is the account's (false for an unknown account). For the demo's own
+/// account, checked at each start (src/demo.rs).
+pub async fn password_matches(
+    store: &Store,
+    email: &str,
+    password: &str,
+) -> Result<bool, StaffError> {
+    let email = account_email(email)?;
+    let stored = store.staff_credentials(&email).await?.map(|(_, hash)| hash);
+    let candidate = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        stored.is_some() && super::password::verify(&candidate, stored.as_deref())
+    })
+    .await
+    .map_err(|e| StaffError::Hashing(e.to_string()))
+}

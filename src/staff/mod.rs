@@ -9,7 +9,7 @@ mod rate_limit;
 mod session;
 mod sign_in;
 
-pub use accounts::{add_staff, grant, list, remove, revoke, StaffError};
+pub use accounts::{add_staff, grant, list, password_matches, remove, revoke, StaffError};
 pub use client_ip::{client_ip, rate_key};
 pub use desk::{AttentionItem, BookingRecord, RetryOutcome, StaffDesk};
 pub use device::{Device, DeviceCookie, DeviceKey, DEVICE_LIFETIME};

@@ -4,6 +4,7 @@ mod bookings;
 mod brand;
 mod callbacks;
 mod csrf;
+mod demo_index;
 mod demo_lock;
 mod demo_mail;
 pub mod error;
@@ -36,6 +37,10 @@ pub struct AppState {
     pub bookings: BookingService,
     pub metrics: Metrics,
     pub staff_sign_in: crate::staff::SignInLimits,
+    /// The demo's staff account, shown on the demo's index page (demo `serve` only).
+    pub demo_staff: Option<crate::demo::DemoStaff>,
+    /// The in-process Knock sandbox's HTML view (demo mode).
+    pub sandbox_view: Option<url::Url>,
 }
 
 const STYLESHEET: &str = include_str!("../../static/style.css");
@@ -46,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(callbacks::routes)
         .configure(demo_lock::routes)
         .configure(demo_mail::routes)
+        .configure(demo_index::routes)
         .route("/static/style.css", web::get().to(stylesheet))
         .configure(brand::routes)
         .route("/tours/{community}", web::get().to(tours::landing))
@@ -171,11 +177,7 @@ pub async fn observe(
             .with_label_values(&[method, &route])
             .observe(started.elapsed().as_secs_f64());
     }
-    if status.is_server_error() {
-        tracing::error!(%route, status = status.as_u16(), "request failed");
-    } else {
-        tracing::info!(%route, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
-    }
+    crate::telemetry::request_finished(&route, status.as_u16(), started.elapsed());
     Ok(res)
 }
 

@@ -129,6 +129,10 @@ pub struct TestApp {
     pub outbox: tourgate::outbox::Outbox,
     /// Shared with [`TestApp::another_process`]; dropped with the last of them.
     _db: std::sync::Arc<TestDb>,
+    /// The settings' sources of an app built as `tourgate serve` builds it
+    /// ([`spawn_served`]), to start it again.
+    #[allow(dead_code)]
+    served_env: Option<HashMap<String, String>>,
 }
 
 /// A database of its own for one test, dropped afterwards.
@@ -295,6 +299,15 @@ async fn serve_with_sandbox(
     let app = Application::build_with_sandbox(settings, sandbox)
         .await
         .expect("the app builds");
+    serving(app, db, knock)
+}
+
+/// Serves a built app in the background, as a test reaches it.
+fn serving(
+    app: Application,
+    db: std::sync::Arc<TestDb>,
+    knock: Option<(Sandbox, url::Url)>,
+) -> TestApp {
     let (sandbox, sandbox_url) = app
         .sandbox
         .clone()
@@ -310,8 +323,61 @@ async fn serve_with_sandbox(
         bookings: app.bookings.clone(),
         outbox: app.outbox.clone(),
         _db: db,
+        served_env: None,
     };
     tokio::spawn(app.run_until_stopped());
+    t
+}
+
+/// The app as `tourgate serve` builds it (`Application::build`) from the test's settings and
+/// `extra`: with nothing about Knock configured that is the demo with its built-in community,
+/// which keeps its secret key and the Knock sandbox's records under `TOURGATE_DATA_DIR` (a
+/// directory of its own unless `extra` names one) and makes the demo staff account.
+/// `knock` is the sandbox a non-demo app's `KNOCK_BASE_URL` names.
+/// [`TestApp::restart_served`] starts it again on the same database and data directory.
+#[allow(dead_code)]
+pub async fn spawn_served(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    knock: Option<(Sandbox, url::Url)>,
+) -> TestApp {
+    let (database_url, db) = test_db(backend).await;
+    let data_dir = std::env::temp_dir().join(format!("tourgate-served-{}", random_name()));
+    let mut env: HashMap<String, String> = [
+        ("TOURGATE_LISTEN", "127.0.0.1:0"),
+        ("TOURGATE_METRICS_LISTEN", "127.0.0.1:0"),
+        ("TOURGATE_WORKERS", "off"),
+        ("KNOCK_TIMEOUT_SECS", "2"),
+        ("KNOCK_CONNECT_TIMEOUT_SECS", "1"),
+        ("TOURGATE_BOOKINGS_PER_HOUR", "100000"),
+        ("TOURGATE_AVAILABILITY_FRESH_SECS", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.insert("DATABASE_URL".into(), database_url);
+    env.insert("TOURGATE_DATA_DIR".into(), data_dir.display().to_string());
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    start_served(env, std::sync::Arc::new(db), knock).await
+}
+
+async fn start_served(
+    env: HashMap<String, String>,
+    db: std::sync::Arc<TestDb>,
+    knock: Option<(Sandbox, url::Url)>,
+) -> TestApp {
+    let settings = Settings::from_sources(&Source {
+        env: env.clone(),
+        file: HashMap::new(),
+    })
+    .expect("test settings are valid");
+    let app = Application::build(settings)
+        .await
+        .expect("the app builds as serve builds it");
+    let mut t = serving(app, db, knock);
+    t.served_env = Some(env);
     t
 }
 
@@ -381,6 +447,14 @@ impl TestApp {
             Some((self.sandbox.clone(), url)),
         )
         .await
+    }
+
+    /// A second start of an app from [`spawn_served`]: the same settings' sources (so a
+    /// fresh random key unless one is kept), the same database and data directory.
+    #[allow(dead_code)]
+    pub async fn restart_served(&self) -> TestApp {
+        let env = self.served_env.clone().expect("an app from spawn_served");
+        start_served(env, self._db.clone(), None).await
     }
 
     pub fn url(&self, path: &str) -> String {

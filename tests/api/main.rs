@@ -8,6 +8,7 @@ mod branding;
 mod callbacks;
 mod cancel;
 mod completion;
+mod demo;
 mod door_code;
 mod inputs;
 mod integrity;

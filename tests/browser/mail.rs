@@ -38,10 +38,10 @@ async fn on_a_phone_the_confirmation_email_is_in_the_demo_mailbox_and_reads_well
         .flatten()
         .expect("the row names its file");
 
-    // The file as sent, opened from the mailbox.
-    b.tap(&format!("[data-mail='{name}'] a")).await;
-    let raw = b.text("body").await;
-    assert!(raw.contains(&format!("Subject: {subject}")), "{raw}");
+    // The mail opened from the mailbox: its headers, its HTML in a frame.
+    b.tap(&format!("[data-mail='{name}'] h2 a")).await;
+    b.wait_for("[data-mail-html]").await;
+    assert_eq!(b.text("[data-mail-subject]").await, subject);
 
     let eml =
         std::fs::read(app.settings.data_dir.join("mail").join(&name)).expect("the message file");

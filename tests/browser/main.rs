@@ -18,6 +18,7 @@ mod pages;
 mod accessibility;
 mod branding;
 mod cancel;
+mod demo;
 mod desktop;
 mod lock;
 mod mail;

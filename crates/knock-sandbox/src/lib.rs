@@ -14,6 +14,7 @@ mod clock;
 mod control;
 mod faults;
 mod gateway;
+mod persist;
 mod prospects;
 mod records;
 mod requests;
@@ -25,12 +26,14 @@ mod visits;
 mod wire;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, NaiveTime, Utc};
 
 pub use appointments::OfficeDecisionError;
 pub use faults::{Fault, FaultRoute};
+pub use persist::Restored;
 pub use records::{
     AppointmentRecord, AppointmentStatus, Bedrooms, EmailRecord, EmailType, EventRecord,
     MessageChannel, MessageKind, MessageRecord, MessageStatus, ProspectRecord, ProspectStatus,
@@ -184,6 +187,9 @@ pub struct SandboxConfig {
     pub events_name_appointment: bool,
     /// How undocumented answers are given.
     pub profile: Profile,
+    /// Keep the records in this file between starts (the demo; persist.rs). None, the
+    /// default, keeps nothing: tests write no state unless they ask.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -195,6 +201,7 @@ impl Default for SandboxConfig {
             html_view: false,
             events_name_appointment: rules::EVENTS_NAME_APPOINTMENT_BY_DEFAULT,
             profile: Profile::Strict,
+            state_file: None,
         }
     }
 }
@@ -211,6 +218,9 @@ struct Inner {
     html_view: bool,
     clock: SandboxClock,
     state: Mutex<State>,
+    /// Where the records are kept, if anywhere; the mutex orders the writes.
+    state_file: Mutex<Option<PathBuf>>,
+    restored: Restored,
 }
 
 impl Sandbox {
@@ -232,6 +242,23 @@ impl Sandbox {
         api_keys.extend(config.extra_api_keys);
         let mut state = State::new(communities, config.horizon_days);
         state.events_name_appointment = config.events_name_appointment;
+        let (state_file, restored) = match config.state_file {
+            None => (None, Restored::NotKept),
+            Some(file) => {
+                let (records, restored) = persist::load(&file);
+                if let Some(records) = records {
+                    state.restore(records);
+                }
+                let keep = !matches!(restored, Restored::Unreadable { .. });
+                (keep.then_some(file), restored)
+            }
+        };
+        if matches!(
+            restored,
+            Restored::SetAside { .. } | Restored::Unreadable { .. }
+        ) {
+            tracing::warn!("{restored}");
+        }
         Self {
             inner: Arc::new(Inner {
                 api_keys,
@@ -239,8 +266,40 @@ impl Sandbox {
                 html_view: config.html_view,
                 clock: SandboxClock::default(),
                 state: Mutex::new(state),
+                state_file: Mutex::new(state_file),
+                restored,
             }),
         }
+    }
+
+    /// What the start found in `SandboxConfig::state_file`.
+    pub fn restored(&self) -> &Restored {
+        &self.inner.restored
+    }
+
+    /// Writes the records to the state file, if one is kept. A write that fails is logged and
+    /// the sandbox carries on (the demo goes on; the next call tries again).
+    pub fn save(&self) {
+        let file = self
+            .inner
+            .state_file
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(path) = file.as_ref() {
+            let records = self.state().persisted();
+            if let Err(e) = persist::save(path, &records) {
+                tracing::warn!(file = %path.display(), error = %e,
+                    "the Knock sandbox could not keep its records");
+            }
+        }
+    }
+
+    fn keeps_state(&self) -> bool {
+        self.inner
+            .state_file
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Builds the actix server bound to `listener`; the caller spawns or awaits it.

@@ -223,6 +223,9 @@ async fn record_request(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let sandbox = req.app_data::<web::Data<Sandbox>>().cloned();
+    let req_sandbox = sandbox.clone();
+    // Only a write changes records worth keeping (a read's log line is kept with the next).
+    let writes = req.method() != actix_web::http::Method::GET;
     let method = req.method().to_string();
     let path = req.path().to_owned();
     let query = req.query_string().to_owned();
@@ -255,6 +258,10 @@ async fn record_request(
             status: status.as_u16(),
             body,
         });
+    }
+    if let Some(sandbox) = req_sandbox.filter(|s| writes && s.keeps_state()) {
+        let sandbox = sandbox.into_inner();
+        let _ = web::block(move || sandbox.save()).await;
     }
     Ok(response)
 }

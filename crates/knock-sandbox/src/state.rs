@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::availability::{acceptable_times, Booking};
 use super::faults::FaultQueue;
+use super::persist::Persisted;
 use super::records::{
     AppointmentRecord, EmailRecord, EventRecord, MessageRecord, ProspectRecord, RequestRecord,
     SandboxSnapshot, TourType, VisitRecord,
@@ -181,6 +182,39 @@ impl State {
             self.requests.pop_front();
         }
         self.requests.push_back(record);
+    }
+
+    /// What the state file keeps (persist.rs).
+    pub fn persisted(&self) -> Persisted {
+        Persisted {
+            version: Persisted::current_version(),
+            prospects: self.prospects.clone(),
+            appointments: self.appointments.clone(),
+            visits: self.visits.clone(),
+            emails: self.emails.clone(),
+            messages: self.messages.clone(),
+            events: self.events.clone(),
+            requests: self.requests.clone(),
+            next_prospect: self.next_prospect,
+            next_appointment: self.next_appointment,
+            next_visit: self.next_visit,
+            next_communication: self.next_communication,
+        }
+    }
+
+    /// The records of a previous run; the id sequences never go back.
+    pub fn restore(&mut self, p: Persisted) {
+        self.prospects = p.prospects;
+        self.appointments = p.appointments;
+        self.visits = p.visits;
+        self.emails = p.emails;
+        self.messages = p.messages;
+        self.events = p.events;
+        self.requests = p.requests;
+        self.next_prospect = self.next_prospect.max(p.next_prospect);
+        self.next_appointment = self.next_appointment.max(p.next_appointment);
+        self.next_visit = self.next_visit.max(p.next_visit);
+        self.next_communication = self.next_communication.max(p.next_communication);
     }
 
     pub fn snapshot(&self, now: DateTime<Utc>) -> SandboxSnapshot {

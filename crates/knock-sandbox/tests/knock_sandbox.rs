@@ -2178,3 +2178,99 @@ async fn events_as_documented_lists_only_appointment_created_events() {
         "{recorded:?}"
     );
 }
+
+/// A directory of its own under the system's temporary one.
+fn temp_dir() -> std::path::PathBuf {
+    let n: u64 = rand::random();
+    let dir = std::env::temp_dir().join(format!("knock-sandbox-state-{n:016x}"));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+fn keeping(file: &std::path::Path) -> SandboxConfig {
+    SandboxConfig {
+        state_file: Some(file.to_owned()),
+        ..SandboxConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_sandbox_with_a_state_file_keeps_its_records_across_a_restart() {
+    let dir = temp_dir();
+    let file = dir.join("knock-sandbox.json");
+    let first = spawn_with(keeping(&file)).await;
+    assert!(matches!(
+        first.sandbox.restored(),
+        knock_sandbox::Restored::Fresh { .. }
+    ));
+    let (appointment, prospect) = first
+        .booked(self_guided(STAGE_COMMUNITY_ID, SLOT_A, "kept@example.com"))
+        .await;
+    assert!(file.exists(), "written after the call");
+
+    let second = spawn_with(keeping(&file)).await;
+    assert_eq!(
+        second.sandbox.restored(),
+        &knock_sandbox::Restored::Loaded {
+            file: file.clone(),
+            prospects: 1
+        }
+    );
+    let state = second.sandbox.snapshot();
+    assert!(state.prospects.iter().any(|p| p.id == prospect));
+    assert!(state.appointments.iter().any(|a| a.id == appointment));
+    // Knock still knows the renter (GET /prospect/{id}), and new ids do not repeat old ones.
+    assert_eq!(
+        second.get(&format!("/prospect/{prospect}")).await.status,
+        StatusCode::OK
+    );
+    let other = second
+        .create_prospect(prospect_body("someone-else@example.com"))
+        .await;
+    assert_ne!(other, prospect);
+    // The kept slot is still taken.
+    assert!(!second
+        .available(STAGE_COMMUNITY_ID, true)
+        .await
+        .iter()
+        .any(|t| t == SLOT_A));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_set_aside_with_a_clear_message_and_the_sandbox_starts_empty() {
+    let dir = temp_dir();
+    let file = dir.join("knock-sandbox.json");
+    std::fs::write(&file, b"{\"version\": 1, \"prospects\": [tru").unwrap();
+    let app = spawn_with(keeping(&file)).await;
+    let knock_sandbox::Restored::SetAside {
+        file: named,
+        moved_to,
+        reason,
+    } = app.sandbox.restored().clone()
+    else {
+        panic!("set aside: {:?}", app.sandbox.restored());
+    };
+    assert_eq!(named, file);
+    assert!(!file.exists());
+    assert_eq!(
+        std::fs::read(&moved_to).unwrap(),
+        b"{\"version\": 1, \"prospects\": [tru"
+    );
+    assert!(reason.contains("not the sandbox's JSON"), "{reason}");
+    let message = app.sandbox.restored().to_string();
+    assert!(message.contains(&file.display().to_string()), "{message}");
+    assert!(message.contains("starts empty"), "{message}");
+    assert!(app.sandbox.snapshot().prospects.is_empty());
+    // It keeps its records again from here on.
+    app.create_prospect(prospect_body("fresh@example.com"))
+        .await;
+    assert!(file.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_sandbox_without_a_state_file_keeps_nothing() {
+    let app = spawn().await;
+    assert_eq!(app.sandbox.restored(), &knock_sandbox::Restored::NotKept);
+}

@@ -1,0 +1,57 @@
+//! `/` in demo mode: a short index of what to try (the renter's Doorway link, the mailbox, the
+//! demo lock, Knock's view, the staff sign-in with the demo account). Outside demo mode `/`
+//! stays a plain "not found": nothing about the demo, its account or its sandbox is shown.
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use super::error::WebError;
+use super::AppState;
+use crate::config::Community;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index));
+}
+
+struct CommunityLinks<'a> {
+    community: &'a Community,
+    doorway: String,
+}
+
+#[derive(Template)]
+#[template(path = "demo_index.html")]
+struct IndexPage<'a> {
+    communities: Vec<CommunityLinks<'a>>,
+    /// The demo mailbox, when mail is written to files.
+    mailbox: bool,
+    sandbox_view: Option<String>,
+    /// The demo staff account's e-mail and password.
+    staff: Option<(&'a str, &'a str)>,
+}
+
+async fn index(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    if !state.settings.demo() {
+        return Err(WebError::NotFound);
+    }
+    let page = IndexPage {
+        communities: state
+            .settings
+            .communities
+            .all()
+            .iter()
+            .map(|c| CommunityLinks {
+                community: c,
+                doorway: crate::demo::doorway_path(&c.slug),
+            })
+            .collect(),
+        mailbox: state.settings.smtp_url.is_none(),
+        sandbox_view: state.sandbox_view.as_ref().map(|u| u.to_string()),
+        staff: state
+            .demo_staff
+            .as_ref()
+            .map(|s| (s.email.as_str(), s.password.expose())),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(page.render()?))
+}
