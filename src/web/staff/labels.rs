@@ -77,6 +77,9 @@ pub fn kind_label(k: JobKind) -> &'static str {
         JobKind::AppointmentCancel => "cancel",
         JobKind::EmailLog => "e-mail log",
         JobKind::Email => "e-mail",
+        JobKind::AccessIssue => "door code",
+        JobKind::AccessRevoke => "door code removal",
+        JobKind::StaffAlert => "staff alert",
     }
 }
 
