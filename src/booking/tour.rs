@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 
 use super::BookingService;
-use crate::access::AccessProvider;
 use crate::domain::job::DedupeKey;
 use crate::domain::rules::{self, CallbackKind, RenterDoneDecision, ReportEffect, WINDOW_GRACE};
 use crate::domain::{Booking, BookingId, BookingState};
