@@ -44,7 +44,10 @@ pub enum AccessEvent {
         method: EntryMethod,
     },
     /// A code was refused at the door.
-    Denied { lock: String, reason: Option<String> },
+    Denied {
+        lock: String,
+        reason: Option<String>,
+    },
     /// Nothing Tourgate acts on (device health, edits, ...).
     Ignored { kind: String },
 }

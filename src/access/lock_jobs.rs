@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use super::seam::{self, SeamError};
 use super::Access;
 use crate::config::Community;
-use crate::domain::job::{AccessIssueJob, AccessRevokeJob, DedupeKey, JobKind, OutboxJob, StaffAlertJob};
+use crate::domain::job::{
+    AccessIssueJob, AccessRevokeJob, DedupeKey, JobKind, OutboxJob, StaffAlertJob,
+};
 use crate::domain::{Booking, GrantState};
 use crate::store::{StoreError, Tx};
 
@@ -44,7 +46,11 @@ fn retry(e: &SeamError) -> Option<LockWrite> {
 
 impl Access {
     /// Delivers lock write `job` (claimed at try `job.attempts`).
-    pub async fn deliver(&self, job: &OutboxJob, now: DateTime<Utc>) -> Result<LockWrite, StoreError> {
+    pub async fn deliver(
+        &self,
+        job: &OutboxJob,
+        now: DateTime<Utc>,
+    ) -> Result<LockWrite, StoreError> {
         let Some(o) = self.outside.as_deref() else {
             return Ok(LockWrite::Retry {
                 error: "no outside access provider configured in this process".into(),
@@ -56,7 +62,10 @@ impl Access {
             return Ok(LockWrite::Dead("the booking is gone".into()));
         };
         let Some(c) = o.communities.get(&b.community_slug) else {
-            return Ok(LockWrite::Dead(format!("unknown community {}", b.community_slug)));
+            return Ok(LockWrite::Dead(format!(
+                "unknown community {}",
+                b.community_slug
+            )));
         };
         let Some(grant) = o.store.access_grant(&b.id).await? else {
             return Ok(LockWrite::Skipped("no grant for this booking".into()));
@@ -81,32 +90,71 @@ impl Access {
         match job.kind {
             JobKind::AccessIssue => {
                 if !b.state.is_live() {
-                    return Ok(LockWrite::Skipped(format!("the booking is {}", b.state.as_str())));
+                    return Ok(LockWrite::Skipped(format!(
+                        "the booking is {}",
+                        b.state.as_str()
+                    )));
                 }
                 let code = self.codes.code_for(&b.id, b.slot_start());
                 let answer = seam
-                    .issue(&b.id, &grant.device_id, &code, (grant.starts_at, grant.ends_at))
+                    .issue(
+                        &b.id,
+                        &grant.device_id,
+                        &code,
+                        (grant.starts_at, grant.ends_at),
+                    )
                     .await;
                 let (state, problem, id, result) = match answer {
                     Ok(c) => {
                         let (state, problem) = seam::state_of(&c);
-                        (state, problem, Some(c.access_code_id.clone()), LockWrite::Done(c.access_code_id))
+                        (
+                            state,
+                            problem,
+                            Some(c.access_code_id.clone()),
+                            LockWrite::Done(c.access_code_id),
+                        )
                     }
                     Err(e) => match retry(&e) {
                         Some(r) => return Ok(r),
-                        None => (GrantState::Failed, Some(e.to_string()), None, LockWrite::Dead(e.to_string())),
+                        None => (
+                            GrantState::Failed,
+                            Some(e.to_string()),
+                            None,
+                            LockWrite::Dead(e.to_string()),
+                        ),
                     },
                 };
                 let mut tx = o.store.begin().await?;
                 if !tx.job_still_ours(job.id, job.attempts).await? {
                     return Ok(result);
                 }
-                let moved = crate::domain::grant::grant_moves(grant.state, grant.state_at, state, grant.state_at);
+                let moved = crate::domain::grant::grant_moves(
+                    grant.state,
+                    grant.state_at,
+                    state,
+                    grant.state_at,
+                );
                 if moved {
-                    tx.set_grant_state(&b.id, generation, state, grant.state_at, id.as_deref(), problem.as_deref(), now)
-                        .await?;
+                    tx.set_grant_state(
+                        &b.id,
+                        generation,
+                        state,
+                        grant.state_at,
+                        id.as_deref(),
+                        problem.as_deref(),
+                        now,
+                    )
+                    .await?;
                     if state == GrantState::Failed {
-                        code_alert(&mut tx, c, &b, state, problem.as_deref().unwrap_or("refused"), now).await?;
+                        code_alert(
+                            &mut tx,
+                            c,
+                            &b,
+                            state,
+                            problem.as_deref().unwrap_or("refused"),
+                            now,
+                        )
+                        .await?;
                     }
                 } else if let Some(id) = id.as_deref() {
                     // A report got here first; the id still needs keeping.
@@ -118,12 +166,24 @@ impl Access {
             _ => {
                 let (state, problem, result) = match seam.revoke(&b.id, &grant.device_id).await {
                     // Nothing of ours on the lock: gone already.
-                    Ok(0) => (GrantState::Removed, None, LockWrite::Done("nothing to remove".into())),
+                    Ok(0) => (
+                        GrantState::Removed,
+                        None,
+                        LockWrite::Done("nothing to remove".into()),
+                    ),
                     // Deleted in Seam; the lock confirms with removed_from_device.
-                    Ok(n) => (GrantState::Revoking, None, LockWrite::Done(format!("{n} deleted"))),
+                    Ok(n) => (
+                        GrantState::Revoking,
+                        None,
+                        LockWrite::Done(format!("{n} deleted")),
+                    ),
                     Err(e) => match retry(&e) {
                         Some(r) => return Ok(r),
-                        None => (GrantState::RevokeFailed, Some(e.to_string()), LockWrite::Dead(e.to_string())),
+                        None => (
+                            GrantState::RevokeFailed,
+                            Some(e.to_string()),
+                            LockWrite::Dead(e.to_string()),
+                        ),
                     },
                 };
                 let mut tx = o.store.begin().await?;
@@ -131,10 +191,26 @@ impl Access {
                     return Ok(result);
                 }
                 if state != grant.state {
-                    tx.set_grant_state(&b.id, generation, state, now.max(grant.state_at), None, problem.as_deref(), now)
-                        .await?;
+                    tx.set_grant_state(
+                        &b.id,
+                        generation,
+                        state,
+                        now.max(grant.state_at),
+                        None,
+                        problem.as_deref(),
+                        now,
+                    )
+                    .await?;
                     if state == GrantState::RevokeFailed {
-                        code_alert(&mut tx, c, &b, state, problem.as_deref().unwrap_or("refused"), now).await?;
+                        code_alert(
+                            &mut tx,
+                            c,
+                            &b,
+                            state,
+                            problem.as_deref().unwrap_or("refused"),
+                            now,
+                        )
+                        .await?;
                     }
                 }
                 tx.commit().await?;
@@ -146,7 +222,7 @@ impl Access {
 
 /// Tells the community's staff contact, once per failure, that a code could not be set or
 /// removed (staff pages show it whether or not a contact is configured).
-pub(crate) async fn code_alert(
+pub async fn code_alert(
     tx: &mut Tx,
     c: &Community,
     b: &Booking,
@@ -181,16 +257,28 @@ pub(crate) async fn code_alert(
         b.id.as_str(),
         g.device_id,
     );
-    tx.history(&b.id, now, "access", state.as_str(), &format!("Door code {}: {problem}", state.as_str()))
-        .await?;
+    tx.history(
+        &b.id,
+        now,
+        "access",
+        state.as_str(),
+        &format!("Door code {}: {problem}", state.as_str()),
+    )
+    .await?;
     if let Some(to) = &c.staff_email {
         let job = StaffAlertJob {
             to: to.as_str().to_string(),
             subject,
             body,
         };
-        tx.enqueue(&b.id, &job, &DedupeKey::of(format!("{}:{}", state.as_str(), g.generation)), now, now)
-            .await?;
+        tx.enqueue(
+            &b.id,
+            &job,
+            &DedupeKey::of(format!("{}:{}", state.as_str(), g.generation)),
+            now,
+            now,
+        )
+        .await?;
     }
     tx.mark_grant_alerted(&b.id, now).await?;
     Ok(())

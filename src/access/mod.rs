@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 pub use crate::domain::rules::WINDOW_GRACE;
 pub use codes::{window, CodeProvider};
 pub use event::{AccessEvent, EntryMethod, InboundEvent};
-pub use lock_jobs::LockWrite;
+pub use lock_jobs::{code_alert, LockWrite};
 pub use proof::{EmailProof, PROOF_COOKIE, PROOF_PARAM};
 pub use provider::{
     AccessCode, AccessError, AccessGrant, AccessProvider, Attribution, Capabilities,
@@ -115,7 +115,11 @@ impl Access {
 
     /// What the renter may be shown and sent now: the code once the lock has it (at once for
     /// the built-in codes); `NotReady` while an outside lock does not.
-    pub async fn grant(&self, community: &Community, b: &Booking) -> Result<AccessGrant, AccessError> {
+    pub async fn grant(
+        &self,
+        community: &Community,
+        b: &Booking,
+    ) -> Result<AccessGrant, AccessError> {
         match self.provider_for(community) {
             Provider::Codes(p) => p.issue(community, b).await,
             Provider::Seam { .. } => {
@@ -201,7 +205,10 @@ impl Access {
         let w = window(community, &b);
         let wanted = (*w.start(), *w.end());
         let revoked = |s: GrantState| {
-            matches!(s, GrantState::Revoking | GrantState::Removed | GrantState::RevokeFailed)
+            matches!(
+                s,
+                GrantState::Revoking | GrantState::Removed | GrantState::RevokeFailed
+            )
         };
         if b.state.is_live() {
             let current = grant.as_ref().is_some_and(|g| {
@@ -211,7 +218,14 @@ impl Access {
                 return Ok(());
             }
             let generation = tx
-                .put_grant(id, seam::PROVIDER, device_id, wanted, GrantState::Issuing, now)
+                .put_grant(
+                    id,
+                    seam::PROVIDER,
+                    device_id,
+                    wanted,
+                    GrantState::Issuing,
+                    now,
+                )
                 .await?;
             let job = AccessIssueJob {
                 generation,
@@ -219,10 +233,22 @@ impl Access {
                 starts_at: wanted.0,
                 ends_at: wanted.1,
             };
-            tx.enqueue(id, &job, &DedupeKey::of(format!("issue:{generation}")), now, now)
-                .await?;
-            tx.history(id, now, "access", "access_issue", "Door code queued for the lock")
-                .await?;
+            tx.enqueue(
+                id,
+                &job,
+                &DedupeKey::of(format!("issue:{generation}")),
+                now,
+                now,
+            )
+            .await?;
+            tx.history(
+                id,
+                now,
+                "access",
+                "access_issue",
+                "Door code queued for the lock",
+            )
+            .await?;
         } else if matches!(
             b.state,
             crate::domain::BookingState::Cancelled | crate::domain::BookingState::NoShow
@@ -244,10 +270,22 @@ impl Access {
                 generation,
                 device_id: g.device_id.clone(),
             };
-            tx.enqueue(id, &job, &DedupeKey::of(format!("revoke:{generation}")), now, now)
-                .await?;
-            tx.history(id, now, "access", "access_revoke", "Door code removal queued for the lock")
-                .await?;
+            tx.enqueue(
+                id,
+                &job,
+                &DedupeKey::of(format!("revoke:{generation}")),
+                now,
+                now,
+            )
+            .await?;
+            tx.history(
+                id,
+                now,
+                "access",
+                "access_revoke",
+                "Door code removal queued for the lock",
+            )
+            .await?;
         } else {
             return Ok(());
         }
@@ -271,6 +309,21 @@ impl Access {
             }
         }
         Ok(n)
+    }
+
+    /// Events the outside provider logged since `since` (catch-up after downtime), with the
+    /// provider's name; None when no provider here keeps an event log.
+    pub async fn pull_events(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Option<(&'static str, Vec<InboundEvent>)>, AccessError> {
+        let Some(seam) = self.seam() else {
+            return Ok(None);
+        };
+        match seam.events_since(since).await {
+            Ok(events) => Ok(Some((seam::PROVIDER, events))),
+            Err(e) => Err(AccessError::Unavailable(e.to_string())),
+        }
     }
 
     /// The outside provider's store and communities (the tour's event handling).

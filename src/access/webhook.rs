@@ -80,7 +80,12 @@ mod tests {
     fn check(headers: &[(String, Vec<u8>)], body: &[u8]) -> Result<String, Unverified> {
         verify(
             SECRET,
-            |n| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_slice()),
+            |n| {
+                headers
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.as_slice())
+            },
             body,
         )
     }
@@ -91,7 +96,10 @@ mod tests {
         for prefix in ["svix", "webhook"] {
             let h = signed(prefix, body);
             assert_eq!(check(&h, body).unwrap(), "msg_1", "{prefix}");
-            assert!(matches!(check(&h, br#"{"event_id":"e2"}"#), Err(Unverified::Mismatch)));
+            assert!(matches!(
+                check(&h, br#"{"event_id":"e2"}"#),
+                Err(Unverified::Mismatch)
+            ));
         }
         assert!(matches!(check(&[], body), Err(Unverified::Missing)));
     }

@@ -3,6 +3,7 @@
 //! blocks and deciding by `domain::rules`.
 pub mod availability;
 mod cancel;
+mod lock_events;
 mod lookup;
 mod queue;
 mod renter;
@@ -16,6 +17,7 @@ mod worker;
 pub use crate::domain::rules;
 pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
 pub use cancel::{cancel, CancelOutcome, Canceller};
+pub use lock_events::{Attributed, EventOutcome};
 pub use renter::{
     queue_booking_link, queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW,
     MANAGE_LINK_WINDOW,

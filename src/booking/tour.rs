@@ -120,11 +120,6 @@ pub async fn apply_callback(
     cb: &AccessCallback,
     now: DateTime<Utc>,
 ) -> Result<CallbackOutcome, StoreError> {
-    let visit_time = rules::visit_time(cb.occurred_at, now);
-    if visit_time < cb.occurred_at {
-        tracing::warn!(booking = %cb.booking, occurred_at = %cb.occurred_at,
-            "the provider reported a time in the future: the visit time is now");
-    }
     let mut tx = store.begin().await?;
     if tx.webhook_seen(&cb.webhook_id).await? {
         return Ok(CallbackOutcome::Duplicate);
@@ -132,9 +127,49 @@ pub async fn apply_callback(
     let Some(b) = tx.booking(&cb.booking).await? else {
         return Ok(CallbackOutcome::UnknownBooking);
     };
+    let changed = match report(&mut tx, &b, cb.kind, cb.occurred_at, &cb.unit_names, now).await? {
+        Reported::Changed(changed) => changed,
+        Reported::Refused(state) => return Ok(CallbackOutcome::Refused(state)),
+    };
+    let record = WebhookRecord {
+        webhook_id: &cb.webhook_id,
+        booking: &cb.booking,
+        kind: cb.kind.as_str(),
+        occurred_at: cb.occurred_at,
+        changed,
+    };
+    if !tx.record_webhook(&record, now).await? {
+        // The same delivery raced us and committed first: ours is undone.
+        return Ok(CallbackOutcome::Duplicate);
+    }
+    tx.commit().await?;
+    Ok(CallbackOutcome::Accepted { changed })
+}
+
+/// What one report did inside its transaction.
+pub(super) enum Reported {
+    Changed(bool),
+    Refused(BookingState),
+}
+
+/// A report (`kind` at `occurred_at`) applied to booking `b` in `tx`, as `rules::on_report`
+/// says: the arrival, the completion with its one visit, or a no-show's rescue.
+pub(super) async fn report(
+    tx: &mut Tx,
+    b: &Booking,
+    kind: CallbackKind,
+    occurred_at: DateTime<Utc>,
+    unit_names: &[String],
+    now: DateTime<Utc>,
+) -> Result<Reported, StoreError> {
+    let visit_time = rules::visit_time(occurred_at, now);
+    if visit_time < occurred_at {
+        tracing::warn!(booking = %b.id, occurred_at = %occurred_at,
+            "the provider reported a time in the future: the visit time is now");
+    }
     let window = rules::report_window(b.slot_start(), b.slot_end);
     let at = visit_time.to_rfc3339();
-    let changed = match rules::on_report(cb.kind, b.state, cb.occurred_at, &window) {
+    let changed = match rules::on_report(kind, b.state, occurred_at, &window) {
         ReportEffect::Arrive => {
             let change = BookingChange {
                 first_access_at: Some(visit_time),
@@ -146,17 +181,22 @@ pub async fn apply_callback(
             if moved {
                 let detail = format!(
                     "The door opened for this booking at {}",
-                    cb.occurred_at.to_rfc3339()
+                    occurred_at.to_rfc3339()
                 );
                 tx.history(&b.id, now, "access", "in_progress", &detail)
                     .await?;
             }
             moved
         }
-        ReportEffect::NoChange => false,
+        ReportEffect::NoChange => {
+            // Reordered deliveries: the arrival is the earliest door opening, whatever order
+            // the reports came in.
+            kind == CallbackKind::AccessGranted
+                && tx.earlier_first_access(&b.id, visit_time).await?
+        }
         ReportEffect::Complete { with_units } => {
             let units = if with_units {
-                cb.unit_names.clone()
+                unit_names.to_vec()
             } else {
                 Vec::new()
             };
@@ -168,11 +208,11 @@ pub async fn apply_callback(
                 actor: "access",
                 detail: format!("Tour completed at {at}; visit queued for Knock"),
             };
-            complete(&mut tx, &b, c, now).await?
+            complete(tx, b, c, now).await?
         }
         ReportEffect::Rescue { with_units } => {
             let units = if with_units {
-                cb.unit_names.clone()
+                unit_names.to_vec()
             } else {
                 Vec::new()
             };
@@ -188,30 +228,18 @@ pub async fn apply_callback(
                 detail: format!(
                     "A late {} report shows the renter at the door at {at}: no longer a \
                      no-show; tour completed, visit queued for Knock",
-                    cb.kind.as_str()
+                    kind.as_str()
                 ),
             };
-            complete(&mut tx, &b, c, now).await?
+            complete(tx, b, c, now).await?
         }
         ReportEffect::Refuse => {
-            tracing::warn!(booking = %cb.booking, state = b.state.as_str(),
-                callback = cb.kind.as_str(), "refused a callback for a booking in this state");
-            return Ok(CallbackOutcome::Refused(b.state));
+            tracing::warn!(booking = %b.id, state = b.state.as_str(),
+                callback = kind.as_str(), "refused a callback for a booking in this state");
+            return Ok(Reported::Refused(b.state));
         }
     };
-    let record = WebhookRecord {
-        webhook_id: &cb.webhook_id,
-        booking: &cb.booking,
-        kind: cb.kind.as_str(),
-        occurred_at: cb.occurred_at,
-        changed,
-    };
-    if !tx.record_webhook(&record, now).await? {
-        // The same delivery raced us and committed first: ours is undone.
-        return Ok(CallbackOutcome::Duplicate);
-    }
-    tx.commit().await?;
-    Ok(CallbackOutcome::Accepted { changed })
+    Ok(Reported::Changed(changed))
 }
 
 /// The renter says they have finished touring (on the booking page): in progress → completed
@@ -337,11 +365,20 @@ impl BookingService {
 
     /// One sweep of ended windows (see [`sweep_ended_windows`]); a no-show's access is revoked.
     pub async fn sweep_ended_windows(&self, now: DateTime<Utc>) -> Result<WindowSweep, StoreError> {
+        // Missed lock events first: a door opening from inside the window makes an arrival,
+        // not a no-show.
+        if let Err(e) = self.catch_up_access_events(now).await {
+            tracing::warn!(error = %e, "lock events not caught up");
+        }
         let sweep = sweep_ended_windows(&self.store, now).await?;
         for id in &sweep.no_shows {
             if let Err(e) = self.access.revoke(id).await {
                 tracing::error!(booking = %id, error = %e, "access not revoked");
             }
+        }
+        // Codes a crashed process left unqueued get their jobs.
+        if let Err(e) = self.access.reconcile(now).await {
+            tracing::warn!(error = %e, "lock codes not reconciled");
         }
         Ok(sweep)
     }

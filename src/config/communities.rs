@@ -74,7 +74,8 @@ impl RawLock {
                 // smuggle a query or a path.
                 let ok = !d.is_empty()
                     && d.len() <= 100
-                    && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    && d.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                 if ok {
                     Ok(Lock::Seam { device_id: d })
                 } else {
@@ -515,12 +516,21 @@ units = ["101", "102", "2B"]
         .unwrap();
         let ab = c.get("ab").unwrap();
         assert_eq!(ab.lock.seam_device(), Some("a5036385-1e5c"));
-        assert_eq!(ab.staff_email.as_ref().unwrap().as_str(), "desk@example.com");
+        assert_eq!(
+            ab.staff_email.as_ref().unwrap().as_str(),
+            "desk@example.com"
+        );
         for (bad, named) in [
             ("access = { provider = \"seam\" }", "device_id is required"),
             ("access = { provider = \"kwikset\" }", "kwikset"),
-            ("access = { provider = \"seam\", device_id = \"a/../b\" }", "a/../b"),
-            ("access = { provider = \"built-in\", device_id = \"x\" }", "device_id"),
+            (
+                "access = { provider = \"seam\", device_id = \"a/../b\" }",
+                "a/../b",
+            ),
+            (
+                "access = { provider = \"built-in\", device_id = \"x\" }",
+                "device_id",
+            ),
             ("access = { provider = \"seam\", device = \"x\" }", "device"),
             ("staff_email = \"not mail\"", "staff_email"),
         ] {

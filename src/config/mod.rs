@@ -5,8 +5,7 @@ mod seam;
 mod secret;
 
 pub use communities::{
-    AccessTimes, Communities, Community, CommunityError, Lock, SandboxSchedule,
-    LATEST_EARLY_ACCESS,
+    AccessTimes, Communities, Community, CommunityError, Lock, SandboxSchedule, LATEST_EARLY_ACCESS,
 };
 pub use seam::{SeamSettings, DEFAULT_SEAM_ENDPOINT, SANDBOX_SEAM_API_KEY};
 pub use secret::Secret;
@@ -914,12 +913,15 @@ mod tests {
         const WH: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
         let e = with_seam_lock(&production("", &[("SEAM_WEBHOOK_SECRET", WH)])).unwrap_err();
         assert_eq!(e.var, "SEAM_API_KEY");
-        let e = with_seam_lock(&production("", &[("SEAM_API_KEY", "seam_live_abcdef")]))
-            .unwrap_err();
+        let e =
+            with_seam_lock(&production("", &[("SEAM_API_KEY", "seam_live_abcdef")])).unwrap_err();
         assert_eq!(e.var, "SEAM_WEBHOOK_SECRET");
         let ok = with_seam_lock(&production(
             "",
-            &[("SEAM_API_KEY", "seam_live_abcdef"), ("SEAM_WEBHOOK_SECRET", WH)],
+            &[
+                ("SEAM_API_KEY", "seam_live_abcdef"),
+                ("SEAM_WEBHOOK_SECRET", WH),
+            ],
         ))
         .unwrap();
         let seam = ok.seam.unwrap();
@@ -931,7 +933,10 @@ mod tests {
             ("SEAM_ENDPOINT", "ftp://seam.example"),
             ("SEAM_ENDPOINT", "not a url"),
         ] {
-            let mut extra = vec![("SEAM_API_KEY", "seam_live_abcdef"), ("SEAM_WEBHOOK_SECRET", WH)];
+            let mut extra = vec![
+                ("SEAM_API_KEY", "seam_live_abcdef"),
+                ("SEAM_WEBHOOK_SECRET", WH),
+            ];
             extra.retain(|(k, _)| *k != var);
             extra.push((var, v));
             let e = with_seam_lock(&production("", &extra)).unwrap_err();

@@ -24,7 +24,10 @@ pub(super) fn from_sources(
     communities: &Communities,
     demo: bool,
 ) -> Result<Option<SeamSettings>, ConfigError> {
-    let used = communities.all().iter().any(|c| c.lock.seam_device().is_some());
+    let used = communities
+        .all()
+        .iter()
+        .any(|c| c.lock.seam_device().is_some());
     let key = src.get("SEAM_API_KEY");
     if !used && key.is_none() {
         return Ok(None);
@@ -62,12 +65,10 @@ pub(super) fn from_sources(
             Secret::new(v)
         }
         None if demo => random_secret(),
-        None => {
-            return Err(bad(
-                "SEAM_WEBHOOK_SECRET",
-                "is required with Seam: the whsec_ secret of the webhook posting to /callbacks/seam",
-            ))
-        }
+        None => return Err(bad(
+            "SEAM_WEBHOOK_SECRET",
+            "is required with Seam: the whsec_ secret of the webhook posting to /callbacks/seam",
+        )),
     };
     Ok(Some(SeamSettings {
         api_key,

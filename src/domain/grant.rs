@@ -76,7 +76,12 @@ impl GrantState {
 /// `from_at`. The newer report wins; on a revoked code, reports of it being set never do
 /// (a set_on_device that arrives after removed_from_device is old news), and a removal is
 /// final. Equal times: the later state in the code's life wins, so order does not matter.
-pub fn grant_moves(from: GrantState, from_at: DateTime<Utc>, to: GrantState, at: DateTime<Utc>) -> bool {
+pub fn grant_moves(
+    from: GrantState,
+    from_at: DateTime<Utc>,
+    to: GrantState,
+    at: DateTime<Utc>,
+) -> bool {
     use GrantState as G;
     if from == to {
         return false;
@@ -142,7 +147,12 @@ mod tests {
             (G::Removed, t(4)),
             (G::Set, t(2)),
         ];
-        let orders: [[usize; 5]; 4] = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [1, 4, 0, 2, 3], [3, 1, 4, 4, 0]];
+        let orders: [[usize; 5]; 4] = [
+            [0, 1, 2, 3, 4],
+            [4, 3, 2, 1, 0],
+            [1, 4, 0, 2, 3],
+            [3, 1, 4, 4, 0],
+        ];
         for order in orders {
             let (mut s, mut at) = (G::Unset, t(0));
             for i in order {

@@ -10,8 +10,20 @@ use crate::access::{Access, LockWrite};
 use crate::mail::{MailDesk, MailError};
 use crate::store::{StoreError, TryOutcome};
 
-fn retry(job: &OutboxJob, error: String, after: Option<std::time::Duration>, uncertain: bool, now: DateTime<Utc>) -> (TryOutcome, &'static str) {
-    match next_attempt(job.attempts, after, now, job.give_up_at, &mut rand::thread_rng()) {
+fn retry(
+    job: &OutboxJob,
+    error: String,
+    after: Option<std::time::Duration>,
+    uncertain: bool,
+    now: DateTime<Utc>,
+) -> (TryOutcome, &'static str) {
+    match next_attempt(
+        job.attempts,
+        after,
+        now,
+        job.give_up_at,
+        &mut rand::thread_rng(),
+    ) {
         Some(at) => (
             TryOutcome::Retry {
                 next_attempt_at: at,
@@ -40,7 +52,13 @@ pub(super) async fn try_lock_write(
     now: DateTime<Utc>,
 ) -> Result<(TryOutcome, &'static str), StoreError> {
     let Some(access) = access else {
-        return Ok(retry(job, "no access provider in this process".into(), None, false, now));
+        return Ok(retry(
+            job,
+            "no access provider in this process".into(),
+            None,
+            false,
+            now,
+        ));
     };
     Ok(match access.deliver(job, now).await? {
         LockWrite::Done(result) => {

@@ -176,7 +176,9 @@ impl Outbox {
     ) -> Result<(), StoreError> {
         if job.kind.is_access() || job.kind == JobKind::StaffAlert {
             let (outcome, label) = match job.kind {
-                JobKind::StaffAlert => super::lock::try_staff_alert(self.mail.as_deref(), &job, now).await,
+                JobKind::StaffAlert => {
+                    super::lock::try_staff_alert(self.mail.as_deref(), &job, now).await
+                }
                 _ => super::lock::try_lock_write(self.access.as_ref(), &job, now).await?,
             };
             self.metrics

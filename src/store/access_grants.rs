@@ -86,7 +86,8 @@ impl Store {
             "SELECT {GRANT_COLUMNS} FROM access_grants WHERE state IN ('failed', 'revoke_failed') \
              ORDER BY updated_at DESC"
         );
-        let r: Vec<GrantDbRow> = on_backend!(self, p => { sqlx::query_as(&sql).fetch_all(p).await? });
+        let r: Vec<GrantDbRow> =
+            on_backend!(self, p => { sqlx::query_as(&sql).fetch_all(p).await? });
         rows(r)
     }
 
@@ -158,7 +159,10 @@ impl Store {
 
 /// The blocks a use case builds its transaction from.
 impl Tx {
-    pub async fn access_grant(&mut self, booking: &BookingId) -> Result<Option<GrantRow>, StoreError> {
+    pub async fn access_grant(
+        &mut self,
+        booking: &BookingId,
+    ) -> Result<Option<GrantRow>, StoreError> {
         let sql = format!("SELECT {GRANT_COLUMNS} FROM access_grants WHERE booking_id = $1");
         let r: Option<GrantDbRow> = super::tx::on_tx!(self, c => {
             sqlx::query_as(&sql).bind(booking.as_str()).fetch_optional(c).await?
@@ -252,7 +256,8 @@ impl Tx {
         let n = super::tx::on_tx!(self, c => {
             sqlx::query(
                 "UPDATE access_grants SET state = $1, state_at = $2, \
-                 access_code_id = COALESCE($3, access_code_id), problem = $4, updated_at = $5 \
+                 access_code_id = COALESCE($3, access_code_id), problem = $4, updated_at = $5, \
+                 alerted_at = CASE WHEN $1 IN ('failed', 'revoke_failed') THEN alerted_at ELSE NULL END \
                  WHERE booking_id = $6 AND generation = $7",
             )
             .bind(state.as_str())
@@ -321,6 +326,49 @@ impl Tx {
             )
             .bind(how)
             .bind(booking.as_str())
+            .execute(c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// An entry reported late but from before the first one we heard of: the arrival is the
+    /// earlier (only while the tour is under way; a visit sent stays as sent).
+    pub async fn earlier_first_access(
+        &mut self,
+        booking: &BookingId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = super::tx::on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE bookings SET first_access_at = $1 WHERE id = $2 AND state = 'in_progress' \
+                 AND first_access_at > $1",
+            )
+            .bind(at)
+            .bind(booking.as_str())
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Pending access-instruction mail for the booking is due now: the lock has the code.
+    pub async fn hurry_pending_mail(
+        &mut self,
+        booking: &BookingId,
+        mail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        super::tx::on_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox_jobs SET next_attempt_at = $1, updated_at = $1 WHERE booking_id = $2 \
+                 AND kind = 'email' AND dedupe_key = $3 AND state = 'pending' AND next_attempt_at > $1 \
+                 AND attempts > 0",
+            )
+            .bind(now)
+            .bind(booking.as_str())
+            .bind(mail)
             .execute(c)
             .await?;
         });

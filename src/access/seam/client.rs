@@ -147,7 +147,10 @@ impl SeamClient {
             access_codes: Vec<AccessCodeObject>,
         }
         let a: Answer = self
-            .call("access_codes/list", &serde_json::json!({ "device_id": device_id }))
+            .call(
+                "access_codes/list",
+                &serde_json::json!({ "device_id": device_id }),
+            )
             .await?;
         Ok(a.access_codes)
     }
@@ -249,7 +252,13 @@ impl SeamClient {
             ),
             Err(_) => (String::new(), String::new()),
         };
-        tracing::debug!(route, status = status.as_u16(), kind, request_id, "Seam refused");
+        tracing::debug!(
+            route,
+            status = status.as_u16(),
+            kind,
+            request_id,
+            "Seam refused"
+        );
         Err(match status {
             StatusCode::TOO_MANY_REQUESTS => SeamError::RateLimited { retry_after },
             StatusCode::UNAUTHORIZED => SeamError::Unauthorized,

@@ -37,7 +37,9 @@ const MAX_ID: usize = 255;
 pub fn parse(v: &Value) -> Result<InboundEvent, NotAnEvent> {
     let raw: Raw = Raw::deserialize(v).map_err(|e| NotAnEvent(e.to_string()))?;
     if raw.event_id.is_empty() || raw.event_id.len() > MAX_ID {
-        return Err(NotAnEvent(format!("event_id must be 1 to {MAX_ID} characters")));
+        return Err(NotAnEvent(format!(
+            "event_id must be 1 to {MAX_ID} characters"
+        )));
     }
     let grant = || {
         raw.access_code_id
@@ -122,7 +124,13 @@ mod tests {
             "occurred_at": "2026-12-03T10:02:00.000Z", "created_at": "2026-12-03T10:02:01Z"}))
         .unwrap();
         assert_eq!(e.id, "e1");
-        let AccessEvent::Entry { lock, grant, code, method } = &e.event else {
+        let AccessEvent::Entry {
+            lock,
+            grant,
+            code,
+            method,
+        } = &e.event
+        else {
             panic!("{:?}", e.event)
         };
         assert_eq!((lock.as_str(), grant.as_deref()), ("d1", Some("ac1")));
@@ -133,25 +141,44 @@ mod tests {
 
     #[test]
     fn code_lifecycle_events_map_and_failures_carry_their_error_code() {
-        let base = |t: &str| json!({"event_id": "e", "event_type": t, "access_code_id": "ac",
+        let base = |t: &str| {
+            json!({"event_id": "e", "event_type": t, "access_code_id": "ac",
             "device_id": "d", "occurred_at": "2026-12-03T10:00:00Z",
-            "access_code_errors": [{"error_code": "no_space_for_access_code_on_device"}]});
-        assert!(matches!(parse(&base("access_code.set_on_device")).unwrap().event,
-            AccessEvent::GrantActive { .. }));
-        assert!(matches!(parse(&base("access_code.scheduled_on_device")).unwrap().event,
-            AccessEvent::GrantScheduled { .. }));
+            "access_code_errors": [{"error_code": "no_space_for_access_code_on_device"}]})
+        };
+        assert!(matches!(
+            parse(&base("access_code.set_on_device")).unwrap().event,
+            AccessEvent::GrantActive { .. }
+        ));
+        assert!(matches!(
+            parse(&base("access_code.scheduled_on_device"))
+                .unwrap()
+                .event,
+            AccessEvent::GrantScheduled { .. }
+        ));
         let AccessEvent::GrantFailed { reason, .. } =
-            parse(&base("access_code.failed_to_set_on_device")).unwrap().event
+            parse(&base("access_code.failed_to_set_on_device"))
+                .unwrap()
+                .event
         else {
             panic!()
         };
         assert_eq!(reason, "no_space_for_access_code_on_device");
-        assert!(matches!(parse(&base("access_code.failed_to_remove_from_device")).unwrap().event,
-            AccessEvent::RevokeFailed { .. }));
-        assert!(matches!(parse(&base("device.low_battery")).unwrap().event,
-            AccessEvent::Ignored { .. }));
+        assert!(matches!(
+            parse(&base("access_code.failed_to_remove_from_device"))
+                .unwrap()
+                .event,
+            AccessEvent::RevokeFailed { .. }
+        ));
+        assert!(matches!(
+            parse(&base("device.low_battery")).unwrap().event,
+            AccessEvent::Ignored { .. }
+        ));
         assert!(parse(&json!({"event_type": "lock.unlocked"})).is_err());
-        assert!(parse(&json!({"event_id": "e", "event_type": "access_code.set_on_device",
-            "occurred_at": "2026-12-03T10:00:00Z"})).is_err());
+        assert!(parse(
+            &json!({"event_id": "e", "event_type": "access_code.set_on_device",
+            "occurred_at": "2026-12-03T10:00:00Z"})
+        )
+        .is_err());
     }
 }

@@ -13,7 +13,7 @@ use super::event::InboundEvent;
 use super::provider::{Attribution, Capabilities};
 use super::webhook::{self, Unverified};
 use super::AccessCode;
-use crate::config::{Secret, SeamSettings};
+use crate::config::{SeamSettings, Secret};
 use crate::domain::{BookingId, GrantState};
 
 /// The provider's name in stored rows (`access_grants.provider`, the event cursor).
