@@ -243,7 +243,7 @@ pub(super) async fn report(
 }
 
 /// The renter says they have finished touring (on the booking page): in progress → completed
-/// with the homes they name, the visit's time being `now`.
+/// with the homes they name, the visit's time being the arrival.
 pub async fn complete_by_renter(
     store: &Store,
     id: &BookingId,
@@ -261,13 +261,20 @@ pub async fn complete_by_renter(
             } else {
                 format!("saw {}", unit_names.join(", "))
             };
+            // The visit is when the renter was there: the door opening that began the tour
+            // (the click only when no opening is known).
+            let visit_time = b.first_access_at.unwrap_or(now).min(now);
             let c = Completion {
                 from: b.state,
                 first_access_at: None,
-                visit_time: now,
+                visit_time,
                 unit_names,
                 actor: "renter",
-                detail: format!("The renter finished the tour ({named}); visit queued for Knock"),
+                detail: format!(
+                    "The renter finished the tour ({named}); visit queued for Knock at the \
+                     arrival, {}",
+                    visit_time.to_rfc3339()
+                ),
             };
             if complete(&mut tx, &b, c, now).await? {
                 RenterDone::Completed
