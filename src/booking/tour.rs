@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use super::BookingService;
 use crate::domain::job::DedupeKey;
 use crate::domain::rules::{self, CallbackKind, RenterDoneDecision, ReportEffect, WINDOW_GRACE};
-use crate::domain::{Booking, BookingId, BookingState};
-use crate::outbox::{Job, VisitJob};
+use crate::domain::{Booking, BookingId, BookingState, MailKind};
+use crate::outbox::{EmailJob, Job, VisitJob};
 use crate::store::{BookingChange, Store, StoreError, Tx, WebhookRecord};
 
 /// A verified, parsed provider callback.
@@ -319,6 +319,16 @@ pub async fn sweep_ended_windows(
                             "system",
                             "no_show",
                             "No door access by the end of the tour window and its grace period",
+                        )
+                        .await?;
+                        // The renter is offered another time (as the community's mail allows).
+                        let offer = Job::Email(EmailJob::new(MailKind::NoShowOffer, 0));
+                        tx.enqueue(
+                            &id,
+                            &offer,
+                            &DedupeKey::of(MailKind::NoShowOffer.as_str()),
+                            now,
+                            now,
                         )
                         .await?;
                         tracing::info!(booking = %id, "no access by the end of the tour window: no show");

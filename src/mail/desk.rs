@@ -52,6 +52,12 @@ impl MailDesk {
             .ok_or_else(|| {
                 MailError::Build(format!("unknown community {}", booking.community_slug))
             })?;
+        if !community.renter_mail {
+            // Queued by a path that does not read the community (the window sweep's offer).
+            return Ok(Sent::Skipped(
+                "the community's own automations write to renters".into(),
+            ));
+        }
         let code = match kind {
             MailKind::AccessInstructions => {
                 // Only once the lock has it (an outside lock sets codes some time after we ask):
