@@ -20,7 +20,7 @@ CREATE TABLE access_grants (
     provider            TEXT NOT NULL,
     device_id           TEXT NOT NULL,
     -- Bumped with each new window or revoke; jobs of an older generation are skipped.
-    generation          INTEGER NOT NULL,
+    generation          BIGINT NOT NULL,
     starts_at           TIMESTAMPTZ NOT NULL,
     ends_at             TIMESTAMPTZ NOT NULL,
     access_code_id      TEXT,

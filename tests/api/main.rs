@@ -21,3 +21,4 @@ mod renter;
 mod reschedule;
 mod smtp;
 mod staff;
+mod seam;
