@@ -49,6 +49,14 @@ enum Command {
         #[arg(long)]
         events_name_appointment: bool,
     },
+    /// Run the Seam sandbox (an emulator of Seam's smart-lock API) on its own.
+    SeamSandbox {
+        #[arg(long, default_value = "127.0.0.1:9091")]
+        listen: std::net::SocketAddr,
+        /// The Bearer key it accepts.
+        #[arg(long, default_value = seam_sandbox::DEFAULT_API_KEY)]
+        api_key: String,
+    },
 }
 
 /// The sandbox's answer profiles (`knock_sandbox::Profile`), as the command line names them.
@@ -168,6 +176,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 "Knock sandbox ({profile} profile) listening on http://{listen} (state: http://{listen}/_sandbox)"
             );
             server.await?;
+            Ok(())
+        }
+        Command::SeamSandbox { listen, api_key } => {
+            tourgate::telemetry::init(LogFormat::Text);
+            seam_sandbox::serve_forever(seam_sandbox::SeamSandboxConfig {
+                listen: Some(listen),
+                api_key,
+                ..Default::default()
+            })
+            .await?;
             Ok(())
         }
         Command::Migrate => {

@@ -209,3 +209,60 @@ fn grant_revoke_and_remove_change_one_thing_each() {
     assert_eq!(gone.status.code(), Some(1));
     assert!(stderr(&gone).contains("there is no staff member ann@example.com"));
 }
+
+/// `tourgate seam-sandbox` serves Seam's API until it is stopped: the seeded locks answer to
+/// the default key, and anything else gets Seam's 401.
+#[test]
+fn seam_sandbox_serves_the_seeded_locks_to_the_default_key() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tourgate"))
+        .env_clear()
+        .args(["seam-sandbox", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("a first line");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned);
+    let get = |addr: &str, key: &str| -> String {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        write!(
+            stream,
+            "GET /locks/list HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+    };
+    let answers = addr.map(|addr| {
+        (
+            get(&addr, "seam_test_tourgate"),
+            get(&addr, "seam_test_other"),
+        )
+    });
+    child.kill().expect("stop the emulator");
+    let _ = child.wait();
+    let (good, bad) = answers.unwrap_or_else(|| panic!("no address in {line:?}"));
+    assert!(
+        line.starts_with("Seam sandbox listening on http://127.0.0.1:"),
+        "{line}"
+    );
+    assert!(good.starts_with("HTTP/1.1 200"), "{good}");
+    assert!(good.to_lowercase().contains("seam-request-id:"), "{good}");
+    assert!(
+        good.contains("5e4a0000-0000-4000-8000-000000000001"),
+        "{good}"
+    );
+    assert!(bad.starts_with("HTTP/1.1 401"), "{bad}");
+    assert!(bad.contains(r#""type":"unauthorized""#), "{bad}");
+}
