@@ -195,7 +195,7 @@ impl Access {
                         &b.id,
                         generation,
                         state,
-                        now.max(grant.state_at),
+                        grant.state_at,
                         None,
                         problem.as_deref(),
                         now,

@@ -7,6 +7,11 @@ use super::tx::Tx;
 use super::{on_backend, Store, StoreError};
 use crate::domain::{BookingId, GrantState};
 
+/// The `state_at` of a state we wrote ourselves (queued, the provider's answer): older than
+/// any report of the provider's, whose times are its clock's, not ours, so that every report
+/// counts against it (`domain::grant::grant_moves`).
+pub const LOCAL_STATE_AT: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
+
 const GRANT_COLUMNS: &str = "booking_id, provider, device_id, generation, starts_at, ends_at, \
     access_code_id, state, problem, state_at, arrival_attribution, alerted_at";
 
@@ -219,7 +224,7 @@ impl Tx {
         let (g,): (i64,) = super::tx::on_tx!(self, c => {
             sqlx::query_as(
                 "INSERT INTO access_grants (booking_id, provider, device_id, generation, starts_at, \
-                 ends_at, state, state_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $7) \
+                 ends_at, state, state_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $8, $7) \
                  ON CONFLICT (booking_id) DO UPDATE SET provider = excluded.provider, \
                  device_id = excluded.device_id, generation = access_grants.generation + 1, \
                  starts_at = excluded.starts_at, ends_at = excluded.ends_at, \
@@ -234,6 +239,7 @@ impl Tx {
             .bind(window.1)
             .bind(state.as_str())
             .bind(now)
+            .bind(LOCAL_STATE_AT)
             .fetch_one(c)
             .await?
         });

@@ -19,6 +19,6 @@ mod ops;
 mod outbox;
 mod renter;
 mod reschedule;
+mod seam;
 mod smtp;
 mod staff;
-mod seam;

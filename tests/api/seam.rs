@@ -9,7 +9,9 @@
 //! real time by more than that. Windows reach a day before the tour
 //! (`code_valid_before_minutes = 1440`), so the lock opens for the code now.
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use seam_sandbox::{seeds, Fault, KeypadOutcome, RunningSeamSandbox, SeamSandbox, SeamSandboxConfig};
+use seam_sandbox::{
+    seeds, Fault, KeypadOutcome, RunningSeamSandbox, SeamSandbox, SeamSandboxConfig,
+};
 use serde_json::json;
 use standardwebhooks::Webhook;
 use tourgate::booking::{BookingId, BookingState, Canceller};
@@ -35,7 +37,7 @@ async fn seam_app(b: Backend, device: &str, behind: Duration) -> SeamApp {
         .unwrap();
     let seam = SeamSandbox::start(SeamSandboxConfig::pinned_at(pinned)).unwrap();
     let extra = format!(
-        "code_valid_before_minutes = 1440\ndoor_code_needs_email_proof = false\n\
+        "code_valid_before_minutes = 1440\ncode_shown_before_minutes = 1440\ndoor_code_needs_email_proof = false\n\
          staff_email = \"{STAFF}\"\naccess = {{ provider = \"seam\", device_id = \"{device}\" }}"
     );
     let endpoint = seam.base_url();
@@ -189,7 +191,10 @@ on_both_backends!(
         assert_eq!(codes[0].code.as_deref(), Some(s.code(&id).await.as_str()));
         let job = &s.jobs(&id, JobKind::AccessIssue).await[0];
         assert_eq!(job.state, JobState::Delivered);
-        assert_eq!(job.knock_result.as_deref(), Some(codes[0].access_code_id.as_str()));
+        assert_eq!(
+            job.knock_result.as_deref(),
+            Some(codes[0].access_code_id.as_str())
+        );
 
         // The lock reports the code on it (signed webhooks): now the renter sees it.
         s.seam.tick().await;
@@ -198,7 +203,16 @@ on_both_backends!(
 
         let code = s.code(&id).await;
         let opened = s.seam.keypad_entry(seeds::FRONT_DOOR, &code).unwrap();
-        assert!(matches!(opened, KeypadOutcome::Unlocked { attributed: true, .. }), "{opened:?}");
+        assert!(
+            matches!(
+                opened,
+                KeypadOutcome::Unlocked {
+                    attributed: true,
+                    ..
+                }
+            ),
+            "{opened:?}"
+        );
         s.seam.tick().await;
         let arrival = s.lock_events("lock.unlocked")[0].occurred_at;
         assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
@@ -269,7 +283,10 @@ on_both_backends!(
         assert!(s.app.sandbox.snapshot().visits.is_empty(), "no visit");
         // The renter is offered another time.
         let offers = s.jobs(&id, JobKind::Email).await;
-        assert!(offers.iter().any(|j| j.payload.contains("no_show_offer")), "{offers:?}");
+        assert!(
+            offers.iter().any(|j| j.payload.contains("no_show_offer")),
+            "{offers:?}"
+        );
     }
 );
 
@@ -294,7 +311,10 @@ on_both_backends!(
         assert_eq!(s.grant_state(&id).await, Some(GrantState::Removed));
         let code = s.code(&id).await;
         let refused = s.seam.keypad_entry(seeds::FRONT_DOOR, &code).unwrap();
-        assert!(matches!(refused, KeypadOutcome::Denied { .. }), "{refused:?}");
+        assert!(
+            matches!(refused, KeypadOutcome::Denied { .. }),
+            "{refused:?}"
+        );
     }
 );
 
@@ -328,7 +348,9 @@ on_both_backends!(
         s.seam.tick().await;
         s.seam.advance(std::time::Duration::from_secs(11 * 60));
         s.seam.tick().await;
-        assert!(!s.lock_events("access_code.failed_to_set_on_device").is_empty());
+        assert!(!s
+            .lock_events("access_code.failed_to_set_on_device")
+            .is_empty());
         assert_eq!(s.grant_state(&id).await, Some(GrantState::Failed));
         assert!(!s.shown(&page, &id).await);
         // Staff see it, and the community's contact is mailed once.
@@ -340,7 +362,10 @@ on_both_backends!(
         let alerts = s.staff_alerts();
         assert_eq!(alerts.len(), 1, "one alert");
         assert!(alerts[0].contains("could not be set"), "{}", alerts[0]);
-        assert!(!alerts[0].contains(&s.code(&id).await), "no code in a staff mail");
+        assert!(
+            !alerts[0].contains(&s.code(&id).await),
+            "no code in a staff mail"
+        );
         s.seam.tick().await;
         s.drain().await;
         assert_eq!(s.staff_alerts().len(), 1, "still one alert");
@@ -363,10 +388,26 @@ on_both_backends!(
         s.seam.keypad_entry(seeds::FRONT_DOOR, &code).unwrap();
         s.seam.advance(std::time::Duration::from_secs(60));
         s.seam.keypad_entry(seeds::FRONT_DOOR, &code).unwrap();
+        // Held back for reordering: nothing has arrived yet.
+        s.seam.tick().await;
+        assert_eq!(state_of(&s.app, &id).await, BookingState::Confirmed);
+        // Released, the later entry first, each twice.
+        s.seam.clear_delivery_knobs();
         s.seam.tick().await;
         let unlocks = s.lock_events("lock.unlocked");
         assert_eq!(unlocks.len(), 2);
         let first = unlocks.iter().map(|e| e.occurred_at).min().unwrap();
+        // As delivered: each twice, the later entry first.
+        let mut sent: Vec<_> = s
+            .seam
+            .deliveries()
+            .into_iter()
+            .filter(|d| d.event_type == "lock.unlocked")
+            .collect();
+        sent.sort_by_key(|d| d.seq);
+        assert_eq!(sent.len(), 4, "{sent:?}");
+        let later = unlocks.iter().find(|e| e.occurred_at != first).unwrap();
+        assert_eq!(sent[0].event_id, later.event_id, "reordered");
         assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
         assert_eq!(s.booking(&id).await.first_access_at, Some(first));
         s.finish(&page).await;
@@ -387,7 +428,10 @@ on_both_backends!(
         s.app.outbox.drain(now).await.unwrap();
         let job = s.jobs(&id, JobKind::AccessIssue).await.remove(0);
         assert_eq!(job.state, JobState::Pending, "retried, not dead");
-        assert!(job.last_error.as_deref().unwrap_or("").contains("503"), "{job:?}");
+        assert!(
+            job.last_error.as_deref().unwrap_or("").contains("503"),
+            "{job:?}"
+        );
         assert!(s.codes_of(seeds::FRONT_DOOR, &id).is_empty());
 
         s.seam
@@ -418,16 +462,25 @@ on_both_backends!(
         let booking = s.booking(&id).await;
         let (from, until) = window_of(&booking);
         let r = client()
-            .post(format!("{}/access_codes/create", s.seam.base_url().trim_end_matches('/')))
+            .post(format!(
+                "{}/access_codes/create",
+                s.seam.base_url().trim_end_matches('/')
+            ))
             .bearer_auth(s.seam.api_key())
-            .json(&json!({"device_id": seeds::FRONT_DOOR, "name": format!("Tour {id}"),
-                "code": s.code(&id).await, "starts_at": from, "ends_at": until}))
+            .json(
+                &json!({"device_id": seeds::FRONT_DOOR, "name": format!("Tour {id}"),
+                "code": s.code(&id).await, "starts_at": from, "ends_at": until}),
+            )
             .send()
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
         s.drain().await;
-        assert_eq!(s.codes_of(seeds::FRONT_DOOR, &id).len(), 1, "not a second code");
+        assert_eq!(
+            s.codes_of(seeds::FRONT_DOOR, &id).len(),
+            1,
+            "not a second code"
+        );
         assert_eq!(s.lock_events("access_code.created").len(), 1);
     }
 );
@@ -443,14 +496,30 @@ on_both_backends!(
         s.seam.drop_next_deliveries(10);
         s.seam.keypad_entry(seeds::FRONT_DOOR, &code).unwrap();
         s.seam.tick().await;
-        assert_eq!(state_of(&s.app, &id).await, BookingState::Confirmed, "the webhook was lost");
-        let caught = s.app.bookings.catch_up_access_events(Utc::now()).await.unwrap();
+        assert_eq!(
+            state_of(&s.app, &id).await,
+            BookingState::Confirmed,
+            "the webhook was lost"
+        );
+        let caught = s
+            .app
+            .bookings
+            .catch_up_access_events(Utc::now())
+            .await
+            .unwrap();
         assert!(caught >= 1);
         assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
         let arrival = s.lock_events("lock.unlocked")[0].occurred_at;
         assert_eq!(s.booking(&id).await.first_access_at, Some(arrival));
         // Read again: nothing more.
-        assert_eq!(s.app.bookings.catch_up_access_events(Utc::now()).await.unwrap(), 0);
+        assert_eq!(
+            s.app
+                .bookings
+                .catch_up_access_events(Utc::now())
+                .await
+                .unwrap(),
+            0
+        );
     }
 );
 
@@ -465,7 +534,9 @@ on_both_backends!(
         let post = |headers: Vec<(&'static str, String)>, body: String| {
             let url = s.app.url("/callbacks/seam");
             async move {
-                let mut r = client().post(url).header("content-type", "application/json");
+                let mut r = client()
+                    .post(url)
+                    .header("content-type", "application/json");
                 for (k, v) in headers {
                     r = r.header(k, v);
                 }
@@ -474,11 +545,35 @@ on_both_backends!(
         };
         let signed = |prefix: &'static str, id: &str, body: &str| {
             let ts = Utc::now().timestamp();
-            let sig = Webhook::new(SECRET).unwrap().sign(id, ts, body.as_bytes()).unwrap();
+            let sig = Webhook::new(SECRET)
+                .unwrap()
+                .sign(id, ts, body.as_bytes())
+                .unwrap();
             vec![
-                (if prefix == "svix" { "svix-id" } else { "webhook-id" }, id.to_string()),
-                (if prefix == "svix" { "svix-timestamp" } else { "webhook-timestamp" }, ts.to_string()),
-                (if prefix == "svix" { "svix-signature" } else { "webhook-signature" }, sig),
+                (
+                    if prefix == "svix" {
+                        "svix-id"
+                    } else {
+                        "webhook-id"
+                    },
+                    id.to_string(),
+                ),
+                (
+                    if prefix == "svix" {
+                        "svix-timestamp"
+                    } else {
+                        "webhook-timestamp"
+                    },
+                    ts.to_string(),
+                ),
+                (
+                    if prefix == "svix" {
+                        "svix-signature"
+                    } else {
+                        "webhook-signature"
+                    },
+                    sig,
+                ),
             ]
         };
         assert_eq!(post(vec![], body.clone()).await, 401);
@@ -487,7 +582,10 @@ on_both_backends!(
         assert_eq!(post(tampered, body.clone()).await, 401);
         // Verified, but for no tour of ours: accepted, nothing changes.
         assert_eq!(post(signed("svix", "m2", &body), body.clone()).await, 200);
-        assert_eq!(post(signed("webhook", "m3", &body), body.clone()).await, 200);
+        assert_eq!(
+            post(signed("webhook", "m3", &body), body.clone()).await,
+            200
+        );
         let junk = r#"{"hello": "world"}"#.to_string();
         assert_eq!(post(signed("svix", "m4", &junk), junk).await, 400);
     }
