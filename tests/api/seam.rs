@@ -590,3 +590,115 @@ on_both_backends!(
         assert_eq!(post(signed("svix", "m4", &junk), junk).await, 400);
     }
 );
+
+on_both_backends!(
+    a_removal_that_cannot_reach_the_lock_is_a_security_alert_until_it_does,
+    |b: Backend| async move {
+        let s = seam_app(b, seeds::FRONT_DOOR, Duration::minutes(4)).await;
+        let (id, _) = s.book().await;
+        s.drain().await;
+        s.seam.tick().await;
+        assert!(s.grant_state(&id).await.unwrap().lock_has_it());
+        s.seam.set_device_offline(seeds::FRONT_DOOR, true).unwrap();
+        let bid = BookingId::parse(&id).unwrap();
+        s.app
+            .bookings
+            .cancel(&bid, Canceller::Renter, Utc::now())
+            .await
+            .unwrap();
+        s.drain().await;
+        s.seam.tick().await;
+        assert_eq!(s.grant_state(&id).await, Some(GrantState::RevokeFailed));
+        let attention = s.app.app_store.grants_needing_attention().await.unwrap();
+        assert_eq!(attention.len(), 1);
+        assert_eq!(attention[0].state, GrantState::RevokeFailed);
+        s.drain().await;
+        let alerts = s.staff_alerts();
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0].contains("could not be removed"), "{}", alerts[0]);
+
+        // The lock comes back: the code leaves it, and the alert is over.
+        s.seam.set_device_offline(seeds::FRONT_DOOR, false).unwrap();
+        s.seam.tick().await;
+        assert_eq!(s.grant_state(&id).await, Some(GrantState::Removed));
+        assert!(s
+            .app
+            .app_store
+            .grants_needing_attention()
+            .await
+            .unwrap()
+            .is_empty());
+    }
+);
+
+on_both_backends!(
+    an_unlock_without_a_code_during_the_only_tour_on_the_lock_is_a_probable_arrival,
+    |b: Backend| async move {
+        // Lockly: just in time, unlocks carry neither the code's id nor the PIN here.
+        let s = seam_app(b, seeds::GARDEN_GATE, Duration::minutes(4)).await;
+        let (id, _) = s.book().await;
+        s.drain().await;
+        s.seam.tick().await;
+        let body = json!({"event_id": "probable-1", "event_type": "lock.unlocked",
+            "workspace_id": seeds::WORKSPACE, "device_id": seeds::GARDEN_GATE,
+            "method": "keycode", "occurred_at": Utc::now().to_rfc3339(),
+            "created_at": Utc::now().to_rfc3339()})
+        .to_string();
+        let ts = Utc::now().timestamp();
+        let sig = Webhook::new(SECRET)
+            .unwrap()
+            .sign("msg_probable", ts, body.as_bytes())
+            .unwrap();
+        let r = client()
+            .post(s.app.url("/callbacks/seam"))
+            .header("svix-id", "msg_probable")
+            .header("svix-timestamp", ts.to_string())
+            .header("svix-signature", sig)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
+        let grant = s
+            .app
+            .app_store
+            .access_grant(&BookingId::parse(&id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(grant.arrival_attribution.as_deref(), Some("probable"));
+    }
+);
+
+on_both_backends!(
+    an_unlock_naming_only_the_pin_is_tied_to_the_tour_by_its_code,
+    |b: Backend| async move {
+        let s = seam_app(b, seeds::GARDEN_GATE, Duration::minutes(4)).await;
+        let (id, _) = s.book().await;
+        s.drain().await;
+        s.seam.tick().await;
+        let code = s.code(&id).await;
+        let opened = s.seam.keypad_entry(seeds::GARDEN_GATE, &code).unwrap();
+        assert!(
+            matches!(
+                opened,
+                KeypadOutcome::Unlocked {
+                    attributed: false,
+                    ..
+                }
+            ),
+            "{opened:?}"
+        );
+        s.seam.tick().await;
+        assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
+        let grant = s
+            .app
+            .app_store
+            .access_grant(&BookingId::parse(&id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(grant.arrival_attribution.as_deref(), Some("code"));
+    }
+);
