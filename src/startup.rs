@@ -137,8 +137,14 @@ impl Application {
             settings.knock.timeout,
             &metrics,
         );
-        let access = Access::codes(settings.secret_key.expose());
-        let outbox = outbox.with_mail(mail_desk(&settings, access.clone())?);
+        let access = with_seam_locks(
+            Access::codes(settings.secret_key.expose()),
+            &settings,
+            &store,
+        )?;
+        let outbox = outbox
+            .with_mail(mail_desk(&settings, access.clone())?)
+            .with_access(access.clone());
         let bookings = BookingService::new(
             store.clone(),
             knock,
@@ -314,4 +320,14 @@ pub fn sandbox_config(communities: &Communities, html_view: bool) -> SandboxConf
         html_view,
         ..SandboxConfig::default()
     }
+}
+
+/// The Seam adapter, when a community's lock is a Seam device (`SEAM_*` settings).
+fn with_seam_locks(access: Access, settings: &Settings, store: &Store) -> anyhow::Result<Access> {
+    let Some(seam) = &settings.seam else {
+        return Ok(access);
+    };
+    let adapter = crate::access::Seam::new(seam)
+        .map_err(|e| anyhow::anyhow!("SEAM_ENDPOINT: cannot build the Seam client: {e}"))?;
+    Ok(access.with_seam(adapter, store.clone(), settings.communities.clone()))
 }

@@ -46,6 +46,40 @@ pub enum AccessError {
     /// The vendor refused (unknown device, ...).
     #[error("access provider refused: {0}")]
     Refused(String),
+    /// The lock does not have the code yet: nothing to show or send for now.
+    #[error("the lock does not have the code yet ({0})")]
+    NotReady(String),
+    #[error("access state unreadable: {0}")]
+    Store(String),
+}
+
+/// How a provider ties a door opening to a code (PROVIDERS.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// Entries name the code's id (Seam with August, Yale, Schlage, ...).
+    Exact,
+    /// Entries carry the PIN typed.
+    ByCode,
+    /// Entries name only the lock.
+    LockOnly,
+    /// No entry reports at all.
+    None,
+}
+
+/// What a provider can do, as data: the tour reads these, never a provider's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// We choose the PIN (Tourgate's own code is set on the lock).
+    pub custom_code: bool,
+    /// The code can be taken back before its window ends.
+    pub revocable: bool,
+    /// The code reaches the lock some time after we ask: the renter waits for the lock.
+    pub async_provisioning: bool,
+    /// The smallest step a window may be given in.
+    pub window_granularity: chrono::Duration,
+    pub attribution: Attribution,
+    /// Missed events can be read back from the provider's log.
+    pub pull_events: bool,
 }
 
 pub trait AccessProvider: Send + Sync {

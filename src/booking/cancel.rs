@@ -20,7 +20,6 @@ use chrono::{DateTime, Utc};
 
 use super::queue::queue_knock_cancel;
 use super::BookingService;
-use crate::access::AccessProvider;
 use crate::domain::job::DedupeKey;
 use crate::domain::rules::{self, CancelDecision};
 use crate::domain::{BookingId, BookingState, MailKind};

@@ -5,6 +5,7 @@ pub mod availability;
 mod cancel;
 mod ended;
 mod feedback;
+mod lock_events;
 mod lookup;
 mod queue;
 mod renter;
@@ -19,6 +20,7 @@ pub use crate::domain::rules;
 pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
 pub use cancel::{cancel, CancelOutcome, Canceller};
 pub use feedback::FeedbackOutcome;
+pub use lock_events::{Attributed, EventOutcome};
 pub use renter::{
     queue_booking_link, queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW,
     MANAGE_LINK_WINDOW,

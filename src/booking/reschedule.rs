@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use super::queue::queue_knock_cancel;
 use super::service::{appointment_request, BookError, BookingService};
 use super::slots::Slot;
-use crate::access::AccessProvider;
 use crate::config::Community;
 use crate::domain::job::{DedupeKey, JobKind};
 use crate::domain::{rules, Booking, BookingId, MailKind};

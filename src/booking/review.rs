@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 
 use super::BookingService;
-use crate::access::AccessProvider;
 use crate::config::Community;
 use crate::domain::job::DedupeKey;
 use crate::domain::{BookingId, BookingState, Review};

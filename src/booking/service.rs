@@ -12,7 +12,7 @@ use super::lookup::{look_for_request, Lookup};
 use super::queue::queue_knock_cancel;
 use super::renter::{queue_manage_link, stands_in_the_way};
 use super::slots::{Day, Slot};
-use crate::access::{Access, AccessGrant, AccessProvider};
+use crate::access::{Access, AccessError, AccessGrant};
 use crate::config::Community;
 use crate::domain::job::DedupeKey;
 use crate::domain::Review;
@@ -183,21 +183,18 @@ impl BookingService {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Booking>, StoreError> {
-        match &self.access {
-            Access::Codes(keypad) => {
-                // Windows reach the community's early access before a tour of at most four
-                // hours, and a day after it.
-                let nearby = self
-                    .store
-                    .bookings_between(
-                        std::slice::from_ref(&c.slug),
-                        now - chrono::Duration::days(2),
-                        now + c.access.reach() + chrono::Duration::days(1),
-                    )
-                    .await?;
-                Ok(keypad.open(c, &nearby, code, now).cloned())
-            }
-        }
+        let keypad = self.access.keypad();
+        // Windows reach the community's early access before a tour of at most four hours,
+        // and a day after it.
+        let nearby = self
+            .store
+            .bookings_between(
+                std::slice::from_ref(&c.slug),
+                now - chrono::Duration::days(2),
+                now + c.access.reach() + chrono::Duration::days(1),
+            )
+            .await?;
+        Ok(keypad.open(c, &nearby, code, now).cloned())
     }
 
     /// The access provider this deployment uses.
@@ -205,17 +202,21 @@ impl BookingService {
         &self.access
     }
 
-    /// The renter's access for a live booking (the door code, for the built-in provider);
-    /// None for a booking that is not live, or when the provider cannot say now.
+    /// The renter's access for a live booking (the door code); None for a booking that is
+    /// not live, while the lock does not have the code yet, or when the provider cannot say.
     pub async fn access_grant(&self, community: &Community, b: &Booking) -> Option<AccessGrant> {
         if !b.state.is_live() {
             return None;
         }
-        match self.access.issue(community, b).await {
+        match self.access.grant(community, b).await {
             Ok(grant) => Some(grant),
+            Err(AccessError::NotReady(state)) => {
+                tracing::debug!(booking = %b.id, state, "the lock does not have the code yet");
+                None
+            }
             Err(e) => {
-                tracing::error!(booking = %b.id, provider = self.access.name(), error = %e,
-                    "the access provider could not issue access");
+                tracing::error!(booking = %b.id, provider = self.access.name_for(community),
+                    error = %e, "the access provider could not say");
                 None
             }
         }

@@ -4,11 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::BookingService;
-use crate::access::AccessProvider;
 use crate::domain::job::DedupeKey;
 use crate::domain::rules::{self, CallbackKind, RenterDoneDecision, ReportEffect, WINDOW_GRACE};
-use crate::domain::{Booking, BookingId, BookingState};
-use crate::outbox::{Job, VisitJob};
+use crate::domain::{Booking, BookingId, BookingState, MailKind};
+use crate::outbox::{EmailJob, Job, VisitJob};
 use crate::store::{BookingChange, Store, StoreError, Tx, WebhookRecord};
 
 /// A verified, parsed provider callback.
@@ -122,11 +121,6 @@ pub async fn apply_callback(
     cb: &AccessCallback,
     now: DateTime<Utc>,
 ) -> Result<CallbackOutcome, StoreError> {
-    let visit_time = rules::visit_time(cb.occurred_at, now);
-    if visit_time < cb.occurred_at {
-        tracing::warn!(booking = %cb.booking, occurred_at = %cb.occurred_at,
-            "the provider reported a time in the future: the visit time is now");
-    }
     let mut tx = store.begin().await?;
     if tx.webhook_seen(&cb.webhook_id).await? {
         return Ok(CallbackOutcome::Duplicate);
@@ -134,72 +128,9 @@ pub async fn apply_callback(
     let Some(b) = tx.booking(&cb.booking).await? else {
         return Ok(CallbackOutcome::UnknownBooking);
     };
-    let window = rules::report_window(b.slot_start(), b.slot_end);
-    let at = visit_time.to_rfc3339();
-    let changed = match rules::on_report(cb.kind, b.state, cb.occurred_at, &window) {
-        ReportEffect::Arrive => {
-            let change = BookingChange {
-                first_access_at: Some(visit_time),
-                ..Default::default()
-            };
-            let moved = tx
-                .set_state(&b.id, b.state, BookingState::InProgress, change, now)
-                .await?;
-            if moved {
-                let detail = format!(
-                    "The door opened for this booking at {}",
-                    cb.occurred_at.to_rfc3339()
-                );
-                tx.history(&b.id, now, "access", "in_progress", &detail)
-                    .await?;
-            }
-            moved
-        }
-        ReportEffect::NoChange => false,
-        ReportEffect::Complete { with_units } => {
-            let units = if with_units {
-                cb.unit_names.clone()
-            } else {
-                Vec::new()
-            };
-            let c = Completion {
-                from: b.state,
-                first_access_at: None,
-                visit_time,
-                unit_names: units,
-                actor: "access",
-                detail: format!("Tour completed at {at}; visit queued for Knock"),
-            };
-            complete(&mut tx, &b, c, now).await?
-        }
-        ReportEffect::Rescue { with_units } => {
-            let units = if with_units {
-                cb.unit_names.clone()
-            } else {
-                Vec::new()
-            };
-            // Completed with its first access, as the arrival would have gone had it come in
-            // time; in one step, never live on the way: the renter may hold another live
-            // booking at the community by now (one per renter, migration 0010).
-            let c = Completion {
-                from: BookingState::NoShow,
-                first_access_at: Some(visit_time),
-                visit_time,
-                unit_names: units,
-                actor: "access",
-                detail: format!(
-                    "A late {} report shows the renter at the door at {at}: no longer a \
-                     no-show; tour completed, visit queued for Knock",
-                    cb.kind.as_str()
-                ),
-            };
-            complete(&mut tx, &b, c, now).await?
-        }
-        ReportEffect::Refuse => {
-            tracing::warn!(booking = %cb.booking, state = b.state.as_str(),
-                callback = cb.kind.as_str(), "refused a callback for a booking in this state");
-            return Ok(CallbackOutcome::Refused(b.state));
-        }
+    let changed = match report(&mut tx, &b, cb.kind, cb.occurred_at, &cb.unit_names, now).await? {
+        Reported::Changed(changed) => changed,
+        Reported::Refused(state) => return Ok(CallbackOutcome::Refused(state)),
     };
     let record = WebhookRecord {
         webhook_id: &cb.webhook_id,
@@ -216,8 +147,104 @@ pub async fn apply_callback(
     Ok(CallbackOutcome::Accepted { changed })
 }
 
+/// What one report did inside its transaction.
+pub(super) enum Reported {
+    Changed(bool),
+    Refused(BookingState),
+}
+
+/// A report (`kind` at `occurred_at`) applied to booking `b` in `tx`, as `rules::on_report`
+/// says: the arrival, the completion with its one visit, or a no-show's rescue.
+pub(super) async fn report(
+    tx: &mut Tx,
+    b: &Booking,
+    kind: CallbackKind,
+    occurred_at: DateTime<Utc>,
+    unit_names: &[String],
+    now: DateTime<Utc>,
+) -> Result<Reported, StoreError> {
+    let visit_time = rules::visit_time(occurred_at, now);
+    if visit_time < occurred_at {
+        tracing::warn!(booking = %b.id, occurred_at = %occurred_at,
+            "the provider reported a time in the future: the visit time is now");
+    }
+    let window = rules::report_window(b.slot_start(), b.slot_end);
+    let at = visit_time.to_rfc3339();
+    let changed = match rules::on_report(kind, b.state, occurred_at, &window) {
+        ReportEffect::Arrive => {
+            let change = BookingChange {
+                first_access_at: Some(visit_time),
+                ..Default::default()
+            };
+            let moved = tx
+                .set_state(&b.id, b.state, BookingState::InProgress, change, now)
+                .await?;
+            if moved {
+                let detail = format!(
+                    "The door opened for this booking at {}",
+                    occurred_at.to_rfc3339()
+                );
+                tx.history(&b.id, now, "access", "in_progress", &detail)
+                    .await?;
+            }
+            moved
+        }
+        ReportEffect::NoChange => {
+            // Reordered deliveries: the arrival is the earliest door opening, whatever order
+            // the reports came in.
+            kind == CallbackKind::AccessGranted
+                && tx.earlier_first_access(&b.id, visit_time).await?
+        }
+        ReportEffect::Complete { with_units } => {
+            let units = if with_units {
+                unit_names.to_vec()
+            } else {
+                Vec::new()
+            };
+            let c = Completion {
+                from: b.state,
+                first_access_at: None,
+                visit_time,
+                unit_names: units,
+                actor: "access",
+                detail: format!("Tour completed at {at}; visit queued for Knock"),
+            };
+            complete(tx, b, c, now).await?
+        }
+        ReportEffect::Rescue { with_units } => {
+            let units = if with_units {
+                unit_names.to_vec()
+            } else {
+                Vec::new()
+            };
+            // Completed with its first access, as the arrival would have gone had it come in
+            // time; in one step, never live on the way: the renter may hold another live
+            // booking at the community by now (one per renter, migration 0010).
+            let c = Completion {
+                from: BookingState::NoShow,
+                first_access_at: Some(visit_time),
+                visit_time,
+                unit_names: units,
+                actor: "access",
+                detail: format!(
+                    "A late {} report shows the renter at the door at {at}: no longer a \
+                     no-show; tour completed, visit queued for Knock",
+                    kind.as_str()
+                ),
+            };
+            complete(tx, b, c, now).await?
+        }
+        ReportEffect::Refuse => {
+            tracing::warn!(booking = %b.id, state = b.state.as_str(),
+                callback = kind.as_str(), "refused a callback for a booking in this state");
+            return Ok(Reported::Refused(b.state));
+        }
+    };
+    Ok(Reported::Changed(changed))
+}
+
 /// The renter says they have finished touring (on the booking page): in progress → completed
-/// with the homes they name, the visit's time being `now`.
+/// with the homes they name, the visit's time being the arrival.
 pub async fn complete_by_renter(
     store: &Store,
     id: &BookingId,
@@ -235,13 +262,20 @@ pub async fn complete_by_renter(
             } else {
                 format!("saw {}", unit_names.join(", "))
             };
+            // The visit is when the renter was there: the door opening that began the tour
+            // (the click only when no opening is known).
+            let visit_time = b.first_access_at.unwrap_or(now).min(now);
             let c = Completion {
                 from: b.state,
                 first_access_at: None,
-                visit_time: now,
+                visit_time,
                 unit_names,
                 actor: "renter",
-                detail: format!("The renter finished the tour ({named}); visit queued for Knock"),
+                detail: format!(
+                    "The renter finished the tour ({named}); visit queued for Knock at the \
+                     arrival, {}",
+                    visit_time.to_rfc3339()
+                ),
             };
             if complete(&mut tx, &b, c, now).await? {
                 RenterDone::Completed
@@ -288,6 +322,16 @@ pub async fn sweep_ended_windows(
                             "system",
                             "no_show",
                             "No door access by the end of the tour window and its grace period",
+                        )
+                        .await?;
+                        // The renter is offered another time (as the community's mail allows).
+                        let offer = Job::Email(EmailJob::new(MailKind::NoShowOffer, 0));
+                        tx.enqueue(
+                            &id,
+                            &offer,
+                            &DedupeKey::of(MailKind::NoShowOffer.as_str()),
+                            now,
+                            now,
                         )
                         .await?;
                         tracing::info!(booking = %id, "no access by the end of the tour window: no show");
@@ -341,11 +385,20 @@ impl BookingService {
 
     /// One sweep of ended windows (see [`sweep_ended_windows`]); a no-show's access is revoked.
     pub async fn sweep_ended_windows(&self, now: DateTime<Utc>) -> Result<WindowSweep, StoreError> {
+        // Missed lock events first: a door opening from inside the window makes an arrival,
+        // not a no-show.
+        if let Err(e) = self.catch_up_access_events(now).await {
+            tracing::warn!(error = %e, "lock events not caught up");
+        }
         let sweep = sweep_ended_windows(&self.store, now).await?;
         for id in &sweep.no_shows {
             if let Err(e) = self.access.revoke(id).await {
                 tracing::error!(booking = %id, error = %e, "access not revoked");
             }
+        }
+        // Codes a crashed process left unqueued get their jobs.
+        if let Err(e) = self.access.reconcile(now).await {
+            tracing::warn!(error = %e, "lock codes not reconciled");
         }
         Ok(sweep)
     }

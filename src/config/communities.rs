@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::brand::{Brand, ImageDir, RawBrand, RawImage, TourKit};
-use crate::domain::SourceTitle;
+use crate::domain::{Email, SourceTitle};
 
 #[derive(Debug, Clone)]
 pub struct Community {
@@ -34,6 +34,65 @@ pub struct Community {
     pub sandbox: SandboxSchedule,
     /// Its look, contacts and day-of-tour kit (all optional).
     pub brand: Brand,
+    /// Which access provider and lock let renters in (`access = { provider = ... }`).
+    pub lock: Lock,
+    /// Where staff alerts about this community's locks go (a code that could not be set, a
+    /// code that could not be removed): `staff_email`.
+    pub staff_email: Option<Email>,
+}
+
+/// The provider and lock that serve a community: the built-in codes (checked by Tourgate's own
+/// keypad, or a partner's through `/callbacks/access`), or a Seam lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lock {
+    BuiltIn,
+    Seam { device_id: String },
+}
+
+impl Lock {
+    pub fn seam_device(&self) -> Option<&str> {
+        match self {
+            Self::Seam { device_id } => Some(device_id),
+            Self::BuiltIn => None,
+        }
+    }
+}
+
+/// `access = { provider = "seam", device_id = "..." }` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLock {
+    provider: String,
+    #[serde(default)]
+    device_id: Option<String>,
+}
+
+impl RawLock {
+    fn parse(self) -> Result<Lock, String> {
+        match (self.provider.as_str(), self.device_id) {
+            ("built-in", None) => Ok(Lock::BuiltIn),
+            ("built-in", Some(_)) => Err("access.device_id is for provider = \"seam\"".into()),
+            ("seam", Some(d)) => {
+                // Seam's ids are uuids; anything id-shaped is taken, nothing that could
+                // smuggle a query or a path.
+                let ok = !d.is_empty()
+                    && d.len() <= 100
+                    && d.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if ok {
+                    Ok(Lock::Seam { device_id: d })
+                } else {
+                    Err(format!(
+                        "access.device_id `{d}` must be Seam's device id (1-100 of a-z, 0-9, - and _)"
+                    ))
+                }
+            }
+            ("seam", None) => Err("access.device_id is required with provider = \"seam\"".into()),
+            (other, _) => Err(format!(
+                "access.provider `{other}` is not one of \"built-in\", \"seam\""
+            )),
+        }
+    }
 }
 
 /// The most any access time may reach (`code_*_minutes`): a code never works, and is never
@@ -198,6 +257,10 @@ struct RawCommunity {
     apply_url: Option<String>,
     #[serde(default)]
     kit: TourKit,
+    #[serde(default)]
+    access: Option<RawLock>,
+    #[serde(default)]
+    staff_email: Option<String>,
 }
 
 impl Communities {
@@ -370,8 +433,20 @@ impl RawCommunity {
         }
         .parse(&self.slug, images)
         .map_err(|m| at(&m))?;
+        let lock = match self.access {
+            None => Lock::BuiltIn,
+            Some(raw) => raw.parse().map_err(|m| at(&m))?,
+        };
+        let staff_email = self
+            .staff_email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|e| at(&format!("staff_email: {e}")))?;
         Ok(Community {
             brand,
+            lock,
+            staff_email,
             sandbox: self.sandbox,
             slug: self.slug,
             knock_community_id: self.knock_community_id,
@@ -500,5 +575,40 @@ units = ["101", "102", "2B"]
         assert!(e.contains("slug"), "{e}");
         let e = Communities::parse("[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"Mars/Base\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n").unwrap_err();
         assert!(e.contains("Mars/Base"), "{e}");
+    }
+
+    #[test]
+    fn a_community_names_its_lock_and_the_built_in_codes_are_the_default() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n";
+        let c = Communities::parse(base).unwrap();
+        assert_eq!(c.get("ab").unwrap().lock, Lock::BuiltIn);
+        assert_eq!(c.get("ab").unwrap().staff_email, None);
+        let c = Communities::parse(&format!(
+            "{base}staff_email = \"desk@example.com\"\naccess = {{ provider = \"seam\", device_id = \"a5036385-1e5c\" }}\n"
+        ))
+        .unwrap();
+        let ab = c.get("ab").unwrap();
+        assert_eq!(ab.lock.seam_device(), Some("a5036385-1e5c"));
+        assert_eq!(
+            ab.staff_email.as_ref().unwrap().as_str(),
+            "desk@example.com"
+        );
+        for (bad, named) in [
+            ("access = { provider = \"seam\" }", "device_id is required"),
+            ("access = { provider = \"kwikset\" }", "kwikset"),
+            (
+                "access = { provider = \"seam\", device_id = \"a/../b\" }",
+                "a/../b",
+            ),
+            (
+                "access = { provider = \"built-in\", device_id = \"x\" }",
+                "device_id",
+            ),
+            ("access = { provider = \"seam\", device = \"x\" }", "device"),
+            ("staff_email = \"not mail\"", "staff_email"),
+        ] {
+            let e = Communities::parse(&format!("{base}{bad}\n")).unwrap_err();
+            assert!(e.contains(named), "{bad}: {e}");
+        }
     }
 }

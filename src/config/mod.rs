@@ -2,13 +2,15 @@
 //! validated once at start: a bad value stops the process with one line naming the variable.
 mod brand;
 mod communities;
+mod seam;
 mod secret;
 
 pub use brand::{directions_url, Brand, Image, TourKit};
 pub use communities::{
-    AccessTimes, Communities, Community, CommunityError, SandboxSchedule, DEMO_EARLY_ACCESS,
+    AccessTimes, Communities, Community, CommunityError, Lock, SandboxSchedule, DEMO_EARLY_ACCESS,
     LATEST_EARLY_ACCESS,
 };
+pub use seam::{SeamSettings, DEFAULT_SEAM_ENDPOINT, SANDBOX_SEAM_API_KEY};
 pub use secret::{kept_key, KeyFileError, KeyOrigin, Secret};
 
 use std::collections::HashMap;
@@ -74,6 +76,8 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     pub communities: Communities,
     pub access_webhook_secret: Secret,
+    /// Set when a community's lock is a Seam device (or `SEAM_API_KEY` is set).
+    pub seam: Option<SeamSettings>,
     pub secret_key: Secret,
     /// Configured, random for this process, or (demo `serve`) kept under the data directory.
     pub secret_key_origin: KeyOrigin,
@@ -235,10 +239,7 @@ impl Settings {
                 check_whsec(&v).map_err(|p| bad("ACCESS_WEBHOOK_SECRET", p))?;
                 Secret::new(v)
             }
-            None if demo => Secret::new(format!(
-                "whsec_{}",
-                base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>())
-            )),
+            None if demo => random_secret(),
             None => {
                 return Err(bad(
                     "ACCESS_WEBHOOK_SECRET",
@@ -367,7 +368,9 @@ impl Settings {
                 7,
             )?,
         };
+        let seam = seam::from_sources(src, &communities, demo)?;
         Ok(Settings {
+            seam,
             retention,
             mail_from,
             knock_agent_username,
@@ -563,6 +566,14 @@ fn check_whsec(v: &str) -> Result<(), String> {
         return Err("the key is shorter than 16 bytes".into());
     }
     Ok(())
+}
+
+/// A fresh `whsec_` secret (demo mode).
+fn random_secret() -> Secret {
+    Secret::new(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>())
+    ))
 }
 
 /// Unguessable bytes (tokens, keys, salts) from the thread's CSPRNG (ChaCha, seeded and
@@ -882,5 +893,69 @@ mod tests {
         let settings = Settings::from_sources(&s).unwrap();
         assert_eq!(settings.listen.port(), 9000);
         assert_eq!(settings.public_url.as_str(), "https://tours.example/");
+    }
+
+    /// Settings read from `s` with a communities file whose one community uses a Seam lock.
+    fn with_seam_lock(s: &Source) -> Result<Settings, ConfigError> {
+        let mut s = s.clone();
+        let file = std::env::temp_dir().join(format!(
+            "tourgate-config-seam-{}.toml",
+            random_bytes::<8>()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ));
+        std::fs::write(
+            &file,
+            "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\naccess = { provider = \"seam\", device_id = \"dev-1\" }\n",
+        )
+        .unwrap();
+        s.env
+            .insert("TOURGATE_COMMUNITIES".into(), file.display().to_string());
+        let got = Settings::from_sources(&s);
+        let _ = std::fs::remove_file(&file);
+        got
+    }
+
+    #[test]
+    fn a_seam_lock_needs_its_key_and_webhook_secret_and_each_is_checked() {
+        // No Seam lock: no Seam settings, none required.
+        assert!(knock_of(&production("", &[])).is_ok());
+        const WH: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let e = with_seam_lock(&production("", &[("SEAM_WEBHOOK_SECRET", WH)])).unwrap_err();
+        assert_eq!(e.var, "SEAM_API_KEY");
+        let e =
+            with_seam_lock(&production("", &[("SEAM_API_KEY", "seam_live_abcdef")])).unwrap_err();
+        assert_eq!(e.var, "SEAM_WEBHOOK_SECRET");
+        let ok = with_seam_lock(&production(
+            "",
+            &[
+                ("SEAM_API_KEY", "seam_live_abcdef"),
+                ("SEAM_WEBHOOK_SECRET", WH),
+            ],
+        ))
+        .unwrap();
+        let seam = ok.seam.unwrap();
+        assert_eq!(seam.endpoint.as_str(), "https://connect.getseam.com/");
+        assert!(!format!("{seam:?}").contains("seam_live_abcdef"));
+        for (var, v) in [
+            ("SEAM_API_KEY", "sk_live_abcdef"),
+            ("SEAM_WEBHOOK_SECRET", "plain"),
+            ("SEAM_ENDPOINT", "ftp://seam.example"),
+            ("SEAM_ENDPOINT", "not a url"),
+        ] {
+            let mut extra = vec![
+                ("SEAM_API_KEY", "seam_live_abcdef"),
+                ("SEAM_WEBHOOK_SECRET", WH),
+            ];
+            extra.retain(|(k, _)| *k != var);
+            extra.push((var, v));
+            let e = with_seam_lock(&production("", &extra)).unwrap_err();
+            assert_eq!(e.var, var, "{var}={v}");
+            assert!(e.to_string().starts_with(var), "{e}");
+        }
+        // Demo mode: the emulator's key and a fresh secret.
+        let demo = with_seam_lock(&src(&[])).unwrap().seam.unwrap();
+        assert_eq!(demo.api_key.expose(), SANDBOX_SEAM_API_KEY);
     }
 }

@@ -20,6 +20,26 @@ pub const STUCK_AFTER: Duration = Duration::minutes(30);
 /// The leasing office has had a request this long without deciding.
 pub const OFFICE_AFTER: Duration = Duration::hours(4);
 
+/// What the access provider reported of a booking's door code, as far as staff must act on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockReport {
+    /// The code could not be set on the lock.
+    pub code_not_set: bool,
+    /// The code could not be removed from the lock.
+    pub code_not_removed: bool,
+}
+
+impl LockReport {
+    pub const NONE: Self = Self {
+        code_not_set: false,
+        code_not_removed: false,
+    };
+    pub const NOT_SET: Self = Self {
+        code_not_set: true,
+        code_not_removed: false,
+    };
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attention {
     /// Failed: Knock refused the request for good, or it ran out of time.
@@ -36,6 +56,9 @@ pub enum Attention {
     NoShow,
     /// The access provider could not set the door code.
     CodeNotSet,
+    /// A door code that should be gone (cancelled, moved, over) could not be removed from the
+    /// lock: whoever holds it may still get in. Listed whatever the booking's state.
+    CodeNotRemoved,
 }
 
 impl Attention {
@@ -51,9 +74,13 @@ impl Attention {
                 JobKind::AppointmentCancel => "The cancel did not reach Knock",
                 JobKind::EmailLog => "An e-mail log did not reach Knock",
                 JobKind::Email => "An e-mail to the renter was not sent",
+                JobKind::AccessIssue => "The door code did not reach the lock",
+                JobKind::AccessRevoke => "The door code's removal did not reach the lock",
+                JobKind::StaffAlert => "An alert to the community's staff was not sent",
             },
             Self::NoShow => "No show: the door never opened",
             Self::CodeNotSet => "The door code could not be set on the lock",
+            Self::CodeNotRemoved => "Security: a door code is still on the lock",
         }
     }
 
@@ -67,18 +94,23 @@ impl Attention {
             Self::DeadDelivery { .. } => "dead_delivery",
             Self::NoShow => "no_show",
             Self::CodeNotSet => "code_not_set",
+            Self::CodeNotRemoved => "code_not_removed",
         }
     }
 }
 
 /// Everything about `b` that needs attention at `now`, given its jobs (any state: only the
-/// dead count) and whether its door code could not be set.
+/// dead count) and what the lock reported of its door code.
 pub fn attention(
     b: &Booking,
     jobs: &[OutboxJob],
-    code_not_set: bool,
+    lock: LockReport,
     now: DateTime<Utc>,
 ) -> Vec<Attention> {
+    let LockReport {
+        code_not_set,
+        code_not_removed,
+    } = lock;
     let mut out = Vec::new();
     let recent = b.updated_at >= now - LOOKBACK;
     match b.state {
@@ -96,6 +128,9 @@ pub fn attention(
     }
     if code_not_set && b.state.is_live() {
         out.push(Attention::CodeNotSet);
+    }
+    if code_not_removed {
+        out.push(Attention::CodeNotRemoved);
     }
     out.extend(
         jobs.iter()
@@ -180,24 +215,26 @@ mod tests {
             (BookingState::NoShow, Attention::NoShow),
         ] {
             assert_eq!(
-                attention(&booking(state, None, fresh), &[], false, now()),
+                attention(&booking(state, None, fresh), &[], LockReport::NONE, now()),
                 [want]
             );
-            assert!(attention(&booking(state, None, old), &[], false, now()).is_empty());
+            assert!(attention(&booking(state, None, old), &[], LockReport::NONE, now()).is_empty());
         }
         for state in [
             BookingState::Completed,
             BookingState::Cancelled,
             BookingState::Confirmed,
         ] {
-            assert!(attention(&booking(state, None, fresh), &[], false, now()).is_empty());
+            assert!(
+                attention(&booking(state, None, fresh), &[], LockReport::NONE, now()).is_empty()
+            );
         }
     }
 
     #[test]
     fn a_request_needs_a_look_when_knock_is_unsure_or_it_waits_too_long() {
         let r = BookingState::Requesting;
-        let a = |review, age| attention(&booking(r, review, age), &[], false, now());
+        let a = |review, age| attention(&booking(r, review, age), &[], LockReport::NONE, now());
         assert_eq!(
             a(Some(Review::NeedsAttention), Duration::zero()),
             [Attention::KnockUnsure]
@@ -219,7 +256,7 @@ mod tests {
             dead(&b, 8, JobKind::Email, JobState::Delivered),
         ];
         assert_eq!(
-            attention(&b, &jobs, true, now()),
+            attention(&b, &jobs, LockReport::NOT_SET, now()),
             [
                 Attention::CodeNotSet,
                 Attention::DeadDelivery {
@@ -230,6 +267,6 @@ mod tests {
         );
         // A code that could not be set matters only while the tour is on.
         let over = booking(BookingState::Completed, None, Duration::hours(1));
-        assert!(attention(&over, &[], true, now()).is_empty());
+        assert!(attention(&over, &[], LockReport::NOT_SET, now()).is_empty());
     }
 }

@@ -42,15 +42,29 @@ pub enum JobKind {
     EmailLog,
     /// An e-mail to the renter, sent through the Mailer (not a Knock write; its log is).
     Email,
+    /// A code on an outside lock for the booking's window (`/access_codes/create`).
+    AccessIssue,
+    /// The booking's code removed from the lock (`/access_codes/delete`).
+    AccessRevoke,
+    /// An e-mail to a community's staff contact (a code that could not be set or removed).
+    StaffAlert,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 7] = [
         Self::Visit,
         Self::AppointmentCancel,
         Self::EmailLog,
         Self::Email,
+        Self::AccessIssue,
+        Self::AccessRevoke,
+        Self::StaffAlert,
     ];
+
+    /// A write to the booking's lock provider, delivered by `access`.
+    pub fn is_access(self) -> bool {
+        matches!(self, Self::AccessIssue | Self::AccessRevoke)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,11 +72,67 @@ impl JobKind {
             Self::AppointmentCancel => "appointment_cancel",
             Self::EmailLog => "email_log",
             Self::Email => "email",
+            Self::AccessIssue => "access_issue",
+            Self::AccessRevoke => "access_revoke",
+            Self::StaffAlert => "staff_alert",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A code on the lock for a window (`access_grants` generation `generation`): the delivery
+/// looks for the booking's code by name first (Seam has no idempotency key), so a retry after
+/// a crash adopts the code an earlier try created instead of making a second.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessIssueJob {
+    pub generation: i64,
+    pub device_id: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// Every code of the booking's on the lock removed (generation `generation`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessRevokeJob {
+    pub generation: i64,
+    pub device_id: String,
+}
+
+/// A plain-text mail to staff. No door code ever goes in one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StaffAlertJob {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl JobPayload for AccessIssueJob {
+    fn kind(&self) -> JobKind {
+        JobKind::AccessIssue
+    }
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+impl JobPayload for AccessRevokeJob {
+    fn kind(&self) -> JobKind {
+        JobKind::AccessRevoke
+    }
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+impl JobPayload for StaffAlertJob {
+    fn kind(&self) -> JobKind {
+        JobKind::StaffAlert
+    }
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 }
 

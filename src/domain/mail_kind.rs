@@ -15,6 +15,8 @@ pub enum MailKind {
     /// The renter asked on the booking page for the link again (to open it and see the door
     /// code: README "Door codes and the demo lock").
     BookingLink,
+    /// The window ended with nobody at the door: an offer to book another time.
+    NoShowOffer,
 }
 
 impl MailKind {
@@ -28,6 +30,7 @@ impl MailKind {
             Self::Reschedule => "reschedule",
             Self::ManageLink => "manage_link",
             Self::BookingLink => "booking_link",
+            Self::NoShowOffer => "no_show_offer",
         }
     }
 
@@ -42,10 +45,11 @@ impl MailKind {
             Self::Reschedule => "new time",
             Self::ManageLink => "link to your booking",
             Self::BookingLink => "link to your booking, asked for again",
+            Self::NoShowOffer => "missed tour: book another time",
         }
     }
 
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Confirmation,
         Self::Reminder24h,
         Self::Reminder1h,
@@ -54,6 +58,7 @@ impl MailKind {
         Self::Reschedule,
         Self::ManageLink,
         Self::BookingLink,
+        Self::NoShowOffer,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {

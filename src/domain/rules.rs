@@ -203,6 +203,8 @@ pub fn mail_fits(kind: MailKind, state: BookingState) -> bool {
         MailKind::ManageLink => state.holds_slot(),
         // Asked for to see the door code: only a live booking has one.
         MailKind::BookingLink => state.is_live(),
+        // Not once the renter turned out to have been there after all (a late report).
+        MailKind::NoShowOffer => state == BookingState::NoShow,
         _ => state == BookingState::Confirmed,
     }
 }

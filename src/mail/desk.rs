@@ -5,7 +5,7 @@ use url::Url;
 
 use super::schedule::still_useful;
 use super::{compose, sender, MailContext, MailError, MailKind, Mailer};
-use crate::access::{Access, AccessProvider, EmailProof, PROOF_PARAM};
+use crate::access::{Access, EmailProof, PROOF_PARAM};
 use crate::config::Communities;
 use crate::domain::{rules, Booking};
 
@@ -54,10 +54,18 @@ impl MailDesk {
             .ok_or_else(|| {
                 MailError::Build(format!("unknown community {}", booking.community_slug))
             })?;
+        if !community.renter_mail {
+            // Queued by a path that does not read the community (the window sweep's offer).
+            return Ok(Sent::Skipped(
+                "the community's own automations write to renters".into(),
+            ));
+        }
         let code = match kind {
             MailKind::AccessInstructions => {
+                // Only once the lock has it (an outside lock sets codes some time after we ask):
+                // until then the mail waits, retried.
                 self.access
-                    .issue(community, booking)
+                    .grant(community, booking)
                     .await
                     .map_err(|e| MailError::Transient(format!("access: {e}")))?
                     .code

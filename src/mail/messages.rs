@@ -110,6 +110,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
         MailKind::Reschedule => format!("New time for your tour of {}", c.name),
         MailKind::ManageLink => format!("Your tour at {}: the link to change it", c.name),
         MailKind::BookingLink => format!("Your tour at {}: the link to your booking", c.name),
+        MailKind::NoShowOffer => format!("We missed you at {}: book another time", c.name),
     };
     let html_with = |manage_url: &str, access_code: Option<&str>| {
         HtmlBody {

@@ -64,7 +64,8 @@ pub fn still_useful(kind: MailKind, start: DateTime<Utc>, now: DateTime<Utc>) ->
         | MailKind::Cancellation
         | MailKind::Reschedule
         | MailKind::ManageLink
-        | MailKind::BookingLink => true,
+        | MailKind::BookingLink
+        | MailKind::NoShowOffer => true,
     }
 }
 

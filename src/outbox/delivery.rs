@@ -55,6 +55,10 @@ pub(crate) async fn deliver(
         Job::EmailLog(e) => deliver_email_log(knock, e, deadline).await,
         // The worker sends mail itself (`outbox::mail`); reaching here is a bug.
         Job::Email(_) => Delivery::Unsendable("an e-mail is not a Knock write".into()),
+        // Lock writes and staff mail have their own paths in the worker.
+        Job::AccessIssue(_) | Job::AccessRevoke(_) | Job::StaffAlert(_) => {
+            Delivery::Unsendable("not a Knock write".into())
+        }
     }
 }
 

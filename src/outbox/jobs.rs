@@ -2,7 +2,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::domain::job::{JobKind, JobPayload, JobState, OutboxJob};
+pub use crate::domain::job::{
+    AccessIssueJob, AccessRevokeJob, JobKind, JobPayload, JobState, OutboxJob, StaffAlertJob,
+};
 use crate::knock::types::EmailLogType;
 use crate::mail::MailKind;
 
@@ -75,6 +77,9 @@ pub enum Job {
     AppointmentCancel(AppointmentCancelJob),
     EmailLog(EmailLogJob),
     Email(EmailJob),
+    AccessIssue(AccessIssueJob),
+    AccessRevoke(AccessRevokeJob),
+    StaffAlert(StaffAlertJob),
 }
 
 impl JobPayload for Job {
@@ -94,6 +99,9 @@ impl Job {
             Self::AppointmentCancel(_) => JobKind::AppointmentCancel,
             Self::EmailLog(_) => JobKind::EmailLog,
             Self::Email(_) => JobKind::Email,
+            Self::AccessIssue(_) => JobKind::AccessIssue,
+            Self::AccessRevoke(_) => JobKind::AccessRevoke,
+            Self::StaffAlert(_) => JobKind::StaffAlert,
         }
     }
 
@@ -104,6 +112,9 @@ impl Job {
             Self::AppointmentCancel(j) => serde_json::to_string(j),
             Self::EmailLog(j) => serde_json::to_string(j),
             Self::Email(j) => serde_json::to_string(j),
+            Self::AccessIssue(j) => serde_json::to_string(j),
+            Self::AccessRevoke(j) => serde_json::to_string(j),
+            Self::StaffAlert(j) => serde_json::to_string(j),
         }
     }
 
@@ -116,6 +127,11 @@ impl Job {
             }
             JobKind::EmailLog => Self::EmailLog(serde_json::from_str(payload).map_err(bad)?),
             JobKind::Email => Self::Email(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::AccessIssue => Self::AccessIssue(serde_json::from_str(payload).map_err(bad)?),
+            JobKind::AccessRevoke => {
+                Self::AccessRevoke(serde_json::from_str(payload).map_err(bad)?)
+            }
+            JobKind::StaffAlert => Self::StaffAlert(serde_json::from_str(payload).map_err(bad)?),
         })
     }
 }

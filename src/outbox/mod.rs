@@ -4,6 +4,7 @@
 pub mod cli;
 mod delivery;
 pub mod jobs;
+mod lock;
 mod mail;
 mod metrics;
 pub mod retry;

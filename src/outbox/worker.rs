@@ -12,6 +12,7 @@ use super::mail::try_mail;
 use super::metrics::OutboxMetrics;
 use super::retry::next_attempt;
 use super::{JobKind, OutboxJob};
+use crate::access::Access;
 use crate::knock::{KnockClient, KnockError};
 use crate::mail::MailDesk;
 use crate::metrics::Metrics;
@@ -38,6 +39,8 @@ pub struct Outbox {
     metrics: OutboxMetrics,
     /// Sends the e-mail jobs; without it they wait (retried with backoff).
     mail: Option<Arc<MailDesk>>,
+    /// Delivers the lock writes (`access_issue`, `access_revoke`).
+    access: Option<Access>,
 }
 
 impl Outbox {
@@ -54,7 +57,14 @@ impl Outbox {
             knock_timeout,
             metrics: OutboxMetrics::register(metrics),
             mail: None,
+            access: None,
         }
+    }
+
+    /// This outbox delivers lock writes through `access`.
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = Some(access);
+        self
     }
 
     /// This outbox sends e-mail jobs through `desk`.
@@ -164,6 +174,26 @@ impl Outbox {
         now: DateTime<Utc>,
         deadline: Instant,
     ) -> Result<(), StoreError> {
+        if job.kind.is_access() || job.kind == JobKind::StaffAlert {
+            let (outcome, label) = match job.kind {
+                JobKind::StaffAlert => {
+                    super::lock::try_staff_alert(self.mail.as_deref(), &job, now).await
+                }
+                _ => super::lock::try_lock_write(self.access.as_ref(), &job, now).await?,
+            };
+            self.metrics
+                .attempts
+                .with_label_values(&[job.kind.as_str(), label])
+                .inc();
+            if !self
+                .store
+                .finish_outbox_try(job.id, job.attempts, &outcome, Utc::now().max(now))
+                .await?
+            {
+                tracing::warn!("another worker took this job over after our lease ran out");
+            }
+            return Ok(());
+        }
         if job.kind == JobKind::Email {
             let label = try_mail(&self.store, self.mail.as_deref(), &job, now).await?;
             self.metrics

@@ -170,8 +170,11 @@ impl StaffDesk {
         let jobs = self.deliveries(&found.bookings).await?;
         let mut items = Vec::new();
         for b in found.bookings {
-            let unset = found.code_not_set.contains(&b.id);
-            for why in attention::attention(&b, &jobs, unset, now) {
+            let lock = attention::LockReport {
+                code_not_set: found.code_not_set.contains(&b.id),
+                code_not_removed: found.code_not_removed.contains(&b.id),
+            };
+            for why in attention::attention(&b, &jobs, lock, now) {
                 items.push(AttentionItem {
                     booking: b.clone(),
                     why,

@@ -2,6 +2,8 @@
 //! the subset SQLite and PostgreSQL share (`$1` placeholders work on both); the `on_backend!`
 //! macro expands a body once per pool type, so each expansion is type-checked against its own
 //! driver. Backend-specific code lives in `sqlite.rs` and `postgres.rs` only.
+mod access_grants;
+pub use access_grants::{GrantRow, LOCAL_STATE_AT};
 mod booking_row;
 mod bookings;
 mod feedback;
@@ -17,7 +19,7 @@ pub use staff::{
     AttentionCandidates, AuditEntry, NewStaffSession, SignInFailures, SignInKeys, StaffChange,
     StaffMember, StoredSession,
 };
-mod tx;
+pub(crate) mod tx;
 pub use tx::{BookingChange, ClientAllowance, MoveSlot, Tx, WebhookRecord};
 
 use std::sync::Arc;

@@ -457,6 +457,8 @@ impl Store {
 pub struct AttentionCandidates {
     pub bookings: Vec<Booking>,
     pub code_not_set: Vec<BookingId>,
+    /// Those whose door code could not be removed from the lock (any state).
+    pub code_not_removed: Vec<BookingId>,
 }
 
 impl Store {
@@ -470,17 +472,22 @@ impl Store {
     ) -> Result<AttentionCandidates, StoreError> {
         let live = BookingState::sql_list(BookingState::is_live);
         // The latest of the provider's two access lines decides (see `domain::attention`).
+        // A lock provider with a grant record (Seam: `access_grants`) says so there; one
+        // without writes the two history lines.
         let code_not_set = format!(
-            "state IN ({live}) AND (SELECT e.kind FROM booking_events e \
+            "state IN ({live}) AND ((SELECT e.kind FROM booking_events e \
              WHERE e.booking_id = bookings.id AND e.kind IN ('{ACCESS_NOT_SET}', '{ACCESS_SET}') \
-             ORDER BY e.id DESC LIMIT 1) = '{ACCESS_NOT_SET}'"
+             ORDER BY e.id DESC LIMIT 1) = '{ACCESS_NOT_SET}' \
+             OR id IN (SELECT booking_id FROM access_grants WHERE state = 'failed'))"
         );
+        let code_not_removed =
+            "id IN (SELECT booking_id FROM access_grants WHERE state = 'revoke_failed')";
         let sql = format!(
             "SELECT {COLUMNS} FROM bookings WHERE community_slug = $1 AND ( \
              (state IN ('failed', 'no_show') AND updated_at >= $2) \
              OR state = 'requesting' \
              OR id IN (SELECT booking_id FROM outbox_jobs WHERE state = 'dead') \
-             OR ({code_not_set})) ORDER BY slot_start"
+             OR ({code_not_set}) OR {code_not_removed}) ORDER BY slot_start"
         );
         let rows: Vec<BookingRow> = on_backend!(self, p => {
             sqlx::query_as(&sql).bind(community).bind(since).fetch_all(p).await?
@@ -489,20 +496,30 @@ impl Store {
             .into_iter()
             .map(Booking::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let sql = format!("SELECT id FROM bookings WHERE community_slug = $1 AND {code_not_set}");
-        let ids: Vec<(String,)> = on_backend!(self, p => {
-            sqlx::query_as(&sql).bind(community).fetch_all(p).await?
-        });
-        let code_not_set = ids
-            .into_iter()
-            .map(|(id,)| {
-                BookingId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))
-            })
-            .collect::<Result<_, _>>()?;
+        let code_not_set = self.booking_ids_where(community, &code_not_set).await?;
+        let code_not_removed = self.booking_ids_where(community, code_not_removed).await?;
         Ok(AttentionCandidates {
             bookings,
             code_not_set,
+            code_not_removed,
         })
+    }
+
+    /// Ids of `community`'s bookings matching `predicate` (SQL over `bookings`).
+    async fn booking_ids_where(
+        &self,
+        community: &str,
+        predicate: &str,
+    ) -> Result<Vec<BookingId>, StoreError> {
+        let sql = format!("SELECT id FROM bookings WHERE community_slug = $1 AND {predicate}");
+        let ids: Vec<(String,)> = on_backend!(self, p => {
+            sqlx::query_as(&sql).bind(community).fetch_all(p).await?
+        });
+        ids.into_iter()
+            .map(|(id,)| {
+                BookingId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))
+            })
+            .collect()
     }
 }
 

@@ -14,31 +14,33 @@ use crate::domain::{Bedrooms, Booking, BookingId, BookingState, NewBooking, Revi
 
 /// An open write transaction, and the bell to ring if it queued work.
 pub struct Tx {
-    inner: Backend,
+    pub(super) inner: Backend,
     bell: std::sync::Arc<tokio::sync::Notify>,
     queued: bool,
 }
 
-enum Backend {
+pub(super) enum Backend {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
 /// Runs `$body` with `$c` bound to the transaction's concrete connection.
-macro_rules! on_tx {
+macro_rules! on_tx_impl {
     ($tx:expr, $c:ident => $body:expr) => {
         match &mut $tx.inner {
-            Backend::Sqlite(t) => {
+            $crate::store::tx::Backend::Sqlite(t) => {
                 let $c = &mut **t;
                 $body
             }
-            Backend::Postgres(t) => {
+            $crate::store::tx::Backend::Postgres(t) => {
                 let $c = &mut **t;
                 $body
             }
         }
     };
 }
+
+pub(super) use on_tx_impl as on_tx;
 
 impl Tx {
     /// `BEGIN IMMEDIATE` on SQLite, so that two writers never both read and then fail to

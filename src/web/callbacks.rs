@@ -10,7 +10,9 @@ use serde_json::json;
 use standardwebhooks::{Webhook, WebhookError};
 
 use super::AppState;
+use crate::access::seam::{self, Seam};
 use crate::booking::rules::CallbackKind;
+use crate::booking::EventOutcome;
 use crate::booking::{AccessCallback, CallbackOutcome};
 use crate::booking::{BookingId, BookingState};
 
@@ -26,6 +28,61 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::PayloadConfig::new(MAX_BODY))
             .route(web::post().to(access)),
     );
+    cfg.service(
+        web::resource("/callbacks/seam")
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .route(web::post().to(seam)),
+    );
+}
+
+/// `POST /callbacks/seam`: Seam's webhooks (PROVIDERS.md §1.6), signed Svix-style. Verified
+/// on the raw body under `svix-*` or `webhook-*` headers (401 otherwise), one bare event per
+/// delivery (400 if it is not one), acted on once per event id. Anything verified and
+/// readable is answered 200, whether it concerned one of our tours or not, so that Seam does
+/// not retry what will never change; only our own failure is a 500 (Seam then retries).
+#[tracing::instrument(name = "seam_callback", skip_all, fields(delivery, event, kind))]
+async fn seam(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let Some(adapter) = state.bookings.access().seam() else {
+        return refuse(StatusCode::NOT_FOUND, "no Seam lock is configured");
+    };
+    let delivery = match adapter.verify(|name| req.headers().get(name).map(|v| v.as_bytes()), &body)
+    {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(reason = %e, "refused an unverified Seam webhook");
+            return refuse(StatusCode::UNAUTHORIZED, e.to_string());
+        }
+    };
+    tracing::Span::current().record("delivery", delivery.as_str());
+    let event = match Seam::parse(&body) {
+        Ok(e) => e,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    tracing::Span::current().record("event", event.id.as_str());
+    tracing::Span::current().record("kind", event.event.name());
+    match state
+        .bookings
+        .apply_access_event(seam::PROVIDER, &event, Utc::now())
+        .await
+    {
+        Ok(outcome) => {
+            let status = match outcome {
+                EventOutcome::Applied { .. } => "accepted",
+                EventOutcome::Duplicate => "duplicate",
+                EventOutcome::NotOurs => "ignored",
+                EventOutcome::Refused(_) => "refused",
+            };
+            tracing::info!(status, "Seam event");
+            answer(StatusCode::OK, json!({ "status": status }))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "Seam event failed");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "temporary failure: nothing was changed, send it again",
+            )
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,7 @@ mod ops;
 mod outbox;
 mod renter;
 mod reschedule;
+mod seam;
 mod smtp;
 mod staff;
 mod today;

@@ -21,7 +21,11 @@ const PASSWORD: &str = "correct horse battery staple";
 const MAPLE: &str = "maple-court";
 const LOTUS: &str = "lotus-residency";
 
-async fn staff_client(app: &TestApp, email: &str, communities: &[&str]) -> reqwest::Client {
+pub(crate) async fn staff_client(
+    app: &TestApp,
+    email: &str,
+    communities: &[&str],
+) -> reqwest::Client {
     let slugs: Vec<String> = communities.iter().map(|s| s.to_string()).collect();
     tourgate::staff::add_staff(
         &app.app_store,
@@ -299,7 +303,8 @@ on_both_backends!(
         assert_mail_skipped(
             &app,
             &missed,
-            &["confirmation"],
+            // The offer to book another time is the no-show's own mail.
+            &["confirmation", "no_show_offer"],
             "not sent: the tour is over",
         )
         .await;
@@ -368,7 +373,7 @@ async fn troubles(app: &TestApp) -> Troubles {
 }
 
 /// The strip's items as (kind, booking its link opens).
-fn attention(html: &str) -> Vec<(String, String)> {
+pub(crate) fn attention(html: &str) -> Vec<(String, String)> {
     let doc = Html::parse_document(html);
     doc.select(&sel(".attention li[data-attention]"))
         .map(|li| {

@@ -113,6 +113,9 @@ pub fn delivery_label(j: &OutboxJob) -> String {
         _ => match j.kind {
             JobKind::Visit => "Visit posted to Knock".into(),
             JobKind::AppointmentCancel => "Cancel sent to Knock".into(),
+            JobKind::AccessIssue => "Door code set on the lock".into(),
+            JobKind::AccessRevoke => "Door code removed from the lock".into(),
+            JobKind::StaffAlert => "Alert e-mailed to the community's staff".into(),
             k => format!("Knock {}", k.as_str()),
         },
     }

@@ -1,0 +1,78 @@
+//! The Seam settings (`SEAM_API_KEY`, `SEAM_ENDPOINT`, `SEAM_WEBHOOK_SECRET`), needed once a
+//! community's lock is a Seam device (`access = { provider = "seam", ... }`).
+use url::Url;
+
+use super::{bad, check_whsec, random_secret, Communities, ConfigError, Secret, Source};
+
+/// Seam's own API (PROVIDERS.md §1.1).
+pub const DEFAULT_SEAM_ENDPOINT: &str = "https://connect.getseam.com";
+/// The emulator's key (`tourgate seam-sandbox`), taken in demo mode when none is set.
+pub const SANDBOX_SEAM_API_KEY: &str = "seam_test_tourgate";
+
+#[derive(Debug, Clone)]
+pub struct SeamSettings {
+    /// `Authorization: Bearer` key: a `seam_` workspace API key.
+    pub api_key: Secret,
+    pub endpoint: Url,
+    /// `whsec_` secret of the Seam webhook that posts to `/callbacks/seam`.
+    pub webhook_secret: Secret,
+}
+
+/// `None` when no community uses Seam and no key is set; otherwise every value checked.
+pub(super) fn from_sources(
+    src: &Source,
+    communities: &Communities,
+    demo: bool,
+) -> Result<Option<SeamSettings>, ConfigError> {
+    let used = communities
+        .all()
+        .iter()
+        .any(|c| c.lock.seam_device().is_some());
+    let key = src.get("SEAM_API_KEY");
+    if !used && key.is_none() {
+        return Ok(None);
+    }
+    let api_key = match key {
+        Some(k) if k.starts_with("seam_") && k.len() >= 10 && !k.contains(char::is_whitespace) => {
+            Secret::new(k)
+        }
+        Some(_) => return Err(bad("SEAM_API_KEY", "must be a Seam API key (seam_...)")),
+        None if demo => Secret::new(SANDBOX_SEAM_API_KEY.to_string()),
+        None => {
+            return Err(bad(
+                "SEAM_API_KEY",
+                "is required: a community's lock is a Seam device",
+            ))
+        }
+    };
+    let endpoint = match src.get("SEAM_ENDPOINT") {
+        None => Url::parse(DEFAULT_SEAM_ENDPOINT).expect("valid URL"),
+        Some(v) => {
+            let url = Url::parse(&v)
+                .map_err(|e| bad("SEAM_ENDPOINT", format!("`{v}` is not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(bad("SEAM_ENDPOINT", "must be an http:// or https:// URL"));
+            }
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(bad("SEAM_ENDPOINT", "must not carry a query or a fragment"));
+            }
+            url
+        }
+    };
+    let webhook_secret = match src.get("SEAM_WEBHOOK_SECRET") {
+        Some(v) => {
+            check_whsec(&v).map_err(|p| bad("SEAM_WEBHOOK_SECRET", p))?;
+            Secret::new(v)
+        }
+        None if demo => random_secret(),
+        None => return Err(bad(
+            "SEAM_WEBHOOK_SECRET",
+            "is required with Seam: the whsec_ secret of the webhook posting to /callbacks/seam",
+        )),
+    };
+    Ok(Some(SeamSettings {
+        api_key,
+        endpoint,
+        webhook_secret,
+    }))
+}
