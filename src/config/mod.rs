@@ -4,7 +4,8 @@ mod communities;
 mod secret;
 
 pub use communities::{
-    AccessTimes, Communities, Community, CommunityError, SandboxSchedule, LATEST_EARLY_ACCESS,
+    AccessTimes, Communities, Community, CommunityError, Confirmation, SandboxSchedule,
+    LATEST_EARLY_ACCESS,
 };
 pub use secret::Secret;
 
