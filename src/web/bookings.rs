@@ -361,6 +361,8 @@ struct ReschedulePage<'a> {
     when: String,
     days: Vec<Day>,
     tz_label: String,
+    /// The first day's tab: the picker opens on it.
+    open_day: String,
     /// Always empty: the page comes back only when the time picked is gone. A field because
     /// the shared picker compares against the booking form's `String`.
     chosen: String,
@@ -388,10 +390,12 @@ async fn reschedule_page(
         .into_iter()
         .filter(|s| s.utc() != booking.slot_start())
         .collect();
+    let days = group_by_day(&others, c.timezone);
     let page = ReschedulePage {
         community: c,
         when: describe(booking.slot_start(), c.timezone),
-        days: group_by_day(&others, c.timezone),
+        open_day: days.first().map(|d| d.value.clone()).unwrap_or_default(),
+        days,
         tz_label: super::tours::tz_label(c),
         chosen: String::new(),
         csrf_token: csrf::token(session)?,

@@ -47,7 +47,20 @@ struct TourPage<'a> {
 #[template(path = "slot_picker_fragment.html")]
 struct PickerFragment<'a> {
     days: &'a [Day],
+    /// The day tab checked: the chosen time's day, else the day the renter had open.
+    open_day: &'a String,
     chosen: &'a String,
+}
+
+/// The day to show open: the chosen time's, else the one posted (if still offered), else the
+/// first.
+fn open_day(days: &[Day], form: &FormValues) -> String {
+    days.iter()
+        .find(|d| d.has(&form.start))
+        .or_else(|| days.iter().find(|d| d.value == form.day))
+        .or_else(|| days.first())
+        .map(|d| d.value.clone())
+        .unwrap_or_default()
 }
 
 /// The answer to a client that made its bookings for the hour.
@@ -391,26 +404,29 @@ async fn render_form(
     let knock_unavailable = offered.is_none();
     let days = offered.as_ref().map(|o| o.days()).unwrap_or(&[]);
     let mut form = form;
-    if !days
-        .iter()
-        .flat_map(|d| &d.slots)
-        .any(|s| s.value == form.start)
-    {
+    if !days.iter().any(|d| d.has(&form.start)) {
         form.start.clear();
     }
+    let open = open_day(days, &form);
+    let first_open = days.first().is_none_or(|d| d.value == open);
     let fresh_picker;
     let picker: &str = match offered.as_ref().and_then(|o| o.shared()) {
-        Some(offer) if form.start.is_empty() => offer.picker_html.get_or_init(|| {
-            PickerFragment {
-                days,
-                chosen: &String::new(),
-            }
-            .render()
-            .unwrap_or_default()
-        }),
+        // Nothing chosen and the first day open: the rendering every view of this answer shares.
+        Some(offer) if form.start.is_empty() && first_open => {
+            offer.picker_html.get_or_init(|| {
+                PickerFragment {
+                    days,
+                    open_day: &open,
+                    chosen: &String::new(),
+                }
+                .render()
+                .unwrap_or_default()
+            })
+        }
         _ => {
             fresh_picker = PickerFragment {
                 days,
+                open_day: &open,
                 chosen: &form.start,
             }
             .render()?;
