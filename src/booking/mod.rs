@@ -4,6 +4,7 @@
 pub mod availability;
 mod cancel;
 mod lookup;
+mod notices;
 mod queue;
 mod renter;
 mod reschedule;
@@ -16,6 +17,7 @@ mod worker;
 pub use crate::domain::rules;
 pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooking, Renter};
 pub use cancel::{cancel, CancelOutcome, Canceller};
+pub use notices::MailSent;
 pub use renter::{
     queue_booking_link, queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW,
     MANAGE_LINK_WINDOW,

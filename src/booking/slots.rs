@@ -148,8 +148,14 @@ mod tests {
             ]
         );
         let first = &days[0].parts[0].slots[0];
-        assert_eq!((first.clock.as_str(), first.meridiem.as_str()), ("9:00", " AM"));
-        assert_eq!((days[0].weekday.as_str(), days[0].short.as_str()), ("Tue", "Nov 24"));
+        assert_eq!(
+            (first.clock.as_str(), first.meridiem.as_str()),
+            ("9:00", " AM")
+        );
+        assert_eq!(
+            (days[0].weekday.as_str(), days[0].short.as_str()),
+            ("Tue", "Nov 24")
+        );
         assert_eq!(days[0].value, "2026-11-24");
     }
 

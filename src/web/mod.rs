@@ -6,6 +6,7 @@ mod csrf;
 mod demo_lock;
 mod demo_mail;
 pub mod error;
+mod flash;
 mod ops;
 mod staff;
 mod tour_done;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::booking_form::{self, FieldErrors, FormValues, RawBookingForm};
 use super::csrf;
 use super::error::{WebError, CALENDAR_DOWN};
+use super::flash::{self, Flash};
 use super::AppState;
 use crate::booking::slots::Day;
 use crate::booking::{may_text, BookError, BookOutcome, ClientLimit, SMS_CONSENT_TEXT};
@@ -329,6 +330,7 @@ pub async fn book(
         }
         Err(e @ BookError::Store(_)) => return Err(e.into()),
     };
+    flash::leave(&session, &booking.id, Flash::Booked);
     Ok(to_booking(&booking.token))
 }
 
@@ -412,17 +414,15 @@ async fn render_form(
     let fresh_picker;
     let picker: &str = match offered.as_ref().and_then(|o| o.shared()) {
         // Nothing chosen and the first day open: the rendering every view of this answer shares.
-        Some(offer) if form.start.is_empty() && first_open => {
-            offer.picker_html.get_or_init(|| {
-                PickerFragment {
-                    days,
-                    open_day: &open,
-                    chosen: &String::new(),
-                }
-                .render()
-                .unwrap_or_default()
-            })
-        }
+        Some(offer) if form.start.is_empty() && first_open => offer.picker_html.get_or_init(|| {
+            PickerFragment {
+                days,
+                open_day: &open,
+                chosen: &String::new(),
+            }
+            .render()
+            .unwrap_or_default()
+        }),
         _ => {
             fresh_picker = PickerFragment {
                 days,

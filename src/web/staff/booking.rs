@@ -55,6 +55,8 @@ struct BookingPage<'a> {
     deliveries: Vec<DeliveryLine>,
     /// Why the appointment id entered to adopt was refused.
     adopt_problem: Option<&'a str>,
+    /// The short reference renters read out on the phone.
+    reference: crate::domain::BookingReference,
 }
 
 pub async fn show(
@@ -149,6 +151,7 @@ async fn render(
         history: history.into_iter().map(|(_, h)| h).collect(),
         cancellable: booking.state.is_cancellable(),
         adopt_problem,
+        reference: crate::domain::BookingReference::of(&c.reference_prefix, &booking.id),
         booking: &booking,
     };
     let mut response = auth::page(page.render()?);
