@@ -18,6 +18,7 @@ mod notify;
 mod ops;
 mod outbox;
 mod renter;
+mod renter_flow;
 mod reschedule;
 mod smtp;
 mod staff;
