@@ -289,7 +289,7 @@ on_both_backends!(
         let html = r.text().await.unwrap();
         assert_eq!(
             checked(&html, "start"),
-            [start.clone()],
+            std::slice::from_ref(&start),
             "the time stays chosen"
         );
         assert_eq!(

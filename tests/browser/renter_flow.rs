@@ -182,7 +182,7 @@ async fn booking_states(width: u32, height: u32, shot: &str) {
     axe.check(&b, "the booking page, just booked").await;
 
     // Reload: the notice was for the moment after booking.
-    b.goto(&b.client.current_url().await.expect("a URL").to_string())
+    b.goto(b.client.current_url().await.expect("a URL").as_ref())
         .await;
     assert!(b.find_all("[data-notice-kind]").await.is_empty());
 
