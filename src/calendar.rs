@@ -73,7 +73,7 @@ pub fn render(event: &CalendarEvent) -> String {
     write_times(&mut out, event);
     out.text("SUMMARY", event.summary);
     out.text("LOCATION", event.location);
-    out.text("DESCRIPTION", event.description);
+    out.text("DESCRIPTION", &description_with_link(event));
     if let Some(url) = event.url {
         out.uri("URL", url);
     }
@@ -96,9 +96,30 @@ pub fn render(event: &CalendarEvent) -> String {
             &mailto(attendee),
         );
     }
+    if event.method != CalendarMethod::Cancel {
+        write_alarm(&mut out, event.summary);
+    }
     out.raw("END", "VEVENT");
     out.raw("END", "VCALENDAR");
     out.finish()
+}
+
+/// The description, then the booking's link on a line of its own: Google Calendar ignores
+/// `URL`, so the link must be in the text a renter reads.
+pub fn description_with_link(event: &CalendarEvent) -> String {
+    match event.url {
+        Some(url) => format!("{}\n\n{url}", event.description),
+        None => event.description.to_string(),
+    }
+}
+
+/// A display alarm an hour before the start (RFC 5545 §3.6.6: DISPLAY needs a DESCRIPTION).
+fn write_alarm(out: &mut ContentLines, summary: &str) {
+    out.raw("BEGIN", "VALARM");
+    out.raw("ACTION", "DISPLAY");
+    out.text("DESCRIPTION", &format!("In an hour: {summary}"));
+    out.raw("TRIGGER", "-PT1H");
+    out.raw("END", "VALARM");
 }
 
 /// From the start of the year before the event to the end of the year after it: enough
@@ -159,6 +180,51 @@ fn mailto(address: &str) -> String {
         }
     }
     uri
+}
+
+/// "Add to Google Calendar": Google's event template link (times in UTC, shown in `ctz`).
+pub fn google_link(event: &CalendarEvent) -> String {
+    let dates = format!(
+        "{}/{}",
+        utc_date_time(event.start),
+        utc_date_time(event.end)
+    );
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("action", "TEMPLATE")
+        .append_pair("text", event.summary)
+        .append_pair("dates", &dates)
+        .append_pair("details", &description_with_link(event))
+        .append_pair("location", event.location)
+        .append_pair("ctz", event.timezone.name())
+        .finish();
+    format!("https://calendar.google.com/calendar/render?{query}")
+}
+
+/// Which Outlook a compose link opens: personal (outlook.live.com) or work and school
+/// (Microsoft 365, outlook.office.com).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outlook {
+    Personal,
+    Work,
+}
+
+/// An Outlook on the web "new event" deep link, prefilled.
+pub fn outlook_link(event: &CalendarEvent, which: Outlook) -> String {
+    let host = match which {
+        Outlook::Personal => "outlook.live.com",
+        Outlook::Work => "outlook.office.com",
+    };
+    let iso = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("path", "/calendar/action/compose")
+        .append_pair("rru", "addevent")
+        .append_pair("subject", event.summary)
+        .append_pair("startdt", &iso(event.start))
+        .append_pair("enddt", &iso(event.end))
+        .append_pair("body", &description_with_link(event))
+        .append_pair("location", event.location)
+        .finish();
+    format!("https://{host}/calendar/0/deeplink/compose?{query}")
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod ended;
 mod feedback;
 mod lock_events;
 mod lookup;
+mod notices;
 mod queue;
 mod renter;
 mod reschedule;
@@ -21,6 +22,7 @@ pub use crate::domain::{Booking, BookingEvent, BookingId, BookingState, NewBooki
 pub use cancel::{cancel, CancelOutcome, Canceller};
 pub use feedback::FeedbackOutcome;
 pub use lock_events::{Attributed, EventOutcome};
+pub use notices::MailSent;
 pub use renter::{
     queue_booking_link, queue_manage_link, ManageLinkQueued, MANAGE_LINK_MAILS_PER_WINDOW,
     MANAGE_LINK_WINDOW,

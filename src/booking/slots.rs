@@ -1,5 +1,5 @@
 //! Knock's slots shown in the community's own time, grouped by day.
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Timelike};
 
 pub use crate::domain::{describe, describe_time, Slot};
 use chrono_tz::Tz;
@@ -7,8 +7,32 @@ use chrono_tz::Tz;
 #[derive(Debug, Clone)]
 pub struct Day {
     pub date: NaiveDate,
+    /// `2026-11-24`: the day tab's value.
+    pub value: String,
     /// e.g. "Tuesday, November 24"
     pub heading: String,
+    /// e.g. "Tue" and "Nov 24", for the day strip.
+    pub weekday: String,
+    pub short: String,
+    /// The day's times by part of the day, in order; parts without times left out.
+    pub parts: Vec<DayPart>,
+}
+
+impl Day {
+    pub fn slots(&self) -> impl Iterator<Item = &DaySlot> {
+        self.parts.iter().flat_map(|p| &p.slots)
+    }
+
+    /// Whether `value` is one of this day's starts.
+    pub fn has(&self, value: &str) -> bool {
+        self.slots().any(|s| s.value == value)
+    }
+}
+
+/// Morning (before noon), afternoon (before 5 PM) or evening, in the community's time.
+#[derive(Debug, Clone)]
+pub struct DayPart {
+    pub name: &'static str,
     pub slots: Vec<DaySlot>,
 }
 
@@ -17,6 +41,19 @@ pub struct DaySlot {
     pub value: String,
     /// e.g. "10:30 AM"
     pub label: String,
+    /// The chip's large part, "10:30"; its part of the day says whether AM or PM.
+    pub clock: String,
+    /// " AM" or " PM", read out by screen readers with the time.
+    pub meridiem: String,
+}
+
+const PARTS: [(&str, u32); 3] = [("Morning", 12), ("Afternoon", 17), ("Evening", 24)];
+
+fn part_of(hour: u32) -> &'static str {
+    PARTS
+        .iter()
+        .find(|(_, until)| hour < *until)
+        .map_or("Evening", |(name, _)| name)
 }
 
 /// Groups starts by local calendar day in `tz` (DST-correct: each instant converted on its own).
@@ -30,14 +67,29 @@ pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Day> {
         if days.last().map(|d| d.date) != Some(date) {
             days.push(Day {
                 date,
+                value: date.format("%Y-%m-%d").to_string(),
                 heading: local.format("%A, %B %-d").to_string(),
+                weekday: local.format("%a").to_string(),
+                short: local.format("%b %-d").to_string(),
+                parts: vec![],
+            });
+        }
+        let Some(day) = days.last_mut() else {
+            continue;
+        };
+        let name = part_of(local.hour());
+        if day.parts.last().map(|p| p.name) != Some(name) {
+            day.parts.push(DayPart {
+                name,
                 slots: vec![],
             });
         }
-        if let Some(day) = days.last_mut() {
-            day.slots.push(DaySlot {
+        if let Some(part) = day.parts.last_mut() {
+            part.slots.push(DaySlot {
                 value: s.value.clone(),
                 label: local.format("%-I:%M %p").to_string(),
+                clock: local.format("%-I:%M").to_string(),
+                meridiem: local.format(" %p").to_string(),
             });
         }
     }
@@ -49,17 +101,26 @@ pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Day> {
 pub fn without_slot(days: &[Day], value: &str) -> Vec<Day> {
     days.iter()
         .filter_map(|d| {
-            let slots: Vec<DaySlot> = d
-                .slots
+            if !d.has(value) {
+                return Some(d.clone());
+            }
+            let parts: Vec<DayPart> = d
+                .parts
                 .iter()
-                .filter(|s| s.value != value)
-                .cloned()
+                .filter_map(|p| {
+                    let slots: Vec<DaySlot> = p
+                        .slots
+                        .iter()
+                        .filter(|s| s.value != value)
+                        .cloned()
+                        .collect();
+                    (!slots.is_empty()).then_some(DayPart {
+                        name: p.name,
+                        slots,
+                    })
+                })
                 .collect();
-            (!slots.is_empty()).then(|| Day {
-                date: d.date,
-                heading: d.heading.clone(),
-                slots,
-            })
+            (!parts.is_empty()).then(|| Day { parts, ..d.clone() })
         })
         .collect()
 }
@@ -73,6 +134,7 @@ mod tests {
         let tz: Tz = "America/New_York".parse().unwrap();
         let all: Vec<Slot> = [
             "2026-10-31T09:00:00-04:00",
+            "2026-10-31T13:00:00-04:00",
             "2026-10-31T23:30:00-04:00",
             "2026-11-02T09:00:00-05:00",
         ]
@@ -89,9 +151,16 @@ mod tests {
                     .map(|d| {
                         (
                             d.heading.clone(),
-                            d.slots
+                            d.parts
                                 .iter()
-                                .map(|s| (s.value.clone(), s.label.clone()))
+                                .map(|p| {
+                                    let s: Vec<_> = p
+                                        .slots
+                                        .iter()
+                                        .map(|s| (s.value.clone(), s.label.clone()))
+                                        .collect();
+                                    (p.name, s)
+                                })
                                 .collect::<Vec<_>>(),
                         )
                     })
@@ -115,10 +184,49 @@ mod tests {
         let days = group_by_day(&slots, tz);
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].heading, "Saturday, October 31");
-        assert_eq!(days[0].slots[0].label, "9:00 AM");
-        assert_eq!(days[0].slots[1].label, "11:30 PM");
-        assert_eq!(days[1].slots[0].label, "9:00 AM");
-        assert_eq!(days[1].slots[0].value, "2026-11-02T09:00:00-05:00");
+        let labels = |d: &Day| d.slots().map(|s| s.label.clone()).collect::<Vec<_>>();
+        assert_eq!(labels(&days[0]), ["9:00 AM", "11:30 PM"]);
+        assert_eq!(labels(&days[1]), ["9:00 AM"]);
+        assert!(days[1].has("2026-11-02T09:00:00-05:00"));
+    }
+
+    #[test]
+    fn a_days_times_are_grouped_into_morning_afternoon_and_evening() {
+        let tz: Tz = "America/Los_Angeles".parse().unwrap();
+        let slots: Vec<Slot> = [
+            "2026-11-24T11:30:00-08:00",
+            "2026-11-24T12:00:00-08:00",
+            "2026-11-24T16:30:00-08:00",
+            "2026-11-24T17:00:00-08:00",
+            "2026-11-24T09:00:00-08:00",
+        ]
+        .iter()
+        .map(|s| Slot::parse(s).unwrap())
+        .collect();
+        let days = group_by_day(&slots, tz);
+        let parts: Vec<(&str, Vec<&str>)> = days[0]
+            .parts
+            .iter()
+            .map(|p| (p.name, p.slots.iter().map(|s| s.label.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("Morning", vec!["9:00 AM", "11:30 AM"]),
+                ("Afternoon", vec!["12:00 PM", "4:30 PM"]),
+                ("Evening", vec!["5:00 PM"]),
+            ]
+        );
+        let first = &days[0].parts[0].slots[0];
+        assert_eq!(
+            (first.clock.as_str(), first.meridiem.as_str()),
+            ("9:00", " AM")
+        );
+        assert_eq!(
+            (days[0].weekday.as_str(), days[0].short.as_str()),
+            ("Tue", "Nov 24")
+        );
+        assert_eq!(days[0].value, "2026-11-24");
     }
 
     #[test]

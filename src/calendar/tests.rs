@@ -243,7 +243,7 @@ fn the_calendar_parses_back_with_every_event_field() {
     assert_eq!(vevent.value("LOCATION"), "100 Maple St, Seattle, WA");
     assert_eq!(
         vevent.value("DESCRIPTION"),
-        "Your access code arrives 15 minutes before the tour."
+        "Your access code arrives 15 minutes before the tour.\n\nhttps://tours.example.com/bookings/abc"
     );
     assert_eq!(
         vevent.value("URL"),
@@ -442,6 +442,7 @@ fn long_non_ascii_text_is_escaped_folded_and_parses_back_unchanged() {
     let mut e = event(utc(2026, 10, 31, 18, 0), chrono_tz::Europe::Berlin);
     e.description = description;
     e.summary = summary;
+    e.url = None;
     let ics = render(&e);
     assert!(ics.split("\r\n").all(|line| line.len() <= 75));
     assert!(
@@ -525,6 +526,76 @@ fn an_injected_line_break_in_a_uri_cannot_add_a_property() {
         .filter(|l| l.starts_with("STATUS"))
         .count();
     assert_eq!(status_lines, 1);
+}
+
+#[test]
+fn an_invitation_carries_a_display_alarm_an_hour_before() {
+    let ics = render(&event(
+        utc(2026, 10, 31, 18, 0),
+        chrono_tz::America::New_York,
+    ));
+    let alarm = parse(&ics).child("VEVENT").child("VALARM").clone();
+    assert_eq!(alarm.value("ACTION"), "DISPLAY");
+    assert_eq!(alarm.value("TRIGGER"), "-PT1H");
+    assert!(alarm.value("DESCRIPTION").contains("Maple Court"));
+    // Exactly one alarm, inside the event (not the calendar or a time zone).
+    assert_eq!(ics.matches("BEGIN:VALARM").count(), 1);
+    let event_part = &ics[ics.find("BEGIN:VEVENT").unwrap()..];
+    assert!(event_part.contains("BEGIN:VALARM"));
+}
+
+#[test]
+fn a_cancellation_sets_no_alarm() {
+    let mut e = event(utc(2026, 10, 31, 18, 0), chrono_tz::America::New_York);
+    e.method = CalendarMethod::Cancel;
+    assert!(!render(&e).contains("VALARM"));
+}
+
+#[test]
+fn without_a_link_the_description_is_left_as_given() {
+    let mut e = event(utc(2026, 10, 31, 18, 0), chrono_tz::America::New_York);
+    e.url = None;
+    let vevent = parse(&render(&e)).child("VEVENT").clone();
+    assert_eq!(
+        vevent.value("DESCRIPTION"),
+        "Your access code arrives 15 minutes before the tour."
+    );
+}
+
+fn query_of(link: &str) -> std::collections::HashMap<String, String> {
+    let parsed = url::Url::parse(link).expect("a URL");
+    parsed.query_pairs().into_owned().collect()
+}
+
+#[test]
+fn the_google_link_names_the_event_in_utc_with_the_booking_link_in_its_details() {
+    let e = event(utc(2026, 11, 24, 18, 30), chrono_tz::America::Los_Angeles);
+    let link = google_link(&e);
+    assert!(link.starts_with("https://calendar.google.com/calendar/render?"));
+    let q = query_of(&link);
+    assert_eq!(q["action"], "TEMPLATE");
+    assert_eq!(q["text"], "Self-guided tour at Maple Court");
+    assert_eq!(q["dates"], "20261124T183000Z/20261124T190000Z");
+    assert_eq!(q["location"], "100 Maple St, Seattle, WA");
+    assert_eq!(q["ctz"], "America/Los_Angeles");
+    assert!(q["details"].ends_with("https://tours.example.com/bookings/abc"));
+}
+
+#[test]
+fn the_outlook_links_open_a_prefilled_new_event_on_each_outlook() {
+    let e = event(utc(2026, 11, 24, 18, 30), chrono_tz::America::Los_Angeles);
+    let personal = outlook_link(&e, Outlook::Personal);
+    let work = outlook_link(&e, Outlook::Work);
+    assert!(personal.starts_with("https://outlook.live.com/calendar/0/deeplink/compose?"));
+    assert!(work.starts_with("https://outlook.office.com/calendar/0/deeplink/compose?"));
+    let q = query_of(&personal);
+    assert_eq!(q["rru"], "addevent");
+    assert_eq!(q["path"], "/calendar/action/compose");
+    assert_eq!(q["subject"], "Self-guided tour at Maple Court");
+    assert_eq!(q["startdt"], "2026-11-24T18:30:00Z");
+    assert_eq!(q["enddt"], "2026-11-24T19:00:00Z");
+    assert!(q["body"].ends_with("https://tours.example.com/bookings/abc"));
+    assert_eq!(q["location"], "100 Maple St, Seattle, WA");
 }
 
 proptest! {

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::brand::{Brand, ImageDir, RawBrand, RawImage, TourKit};
-use crate::domain::{Email, SourceTitle};
+use crate::domain::{Email, ReferencePrefix, SourceTitle};
 
 #[derive(Debug, Clone)]
 pub struct Community {
@@ -39,6 +39,10 @@ pub struct Community {
     /// Where staff alerts about this community's locks go (a code that could not be set, a
     /// code that could not be removed): `staff_email`.
     pub staff_email: Option<Email>,
+    /// The start of its bookings' short references (`MPL-4K7Q-9TZB`).
+    pub reference_prefix: ReferencePrefix,
+    /// Who sends the renter's one booking confirmation (README "One confirmation").
+    pub confirmation: Confirmation,
 }
 
 /// The provider and lock that serve a community: the built-in codes (checked by Tourgate's own
@@ -93,6 +97,20 @@ impl RawLock {
             )),
         }
     }
+}
+
+/// Who confirms a booking to the renter. Knock e-mails a confirmation for every appointment
+/// request, and texts one when the renter consents (API.md §4, behaviours 1 and 2); the
+/// partner API has no switch for either. So by default Knock's is the confirmation and our
+/// first mail is the booking's link (to change it, and later to see the door code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confirmation {
+    #[default]
+    Knock,
+    /// For a community whose Knock account no longer sends its own appointment
+    /// confirmations: our first mail is the confirmation.
+    Tourgate,
 }
 
 /// The most any access time may reach (`code_*_minutes`): a code never works, and is never
@@ -261,6 +279,9 @@ struct RawCommunity {
     access: Option<RawLock>,
     #[serde(default)]
     staff_email: Option<String>,
+    reference_prefix: Option<String>,
+    #[serde(default)]
+    confirmation: Confirmation,
 }
 
 impl Communities {
@@ -443,10 +464,18 @@ impl RawCommunity {
             .map(Email::parse)
             .transpose()
             .map_err(|e| at(&format!("staff_email: {e}")))?;
+        let reference_prefix = match &self.reference_prefix {
+            Some(p) => {
+                ReferencePrefix::parse(p).map_err(|e| at(&format!("reference_prefix {e}")))?
+            }
+            None => ReferencePrefix::from_name(&self.name),
+        };
         Ok(Community {
             brand,
             lock,
             staff_email,
+            reference_prefix,
+            confirmation: self.confirmation,
             sandbox: self.sandbox,
             slug: self.slug,
             knock_community_id: self.knock_community_id,
@@ -532,6 +561,28 @@ units = ["101", "102", "2B"]
         .unwrap();
         assert!(!c.get("ab").unwrap().renter_mail);
         assert!(Communities::demo().all()[0].door_code_needs_email_proof);
+    }
+
+    #[test]
+    fn knock_confirms_unless_a_community_says_tourgate_does() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"Maple Court\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n";
+        let c = Communities::parse(base).unwrap();
+        assert_eq!(c.get("ab").unwrap().confirmation, Confirmation::Knock);
+        let c = Communities::parse(&format!("{base}confirmation = \"tourgate\"\n")).unwrap();
+        assert_eq!(c.get("ab").unwrap().confirmation, Confirmation::Tourgate);
+        let e = Communities::parse(&format!("{base}confirmation = \"both\"\n")).unwrap_err();
+        assert!(e.contains("both"), "{e}");
+    }
+
+    #[test]
+    fn the_reference_prefix_comes_from_the_name_unless_set() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"Maple Court\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n";
+        let c = Communities::parse(base).unwrap();
+        assert_eq!(c.get("ab").unwrap().reference_prefix.as_str(), "MPL");
+        let c = Communities::parse(&format!("{base}reference_prefix = \"MC\"\n")).unwrap();
+        assert_eq!(c.get("ab").unwrap().reference_prefix.as_str(), "MC");
+        let e = Communities::parse(&format!("{base}reference_prefix = \"m-1\"\n")).unwrap_err();
+        assert!(e.contains("reference_prefix"), "{e}");
     }
 
     #[test]

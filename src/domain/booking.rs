@@ -10,7 +10,7 @@ use super::{Bedrooms, BookingToken, Email, PersonName, Phone, Slot, SourceTitle}
 pub struct BookingId(String);
 
 impl BookingId {
-    const ALPHABET: &'static [u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    pub(crate) const ALPHABET: &'static [u8] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
     pub fn generate() -> Self {
         let mut rng = rand::rngs::OsRng;

@@ -8,8 +8,8 @@ use lettre::Message;
 
 use super::MailError;
 use crate::calendar::{self, CalendarEvent, CalendarMethod};
-use crate::config::Community;
-use crate::domain::{describe, describe_time, Booking};
+use crate::config::{Community, Confirmation};
+use crate::domain::{describe, describe_time, Booking, BookingReference};
 
 pub use crate::domain::MailKind;
 
@@ -74,12 +74,15 @@ pub struct RenderedMail {
 #[template(path = "mail/body.html")]
 struct HtmlBody<'a> {
     kind: &'a str,
+    /// Knock sends the renter's confirmation: our first mail is the booking's link.
+    knock_confirms: bool,
+    /// The short reference, `MPL-4K7Q-9TZB`.
+    reference: &'a str,
     community: &'a Community,
     first_name: &'a str,
     when: &'a str,
     ends: &'a str,
     manage_url: &'a str,
-    booking_id: &'a str,
     access_code: Option<&'a str>,
 }
 
@@ -87,12 +90,15 @@ struct HtmlBody<'a> {
 #[template(path = "mail/body.txt")]
 struct TextBody<'a> {
     kind: &'a str,
+    /// Knock sends the renter's confirmation: our first mail is the booking's link.
+    knock_confirms: bool,
+    /// The short reference, `MPL-4K7Q-9TZB`.
+    reference: &'a str,
     community: &'a Community,
     first_name: &'a str,
     when: &'a str,
     ends: &'a str,
     manage_url: &'a str,
-    booking_id: &'a str,
     access_code: Option<&'a str>,
 }
 
@@ -101,7 +107,13 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     let c = ctx.community;
     let when = describe(b.slot_start(), c.timezone);
     let ends = describe_time(b.slot_end, c.timezone);
+    let knock_confirms = c.confirmation == Confirmation::Knock;
+    let reference = BookingReference::of(&c.reference_prefix, &b.id).to_string();
     let subject = match ctx.kind {
+        // README "One confirmation": where Knock confirms, ours is the link, not a second one.
+        MailKind::Confirmation if knock_confirms => {
+            format!("Your booking link: self-guided tour of {}", c.name)
+        }
         MailKind::Confirmation => format!("Your self-guided tour of {} is booked", c.name),
         MailKind::Reminder24h => format!("Tomorrow: your self-guided tour of {}", c.name),
         MailKind::Reminder1h => format!("In an hour: your self-guided tour of {}", c.name),
@@ -115,12 +127,13 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     let html_with = |manage_url: &str, access_code: Option<&str>| {
         HtmlBody {
             kind: ctx.kind.as_str(),
+            knock_confirms,
+            reference: &reference,
             community: c,
             first_name: b.first_name.as_str(),
             when: &when,
             ends: &ends,
             manage_url,
-            booking_id: b.id.as_str(),
             access_code,
         }
         .render()
@@ -130,12 +143,13 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
     let logged_html = html_with(&ctx.page_url, ctx.access_code.map(|_| CODE_IN_LOG))?;
     let text = TextBody {
         kind: ctx.kind.as_str(),
+        knock_confirms,
+        reference: &reference,
         community: c,
         first_name: b.first_name.as_str(),
         when: &when,
         ends: &ends,
         manage_url: &ctx.manage_url,
-        booking_id: b.id.as_str(),
         access_code: ctx.access_code,
     }
     .render()
@@ -148,9 +162,10 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
         let uid = format!("{}@tourgate", b.id);
         let summary = format!("Self-guided tour: {}", c.name);
         // The invitation lands in calendars that may be shared: the page without the proof.
+        // The page's link is added to the description by `calendar::render`.
         let description = format!(
-            "Your self-guided tour of {}. Manage it: {}",
-            c.name, ctx.page_url
+            "Your self-guided tour of {}. Reference {reference}.",
+            c.name
         );
         calendar::render(&CalendarEvent {
             uid: &uid,

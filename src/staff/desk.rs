@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{AuditEntry, StaffMember};
 use crate::domain::attention::{self, Attention};
 use crate::domain::job::OutboxJob;
-use crate::domain::{Booking, BookingEvent, BookingId};
+use crate::domain::{Booking, BookingEvent, BookingId, BookingReference};
 use crate::outbox::{self, Actor};
 use crate::store::{Store, StoreError};
 
@@ -93,6 +93,24 @@ impl StaffDesk {
             .booking_by_id(id)
             .await?
             .filter(|b| me.sees(&b.community_slug)))
+    }
+
+    /// The bookings a reference read out on the phone may name, among `communities` (those
+    /// whose prefix it carries) that `me` may see. Almost always one; all of them if not.
+    pub async fn find_by_reference(
+        &self,
+        me: &StaffMember,
+        communities: &[String],
+        reference: &BookingReference,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let mine: Vec<String> = communities
+            .iter()
+            .filter(|slug| me.sees(slug))
+            .cloned()
+            .collect();
+        self.store
+            .bookings_with_id_start(&mine, &reference.id_start())
+            .await
     }
 
     pub async fn record(

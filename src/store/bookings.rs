@@ -289,6 +289,31 @@ impl Store {
         Ok(rows.into_iter().map(|(t,)| t).collect())
     }
 
+    /// Bookings of some communities whose id begins with `start` (a booking reference's
+    /// code, `tg_` and a few characters of the id's alphabet), for staff looking one up.
+    pub async fn bookings_with_id_start(
+        &self,
+        communities: &[String],
+        start: &str,
+    ) -> Result<Vec<Booking>, StoreError> {
+        // The length is ours (a parsed reference), never the caller's text.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM bookings WHERE community_slug = $1 AND substr(id, 1, {}) = $2 \
+             ORDER BY slot_start",
+            start.len()
+        );
+        let mut out = Vec::new();
+        for slug in communities {
+            let rows: Vec<BookingRow> = on_backend!(self, p => {
+                sqlx::query_as(&sql).bind(slug).bind(start).fetch_all(p).await?
+            });
+            for r in rows {
+                out.push(Booking::try_from(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Bookings of some communities starting in [from, to), for the staff pages.
     pub async fn bookings_between(
         &self,

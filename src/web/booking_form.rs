@@ -10,7 +10,7 @@ use super::error::WebError;
 
 use crate::booking::slots::Slot;
 use crate::booking::Renter;
-use crate::domain::{Bedrooms, Email, Message, MoveDate, PersonName, Phone};
+use crate::domain::{Bedrooms, Email, Message, MoveDate, PersonName, PersonNameError, Phone};
 
 /// Exactly what the browser sends; every field optional so that a missing one becomes a message
 /// beside its field rather than a bare 400.
@@ -26,6 +26,9 @@ pub struct RawBookingForm {
     pub phone: String,
     #[serde(default)]
     pub start: String,
+    /// The day tab that was open (the picker's own control; not part of the booking).
+    #[serde(default)]
+    pub day: String,
     pub sms_consent: Option<String>,
     #[serde(default)]
     pub move_date: String,
@@ -50,6 +53,8 @@ pub struct FormValues {
     pub email: String,
     pub phone: String,
     pub start: String,
+    /// The day the renter had open, as posted: shown open again when no time was chosen.
+    pub day: String,
     pub sms_consent: bool,
     pub move_date: String,
     pub bedrooms: String,
@@ -64,6 +69,7 @@ impl From<&RawBookingForm> for FormValues {
             email: r.email.clone(),
             phone: r.phone.clone(),
             start: r.start.clone(),
+            day: r.day.clone(),
             sms_consent: r.sms_consent.is_some(),
             move_date: r.move_date.clone(),
             bedrooms: r.bedrooms.clone(),
@@ -109,10 +115,10 @@ pub fn parse(raw: &RawBookingForm, today: NaiveDate) -> Result<ParsedBooking, Fi
         errors.add("start", "Choose a tour time.");
     }
     let first_name = PersonName::parse(&raw.first_name)
-        .map_err(|e| errors.add("first_name", format!("First name: {e}")))
+        .map_err(|e| errors.add("first_name", name_error(e, "first name")))
         .ok();
     let last_name = PersonName::parse(&raw.last_name)
-        .map_err(|e| errors.add("last_name", format!("Last name: {e}")))
+        .map_err(|e| errors.add("last_name", name_error(e, "last name")))
         .ok();
     let email = Email::parse(&raw.email)
         .map_err(|e| errors.add("email", e.to_string()))
@@ -167,6 +173,17 @@ pub fn parse(raw: &RawBookingForm, today: NaiveDate) -> Result<ParsedBooking, Fi
             slot,
         }),
         _ => Err(errors),
+    }
+}
+
+/// A plain sentence naming the field once, as the summary at the top lists it without its label.
+fn name_error(e: PersonNameError, which: &str) -> String {
+    match e {
+        PersonNameError::Empty => format!("Enter your {which}."),
+        PersonNameError::TooLong => format!("Use at most 80 characters for your {which}."),
+        PersonNameError::ForbiddenCharacter => {
+            format!("Remove the special characters from your {which}.")
+        }
     }
 }
 

@@ -9,15 +9,16 @@ use chrono::Utc;
 
 use super::csrf;
 use super::error::WebError;
+use super::flash::{self, Flash};
 use super::AppState;
 use crate::access::{self, EmailProof, PROOF_COOKIE, PROOF_PARAM};
 use crate::booking::slots::{describe, describe_time, group_by_day, Day, Slot};
-use crate::booking::ManageLinkQueued;
 use crate::booking::{Booking, BookingState, RescheduleResult};
 use crate::booking::{CancelOutcome, Canceller};
-use crate::calendar::{self, CalendarEvent, CalendarMethod};
-use crate::config::Community;
-use crate::domain::{BookingToken, Review, TourFeedback, TourRating};
+use crate::booking::{MailSent, ManageLinkQueued};
+use crate::calendar::{self, CalendarEvent, CalendarMethod, Outlook};
+use crate::config::{Community, Confirmation};
+use crate::domain::{BookingReference, BookingToken, MailKind, Review, TourFeedback, TourRating};
 
 /// What a renter (or staff member) is told when another change to the tour holds it.
 pub(super) const CHANGE_IN_PROGRESS: &str =
@@ -46,6 +47,13 @@ struct BookingPage<'a> {
     demo_mailbox: bool,
     /// What the last "send the link again" did.
     notice: Option<&'static str>,
+    /// What the post before this view did (booked, moved, cancelled), or that staff cancelled.
+    status_notice: Option<StatusNotice>,
+    /// The short reference for phone calls, `MPL-4K7Q-9TZB`.
+    reference: BookingReference,
+    /// "Add to calendar" links, for a confirmed tour.
+    calendar: Option<CalendarLinks>,
+    cancelled_by_staff: bool,
     /// For the "I have finished", "send the link again" and "How was your tour?" forms.
     csrf_token: String,
     /// The tour's window is on (its code opens the door, or the renter is inside): the
@@ -54,6 +62,139 @@ struct BookingPage<'a> {
     /// The renter's answer on the finished-tour page, once given (`tour_next_step.html`).
     feedback: Option<TourFeedback>,
     ratings: [TourRating; 4],
+}
+
+/// A one-line notice at the top of the booking card; `kind` for tests and styling.
+struct StatusNotice {
+    kind: &'static str,
+    text: String,
+}
+
+struct CalendarLinks {
+    google: String,
+    outlook: String,
+    office: String,
+}
+
+/// The calendar event's texts for a booking, shared by the .ics file and the links.
+struct EventText {
+    uid: String,
+    summary: String,
+    description: String,
+    url: Option<String>,
+}
+
+fn event_text(state: &AppState, booking: &Booking, c: &Community) -> EventText {
+    let url = state
+        .settings
+        .public_url
+        .join(&format!("bookings/{}", booking.token))
+        .map(|u| u.to_string())
+        .ok();
+    EventText {
+        uid: format!("{}@tourgate", booking.id),
+        summary: format!("Self-guided tour: {}", c.name),
+        description: format!(
+            "Your self-guided tour of {} ({} minutes). Your door code appears on your booking page shortly before the tour. Reference {}.",
+            c.name,
+            c.tour_minutes,
+            BookingReference::of(&c.reference_prefix, &booking.id)
+        ),
+        url,
+    }
+}
+
+fn event<'a>(
+    t: &'a EventText,
+    booking: &Booking,
+    c: &'a Community,
+    method: CalendarMethod,
+) -> CalendarEvent<'a> {
+    CalendarEvent {
+        uid: &t.uid,
+        sequence: 0,
+        method,
+        start: booking.slot_start(),
+        end: booking.slot_end,
+        timezone: c.timezone,
+        summary: &t.summary,
+        location: &c.address,
+        description: &t.description,
+        url: t.url.as_deref(),
+        organizer_email: None,
+        attendee_email: None,
+        stamp: booking.updated_at.min(Utc::now()),
+    }
+}
+
+/// What the page says about what just happened. The mail sentence only when we sent that
+/// mail (or it is on its way); in a community where Knock confirms, our first mail is the
+/// link to this page, not a second confirmation (README "One confirmation").
+async fn status_notice(
+    state: &AppState,
+    booking: &Booking,
+    c: &Community,
+    flash: Option<Flash>,
+    cancelled_by_staff: bool,
+) -> Result<Option<StatusNotice>, WebError> {
+    let to = mask_email(booking.email.as_str());
+    let mailed = |sent: MailSent, what: &str| match sent {
+        MailSent::Sent => format!(" We e-mailed {what} to {to}."),
+        MailSent::Sending => format!(" We are e-mailing {what} to {to} now."),
+    };
+    let notice = match (flash, booking.state) {
+        (Some(Flash::Booked), BookingState::Confirmed) => {
+            let sent = state
+                .bookings
+                .renter_mail(&booking.id, MailKind::Confirmation)
+                .await?;
+            let mail = match (sent, c.confirmation) {
+                (None, _) => String::new(),
+                (Some(s), Confirmation::Tourgate) => mailed(s, "your confirmation"),
+                (Some(s), Confirmation::Knock) => format!(
+                    "{} {} sends your confirmation in its own e-mail.",
+                    mailed(s, "the link to this page"),
+                    c.name
+                ),
+            };
+            Some(StatusNotice {
+                kind: "booked",
+                text: format!("Your tour is booked.{mail}"),
+            })
+        }
+        (Some(Flash::Moved { from }), BookingState::Confirmed) => {
+            let sent = state
+                .bookings
+                .renter_mail(&booking.id, MailKind::Reschedule)
+                .await?;
+            let mail = sent.map(|s| mailed(s, "the new time")).unwrap_or_default();
+            Some(StatusNotice {
+                kind: "moved",
+                text: format!(
+                    "Your tour has moved from {} to {}.{mail}",
+                    describe(from, c.timezone),
+                    describe(booking.slot_start(), c.timezone)
+                ),
+            })
+        }
+        (_, BookingState::Cancelled) if cancelled_by_staff => Some(StatusNotice {
+            kind: "cancelled_by_staff",
+            text: format!(
+                "The leasing office at {} cancelled your tour of {}.",
+                c.name,
+                describe(booking.slot_start(), c.timezone)
+            ),
+        }),
+        (Some(Flash::Cancelled), BookingState::Cancelled) => Some(StatusNotice {
+            kind: "cancelled",
+            text: format!(
+                "You cancelled your tour of {}. The leasing office has been told.",
+                describe(booking.slot_start(), c.timezone)
+            ),
+        }),
+        _ => None,
+    };
+    Ok(notice)
 }
 
 /// How long a browser keeps its proof of e-mail: longer than any booking lives.
@@ -181,9 +322,26 @@ async fn booking_page(
         false => None,
     };
     let asks_feedback = completed && feedback.is_none();
+    let flash = flash::take(session, &booking.id);
+    let cancelled_by_staff = booking.state == BookingState::Cancelled
+        && state.bookings.cancelled_by_staff(&booking.id).await?;
+    let status_notice = status_notice(state, booking, c, flash, cancelled_by_staff).await?;
+    let calendar = (booking.state == BookingState::Confirmed).then(|| {
+        let text = event_text(state, booking, c);
+        let e = event(&text, booking, c, CalendarMethod::Publish);
+        CalendarLinks {
+            google: calendar::google_link(&e),
+            outlook: calendar::outlook_link(&e, Outlook::Personal),
+            office: calendar::outlook_link(&e, Outlook::Work),
+        }
+    });
     let page = BookingPage {
         in_window,
         ratings: TourRating::ALL,
+        status_notice,
+        reference: BookingReference::of(&c.reference_prefix, &booking.id),
+        calendar,
+        cancelled_by_staff,
         community: c,
         when: describe(booking.slot_start(), c.timezone),
         ends: describe_time(booking.slot_end, c.timezone),
@@ -256,37 +414,13 @@ pub async fn calendar_ics(
         booking.state,
         BookingState::Cancelled | BookingState::Failed
     );
-    let url = state
-        .settings
-        .public_url
-        .join(&format!("bookings/{}", booking.token))
-        .map(|u| u.to_string())
-        .ok();
-    let uid = format!("{}@tourgate", booking.id);
-    let summary = format!("Self-guided tour: {}", c.name);
-    let description = format!(
-        "Your self-guided tour of {} ({} minutes). Your door code appears on your booking page shortly before the tour. Booking reference {}.",
-        c.name, c.tour_minutes, booking.id
-    );
-    let ics = calendar::render(&CalendarEvent {
-        uid: &uid,
-        sequence: 0,
-        method: if cancelled {
-            CalendarMethod::Cancel
-        } else {
-            CalendarMethod::Publish
-        },
-        start: booking.slot_start(),
-        end: booking.slot_end,
-        timezone: c.timezone,
-        summary: &summary,
-        location: &c.address,
-        description: &description,
-        url: url.as_deref(),
-        organizer_email: None,
-        attendee_email: None,
-        stamp: booking.updated_at.min(Utc::now()),
-    });
+    let method = if cancelled {
+        CalendarMethod::Cancel
+    } else {
+        CalendarMethod::Publish
+    };
+    let text = event_text(&state, &booking, c);
+    let ics = calendar::render(&event(&text, &booking, c, method));
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"tour.ics\""))
@@ -359,6 +493,7 @@ pub async fn cancel(
     {
         CancelOutcome::Cancelled { .. } => {
             tracing::info!(booking = %booking.id, "the renter cancelled");
+            flash::leave(&session, &booking.id, Flash::Cancelled);
             Ok(to_booking(&booking))
         }
         CancelOutcome::AlreadyCancelled => Ok(to_booking(&booking)),
@@ -378,6 +513,8 @@ struct ReschedulePage<'a> {
     when: String,
     days: Vec<Day>,
     tz_label: String,
+    /// The first day's tab: the picker opens on it.
+    open_day: String,
     /// Always empty: the page comes back only when the time picked is gone. A field because
     /// the shared picker compares against the booking form's `String`.
     chosen: String,
@@ -405,10 +542,12 @@ async fn reschedule_page(
         .into_iter()
         .filter(|s| s.utc() != booking.slot_start())
         .collect();
+    let days = group_by_day(&others, c.timezone);
     let page = ReschedulePage {
         community: c,
         when: describe(booking.slot_start(), c.timezone),
-        days: group_by_day(&others, c.timezone),
+        open_day: days.first().map(|d| d.value.clone()).unwrap_or_default(),
+        days,
         tz_label: super::tours::tz_label(c),
         chosen: String::new(),
         csrf_token: csrf::token(session)?,
@@ -468,6 +607,8 @@ pub async fn reschedule(
     match result {
         RescheduleResult::Moved(b) => {
             tracing::info!(booking = %b.id, "the renter moved the tour");
+            let from = booking.slot_start();
+            flash::leave(&session, &b.id, Flash::Moved { from });
             Ok(to_booking(&b))
         }
         RescheduleResult::NotMovable => Ok(to_booking(&booking)),

@@ -8,6 +8,7 @@ mod demo_index;
 mod demo_lock;
 mod demo_mail;
 pub mod error;
+mod flash;
 mod ops;
 mod staff;
 mod tour_done;

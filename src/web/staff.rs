@@ -4,6 +4,7 @@
 mod auth;
 mod booking;
 mod cancel;
+mod find;
 mod labels;
 mod login;
 mod today;
@@ -31,5 +32,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/staff/bookings/{id}/resend-access",
             web::post().to(cancel::resend_access),
-        );
+        )
+        .route("/staff/find", web::get().to(find::find));
 }

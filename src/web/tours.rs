@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::booking_form::{self, FieldErrors, FormValues, RawBookingForm};
 use super::csrf;
 use super::error::{WebError, CALENDAR_DOWN};
+use super::flash::{self, Flash};
 use super::AppState;
 use crate::booking::slots::Day;
 use crate::booking::{may_text, BookError, BookOutcome, ClientLimit, SMS_CONSENT_TEXT};
@@ -47,7 +48,20 @@ struct TourPage<'a> {
 #[template(path = "slot_picker_fragment.html")]
 struct PickerFragment<'a> {
     days: &'a [Day],
+    /// The day tab checked: the chosen time's day, else the day the renter had open.
+    open_day: &'a String,
     chosen: &'a String,
+}
+
+/// The day to show open: the chosen time's, else the one posted (if still offered), else the
+/// first.
+fn open_day(days: &[Day], form: &FormValues) -> String {
+    days.iter()
+        .find(|d| d.has(&form.start))
+        .or_else(|| days.iter().find(|d| d.value == form.day))
+        .or_else(|| days.first())
+        .map(|d| d.value.clone())
+        .unwrap_or_default()
 }
 
 /// The answer to a client that made its bookings for the hour.
@@ -316,6 +330,7 @@ pub async fn book(
         }
         Err(e @ BookError::Store(_)) => return Err(e.into()),
     };
+    flash::leave(&session, &booking.id, Flash::Booked);
     Ok(to_booking(&booking.token))
 }
 
@@ -391,18 +406,18 @@ async fn render_form(
     let knock_unavailable = offered.is_none();
     let days = offered.as_ref().map(|o| o.days()).unwrap_or(&[]);
     let mut form = form;
-    if !days
-        .iter()
-        .flat_map(|d| &d.slots)
-        .any(|s| s.value == form.start)
-    {
+    if !days.iter().any(|d| d.has(&form.start)) {
         form.start.clear();
     }
+    let open = open_day(days, &form);
+    let first_open = days.first().is_none_or(|d| d.value == open);
     let fresh_picker;
     let picker: &str = match offered.as_ref().and_then(|o| o.shared()) {
-        Some(offer) if form.start.is_empty() => offer.picker_html.get_or_init(|| {
+        // Nothing chosen and the first day open: the rendering every view of this answer shares.
+        Some(offer) if form.start.is_empty() && first_open => offer.picker_html.get_or_init(|| {
             PickerFragment {
                 days,
+                open_day: &open,
                 chosen: &String::new(),
             }
             .render()
@@ -411,6 +426,7 @@ async fn render_form(
         _ => {
             fresh_picker = PickerFragment {
                 days,
+                open_day: &open,
                 chosen: &form.start,
             }
             .render()?;

@@ -235,10 +235,21 @@ pub async fn spawn_app_with_sandbox(
     extra: &[(&str, &str)],
     adjust: impl FnOnce(&mut SandboxConfig),
 ) -> TestApp {
+    spawn_app_with_communities(backend, COMMUNITIES, extra, adjust).await
+}
+
+/// As [`spawn_app_with_sandbox`], serving `communities` (a communities file's text) instead
+/// of [`COMMUNITIES`].
+pub async fn spawn_app_with_communities(
+    backend: Backend,
+    communities_file: &str,
+    extra: &[(&str, &str)],
+    adjust: impl FnOnce(&mut SandboxConfig),
+) -> TestApp {
     let (database_url, db) = test_db(backend).await;
     let communities =
         std::env::temp_dir().join(format!("tourgate-communities-{}.toml", random_name()));
-    std::fs::write(&communities, COMMUNITIES).unwrap();
+    std::fs::write(&communities, communities_file).unwrap();
     let mut env: HashMap<String, String> = [
         ("TOURGATE_LISTEN", "127.0.0.1:0"),
         // Many apps in one process: each metrics listener on a port of its own.

@@ -92,9 +92,10 @@ async fn a_confirmation_goes_over_smtp_with_both_alternatives_and_an_invitation_
         assert_eq!(got[i].from, "tours@tourgate.example");
         let raw = &got[i].data;
         let parsed = parse_mail(raw).unwrap();
+        // Knock confirms by default (README "One confirmation"): ours is the booking's link.
         assert_eq!(
             parsed.headers.get_first_value("Subject").unwrap(),
-            "Your self-guided tour of Maple Court Apartments is booked"
+            "Your booking link: self-guided tour of Maple Court Apartments"
         );
         assert!(parsed
             .headers
@@ -137,7 +138,52 @@ async fn a_confirmation_goes_over_smtp_with_both_alternatives_and_an_invitation_
             "{ics}"
         );
         assert!(ics.contains(&format!("UID:{}@tourgate", b.id)));
+        // The short reference, for a phone call, in both alternatives and the invitation.
+        let reference = tourgate::domain::BookingReference::of(&c.reference_prefix, &b.id);
+        let reference = reference.to_string();
+        assert!(reference.starts_with("MPL-"), "{reference}");
+        assert!(
+            text.contains(&reference) && html.contains(&reference),
+            "{text}"
+        );
+        assert!(ics.replace("\r\n ", "").contains(&reference), "{ics}");
+        assert!(
+            !text.contains(b.id.as_str()),
+            "the machine id stays out of the mail"
+        );
+        assert!(
+            text.contains("sends your confirmation in its own e-mail"),
+            "{text}"
+        );
+        assert!(ics.contains("BEGIN:VALARM") && ics.contains("TRIGGER:-PT1H"));
     }
+}
+
+#[tokio::test]
+async fn where_tourgate_confirms_our_first_mail_is_the_confirmation() {
+    let communities = Communities::parse(COMMUNITIES).unwrap();
+    let mut c = communities.get("maple-court").unwrap().clone();
+    c.confirmation = tourgate::config::Confirmation::Tourgate;
+    let from: lettre::message::Mailbox = "tours@tourgate.example".parse().unwrap();
+    let b = booking(Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap());
+    let mail = compose(&MailContext {
+        kind: MailKind::Confirmation,
+        booking: &b,
+        community: &c,
+        manage_url: "http://127.0.0.1/bookings/abc?proof=xyz".into(),
+        page_url: "http://127.0.0.1/bookings/abc".into(),
+        access_code: None,
+        sequence: 0,
+        from: &from,
+        now: Utc::now(),
+    })
+    .unwrap();
+    assert_eq!(
+        mail.subject,
+        "Your self-guided tour of Maple Court Apartments is booked"
+    );
+    assert!(mail.text.contains("is booked for"), "{}", mail.text);
+    assert!(!mail.text.contains("in its own e-mail"), "{}", mail.text);
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod notify;
 mod ops;
 mod outbox;
 mod renter;
+mod renter_flow;
 mod reschedule;
 mod seam;
 mod smtp;

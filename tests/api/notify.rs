@@ -83,7 +83,7 @@ on_both_backends!(
         assert_eq!(got[0].to, vec!["grace@example.com".to_string()]);
         assert_eq!(
             subject(&got[0]),
-            "Your self-guided tour of Maple Court Apartments is booked"
+            "Your booking link: self-guided tour of Maple Court Apartments"
         );
         let confirmation = &mail_jobs(&app, &id).await[0];
         assert_eq!(confirmation.state, JobState::Delivered);
@@ -205,7 +205,7 @@ on_both_backends!(
         let first = doc.select(&link).next().expect("a listed mail");
         assert_eq!(
             first.text().collect::<String>(),
-            "Your self-guided tour of Maple Court Apartments is booked"
+            "Your booking link: self-guided tour of Maple Court Apartments"
         );
         let (status, raw) = app.get(&c, first.attr("href").unwrap()).await;
         assert_eq!(status, 200);

@@ -99,8 +99,11 @@ async fn the_booking_page_in_every_state_is_accessible_and_plain() {
 async fn pick_and_fill(b: &Browser, app: &TestApp) {
     b.goto(&pages::doorway_link(app)).await;
     let slot = pages::offered_slot(b, 0, 0).await;
-    b.tap(&format!("label.slot:has(input[value='{}'])", slot.value))
-        .await;
+    b.tap(&format!(
+        ".slot-grid label:has(input[value='{}'])",
+        slot.value
+    ))
+    .await;
     // Another renter than the one booked above: one live tour per e-mail or phone.
     pages::fill_details(b, "ada@example.com").await;
     let phone = b.find("#phone").await;

@@ -16,7 +16,7 @@ async fn on_a_phone_the_confirmation_email_is_in_the_demo_mailbox_and_reads_well
     pages::book_by_pointer(&b, &app, "phone-mail").await;
     let booking_page = b.client.current_url().await.expect("a URL").to_string();
 
-    let subject = "Your self-guided tour of Maple Court Apartments is booked";
+    let subject = "Your booking link: self-guided tour of Maple Court Apartments";
     b.reload_until(
         &app.url("/sandbox/mail"),
         &format!(
@@ -104,8 +104,11 @@ async fn on_a_phone_every_email_a_renter_gets_is_accessible_and_fits() {
     b.tap("a[href$='/reschedule']").await;
     pages::show_day(&b, 1).await;
     let later = pages::offered_slot(&b, 1, 0).await;
-    b.tap(&format!("label.slot:has(input[value='{}'])", later.value))
-        .await;
+    b.tap(&format!(
+        ".slot-grid label:has(input[value='{}'])",
+        later.value
+    ))
+    .await;
     b.tap("form[action$='/reschedule'] button[type=submit]")
         .await;
     pages::booking_page_shows(&b, &later).await;
@@ -114,7 +117,7 @@ async fn on_a_phone_every_email_a_renter_gets_is_accessible_and_fits() {
     pages::assert_booking_state(&b, "cancelled").await;
 
     let subjects = [
-        "Your self-guided tour of Maple Court Apartments is booked",
+        "Your booking link: self-guided tour of Maple Court Apartments",
         "How to get in: your tour of Maple Court Apartments",
         "New time for your tour of Maple Court Apartments",
         "Cancelled: your tour of Maple Court Apartments",

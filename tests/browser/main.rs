@@ -23,6 +23,7 @@ mod desktop;
 mod lock;
 mod mail;
 mod phone;
+mod renter_flow;
 mod reschedule;
 mod staff;
 mod weight;

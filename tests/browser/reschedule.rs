@@ -32,8 +32,11 @@ async fn on_a_phone_a_renter_moves_the_tour_to_another_day() {
 
     pages::show_day(&b, 2).await;
     let new = pages::offered_slot(&b, 2, 0).await;
-    b.tap(&format!("label.slot:has(input[value='{}'])", new.value))
-        .await;
+    b.tap(&format!(
+        ".slot-grid label:has(input[value='{}'])",
+        new.value
+    ))
+    .await;
     b.screenshot("phone-move-picked").await;
     b.tap("form[action$='/reschedule'] button[type=submit]")
         .await;

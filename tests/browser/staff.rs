@@ -21,6 +21,25 @@ pub async fn renter_booked(app: &TestApp) -> (String, String) {
     (booking_page, booking_id)
 }
 
+/// As [`renter_booked`], for a renter of their own (one live tour per e-mail or phone).
+pub async fn renter_booked_as(app: &TestApp, email: &str) -> (String, String) {
+    let booking_page = app
+        .book_as(
+            &client(),
+            "/tours/maple-court",
+            None,
+            &[("email", email), ("phone", "(206) 555-0144")],
+        )
+        .await;
+    let (_, html) = app.get(&client(), &booking_page).await;
+    let booking_id = scraper::Html::parse_document(&html)
+        .select(&scraper::Selector::parse("[data-booking-id]").expect("a selector"))
+        .next()
+        .and_then(|e| e.attr("data-booking-id").map(str::to_string))
+        .expect("the renter's booking page carries its id");
+    (booking_page, booking_id)
+}
+
 /// A leasing agent at Maple Court, added as the CLI's `staff add` does it.
 pub async fn add_agent(app: &TestApp) {
     tourgate::staff::add_staff(

@@ -94,6 +94,8 @@ struct BookingPage<'a> {
     /// community time.
     feedback: Option<crate::domain::TourFeedback>,
     feedback_at: String,
+    /// The short reference renters read out on the phone.
+    reference: crate::domain::BookingReference,
 }
 
 pub async fn show(
@@ -185,6 +187,7 @@ async fn render(
         history: history.into_iter().map(|(_, h)| h).collect(),
         cancellable: booking.state.is_cancellable(),
         adopt_problem,
+        reference: crate::domain::BookingReference::of(&c.reference_prefix, &booking.id),
         booking: &booking,
     };
     let mut response = auth::page(page.render()?);
