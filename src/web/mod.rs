@@ -45,6 +45,9 @@ pub struct AppState {
 }
 
 const STYLESHEET: &str = include_str!("../../static/style.css");
+/// Staff pages' and the demo's own rules, apart so that renter pages stay light.
+const STAFF_STYLESHEET: &str = include_str!("../../static/staff.css");
+const DEMO_STYLESHEET: &str = include_str!("../../static/demo.css");
 
 /// Every route of the public application.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -53,7 +56,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(demo_lock::routes)
         .configure(demo_mail::routes)
         .configure(demo_index::routes)
-        .route("/static/style.css", web::get().to(stylesheet))
+        .route(
+            "/static/style.css",
+            web::get().to(|| stylesheet(STYLESHEET)),
+        )
+        .route(
+            "/static/staff.css",
+            web::get().to(|| stylesheet(STAFF_STYLESHEET)),
+        )
+        .route(
+            "/static/demo.css",
+            web::get().to(|| stylesheet(DEMO_STYLESHEET)),
+        )
         .configure(brand::routes)
         .route("/tours/{community}", web::get().to(tours::landing))
         .route("/tours/{community}", web::post().to(tours::book))
@@ -95,11 +109,11 @@ async fn not_found() -> Result<HttpResponse, WebError> {
     Err(WebError::NotFound)
 }
 
-async fn stylesheet() -> HttpResponse {
+async fn stylesheet(css: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(STYLESHEET)
+        .body(css)
 }
 
 /// Forms are small; anything that is not a form gets a plain 400 page.
