@@ -202,6 +202,23 @@ on_both_backends!(
             .iter()
             .any(|p| p.id == prospect));
 
+        // The sandbox saves its calls together within a second (`knock_sandbox::SAVE_EVERY`).
+        let kept_file = app.settings.data_dir.join("knock-sandbox.json");
+        let appointment = booking
+            .knock_appointment_id
+            .clone()
+            .expect("booked in Knock");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read_to_string(&kept_file)
+            .is_ok_and(|saved| saved.contains(&prospect) && saved.contains(&appointment))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the sandbox saved its records"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+
         let again = app.restart_served().await;
         assert_ne!(again.base, app.base);
         // The same door code opens the door; the staff cookie is still a session.
@@ -247,7 +264,16 @@ async fn a_corrupt_sandbox_state_file_is_set_aside_with_a_clear_message_and_the_
     // The demo runs, and keeps its records again.
     let c = client();
     app.book(&c, MAPLE, None).await;
-    assert!(file.exists());
+    // Saved within `SAVE_EVERY`, polled for with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !file.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "written within SAVE_EVERY"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
     assert!(app.sandbox.snapshot().prospects.len() == 1);
 }
 

@@ -220,8 +220,14 @@ struct Inner {
     state: Mutex<State>,
     /// Where the records are kept, if anywhere; the mutex orders the writes.
     state_file: Mutex<Option<PathBuf>>,
+    /// A save is due (one timer at a time: [`Sandbox::save_soon`]).
+    save_queued: std::sync::atomic::AtomicBool,
     restored: Restored,
 }
+
+/// Calls are saved together at most this often: each save writes every record, so saving after
+/// each call made a long demo (or a benchmark) slower with every booking.
+pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Self {
@@ -267,6 +273,7 @@ impl Sandbox {
                 clock: SandboxClock::default(),
                 state: Mutex::new(state),
                 state_file: Mutex::new(state_file),
+                save_queued: std::sync::atomic::AtomicBool::new(false),
                 restored,
             }),
         }
@@ -275,6 +282,23 @@ impl Sandbox {
     /// What the start found in `SandboxConfig::state_file`.
     pub fn restored(&self) -> &Restored {
         &self.inner.restored
+    }
+
+    /// Saves the records within [`SAVE_EVERY`]: the calls of that second are written together,
+    /// by one save started after the last of them. A process killed meanwhile loses at most
+    /// that second of calls; [`Self::save`] writes at once (before a planned restart).
+    pub fn save_soon(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.keeps_state() || self.inner.save_queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let sandbox = self.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(SAVE_EVERY);
+            // Cleared before the save: a call from here on queues the next one.
+            sandbox.inner.save_queued.store(false, Ordering::Release);
+            sandbox.save();
+        });
     }
 
     /// Writes the records to the state file, if one is kept. A write that fails is logged and

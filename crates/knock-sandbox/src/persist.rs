@@ -159,8 +159,12 @@ pub(super) fn save(file: &Path, state: &Persisted) -> std::io::Result<()> {
     let mut name = file.file_name().unwrap_or_default().to_owned();
     name.push(".tmp");
     let tmp = file.with_file_name(name);
-    let mut out = std::fs::File::create(&tmp)?;
-    out.write_all(&serde_json::to_vec(state).map_err(std::io::Error::other)?)?;
+    // Streamed to the file: a demo's records as one JSON buffer each second was most of the
+    // process's memory (BENCHMARKS.md).
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    serde_json::to_writer(&mut out, state).map_err(std::io::Error::other)?;
+    out.flush()?;
+    let out = out.into_inner().map_err(|e| e.into_error())?;
     out.sync_all()?;
     drop(out);
     std::fs::rename(&tmp, file)

@@ -259,9 +259,8 @@ async fn record_request(
             body,
         });
     }
-    if let Some(sandbox) = req_sandbox.filter(|s| writes && s.keeps_state()) {
-        let sandbox = sandbox.into_inner();
-        let _ = web::block(move || sandbox.save()).await;
+    if let Some(sandbox) = req_sandbox.filter(|_| writes) {
+        sandbox.save_soon();
     }
     Ok(response)
 }

@@ -2206,7 +2206,17 @@ async fn a_sandbox_with_a_state_file_keeps_its_records_across_a_restart() {
     let (appointment, prospect) = first
         .booked(self_guided(STAGE_COMMUNITY_ID, SLOT_A, "kept@example.com"))
         .await;
-    assert!(file.exists(), "written after the call");
+    // Saved together within `SAVE_EVERY` of the calls: polled for, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&file)
+        .is_ok_and(|saved| saved.contains(&prospect) && saved.contains(&appointment))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "written after the calls"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     let second = spawn_with(keeping(&file)).await;
     assert_eq!(
@@ -2265,7 +2275,16 @@ async fn a_corrupt_state_file_is_set_aside_with_a_clear_message_and_the_sandbox_
     // It keeps its records again from here on.
     app.create_prospect(prospect_body("fresh@example.com"))
         .await;
-    assert!(file.exists());
+    // Saved within `SAVE_EVERY`, polled for with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !file.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "written within SAVE_EVERY"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
     let _ = std::fs::remove_dir_all(&dir);
 }
 
