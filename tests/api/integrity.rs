@@ -48,9 +48,25 @@ async fn booking(app: &TestApp, id: &str) -> tourgate::booking::Booking {
 
 /// Posts the landing page's earliest time; returns the answer's status and location.
 async fn post_booking(app: &TestApp, c: &reqwest::Client) -> (u16, String) {
+    post_first_start(app, c, |_| true).await
+}
+
+/// Posts the landing page's earliest time that `fits`; returns the answer's status and
+/// location.
+async fn post_first_start(
+    app: &TestApp,
+    c: &reqwest::Client,
+    fits: impl Fn(&str) -> bool,
+) -> (u16, String) {
     let form = app.landing(c, MAPLE).await;
+    let start = form
+        .starts
+        .iter()
+        .find(|s| fits(s))
+        .expect("a fitting time is offered")
+        .clone();
     let r = app
-        .post_form(c, &form.action, &TestApp::fill(&form, &form.starts[0], &[]))
+        .post_form(c, &form.action, &TestApp::fill(&form, &start, &[]))
         .await;
     let status = r.status().as_u16();
     let location = r
@@ -64,23 +80,11 @@ async fn post_booking(app: &TestApp, c: &reqwest::Client) -> (u16, String) {
 /// worker that far on, where an earlier tour would rightly be given up (ten minutes before
 /// it) whatever the time of day the test runs at.
 async fn post_booking_hours_ahead(app: &TestApp, c: &reqwest::Client, hours: i64) -> (u16, String) {
-    let form = app.landing(c, MAPLE).await;
     let not_before = Utc::now() + Duration::hours(hours);
-    let start = form
-        .starts
-        .iter()
-        .find(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok_and(|t| t > not_before))
-        .expect("a time far enough ahead is offered")
-        .clone();
-    let r = app
-        .post_form(c, &form.action, &TestApp::fill(&form, &start, &[]))
-        .await;
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .map(|l| l.to_str().unwrap().to_string());
-    (status, location.unwrap_or_default())
+    post_first_start(app, c, |s| {
+        chrono::DateTime::parse_from_rfc3339(s).is_ok_and(|t| t > not_before)
+    })
+    .await
 }
 
 async fn id_behind(app: &TestApp, c: &reqwest::Client, page: &str) -> String {
