@@ -20,8 +20,11 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         }
     }
     SqlitePoolOptions::new()
-        // An in-memory database exists once per connection: keep exactly one.
-        .max_connections(if memory { 1 } else { 8 })
+        // An in-memory database exists once per connection: keep exactly one. Otherwise four:
+        // SQLite writes one transaction at a time whatever the pool, and each connection is a
+        // thread with a page cache of its own (up to 2 MB), which eight made most of the
+        // process's memory after the binary (BENCHMARKS.md).
+        .max_connections(if memory { 1 } else { 4 })
         .acquire_timeout(Duration::from_secs(10))
         // A local file has no link to go stale: the ping sqlx sends before every acquire by
         // default was a round trip to the connection's thread per query (BENCHMARKS.md).

@@ -310,8 +310,11 @@ impl Sandbox {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(path) = file.as_ref() {
-            let records = self.state().persisted();
-            if let Err(e) = persist::save(path, &records) {
+            let saved = persist::save(path, |out| {
+                // The state is held while it is written out, and let go before the sync.
+                serde_json::to_writer(out, &self.state().persisted_ref())
+            });
+            if let Err(e) = saved {
                 tracing::warn!(file = %path.display(), error = %e,
                     "the Knock sandbox could not keep its records");
             }

@@ -149,9 +149,33 @@ fn set_aside(file: &Path, reason: String) -> (Option<Persisted>, Restored) {
     }
 }
 
+/// The records as [`Persisted`] holds them, borrowed from the live state: written without
+/// copying them first (the same JSON).
+#[derive(Serialize)]
+pub(super) struct PersistedRef<'a> {
+    pub version: u32,
+    pub prospects: &'a [ProspectRecord],
+    pub appointments: &'a [AppointmentRecord],
+    pub visits: &'a [VisitRecord],
+    pub emails: &'a [EmailRecord],
+    pub messages: &'a [MessageRecord],
+    pub events: &'a [EventRecord],
+    pub requests: &'a VecDeque<RequestRecord>,
+    pub next_prospect: u64,
+    pub next_appointment: u64,
+    pub next_visit: u64,
+    pub next_communication: u64,
+}
+
 /// Writes the records: a temporary file beside it, flushed, then renamed over the old one, so
-/// that a crash leaves the old file or the new one, never half of one.
-pub(super) fn save(file: &Path, state: &Persisted) -> std::io::Result<()> {
+/// that a crash leaves the old file or the new one, never half of one. `write` streams them
+/// (a demo's records copied, or made one JSON buffer, each second were most of the process's
+/// memory: BENCHMARKS.md); the caller may hold the state only for that step, not for the
+/// disk's sync.
+pub(super) fn save(
+    file: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> serde_json::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -159,10 +183,8 @@ pub(super) fn save(file: &Path, state: &Persisted) -> std::io::Result<()> {
     let mut name = file.file_name().unwrap_or_default().to_owned();
     name.push(".tmp");
     let tmp = file.with_file_name(name);
-    // Streamed to the file: a demo's records as one JSON buffer each second was most of the
-    // process's memory (BENCHMARKS.md).
     let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    serde_json::to_writer(&mut out, state).map_err(std::io::Error::other)?;
+    write(&mut out).map_err(std::io::Error::other)?;
     out.flush()?;
     let out = out.into_inner().map_err(|e| e.into_error())?;
     out.sync_all()?;

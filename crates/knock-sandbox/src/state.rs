@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::availability::{acceptable_times, Booking};
 use super::faults::FaultQueue;
-use super::persist::Persisted;
+use super::persist::{Persisted, PersistedRef};
 use super::records::{
     AppointmentRecord, EmailRecord, EventRecord, MessageRecord, ProspectRecord, RequestRecord,
     SandboxSnapshot, TourType, VisitRecord,
@@ -185,16 +185,16 @@ impl State {
     }
 
     /// What the state file keeps (persist.rs).
-    pub fn persisted(&self) -> Persisted {
-        Persisted {
+    pub fn persisted_ref(&self) -> PersistedRef<'_> {
+        PersistedRef {
             version: Persisted::current_version(),
-            prospects: self.prospects.clone(),
-            appointments: self.appointments.clone(),
-            visits: self.visits.clone(),
-            emails: self.emails.clone(),
-            messages: self.messages.clone(),
-            events: self.events.clone(),
-            requests: self.requests.clone(),
+            prospects: &self.prospects,
+            appointments: &self.appointments,
+            visits: &self.visits,
+            emails: &self.emails,
+            messages: &self.messages,
+            events: &self.events,
+            requests: &self.requests,
             next_prospect: self.next_prospect,
             next_appointment: self.next_appointment,
             next_visit: self.next_visit,
