@@ -75,8 +75,8 @@ impl OfferedDays {
 
     /// The answer the days come from, shared by every page view until it changes (its
     /// picker is rendered once).
-    pub fn shared(&self) -> Option<&Offer> {
-        Some(&*self.0)
+    pub fn shared(&self) -> &Offer {
+        &self.0
     }
 }
 

@@ -412,7 +412,7 @@ async fn render_form(
     let open = open_day(days, &form);
     let first_open = days.first().is_none_or(|d| d.value == open);
     let fresh_picker;
-    let picker: &str = match offered.as_ref().and_then(|o| o.shared()) {
+    let picker: &str = match offered.as_ref().map(|o| o.shared()) {
         // Nothing chosen and the first day open: the rendering every view of this answer shares.
         Some(offer) if form.start.is_empty() && first_open => offer.picker_html.get_or_init(|| {
             PickerFragment {
