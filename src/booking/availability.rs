@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 
 use super::slots::{group_by_day, without_slot, Day, Slot};
 use crate::config::Community;
+use crate::domain::HeldSlots;
 use crate::knock::{KnockClient, KnockError};
 
 /// A read that must be fresh (a booking's check) accepts an answer at most this old.
@@ -40,7 +41,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 #[derive(Debug)]
 pub struct Offer {
     pub slots: Vec<Slot>,
-    pub days: Vec<Day>,
+    pub days: Vec<Arc<Day>>,
     /// The page's rendering of `days` with no time chosen, made once by the web layer.
     pub picker_html: std::sync::OnceLock<String>,
 }
@@ -94,7 +95,7 @@ struct State {
 }
 
 /// Starts held by live bookings.
-type Held = Arc<Vec<DateTime<Utc>>>;
+type Held = Arc<HeldSlots>;
 
 #[derive(Default)]
 struct Entry {
@@ -195,6 +196,22 @@ impl AvailabilityCache {
         self.read(c, Read::Fresh).await
     }
 
+    /// [`Self::fresh`]'s answer when memory has it (no Knock call, no wait): None when a read
+    /// would have to ask Knock.
+    pub fn fresh_in_memory(&self, c: &Community) -> Option<Arc<Offer>> {
+        if !self.enabled() {
+            return None;
+        }
+        let max_age = FRESH_FOR_BOOKING.min(self.inner.fresh);
+        let entry = self.entry(c);
+        let asked = self.now();
+        let st = entry.state();
+        st.good
+            .as_ref()
+            .filter(|(_, at)| !st.marked && asked.saturating_duration_since(*at) <= max_age)
+            .map(|(offer, _)| offer.clone())
+    }
+
     /// The slots live bookings hold at `c` (from now on): read from the store at most every
     /// [`HELD_FRESH`] (single flight), or on every call while the cache is off.
     pub async fn held(
@@ -255,16 +272,11 @@ impl AvailabilityCache {
     /// entry's answer when `offer` still is it, so that the page views after this one share
     /// its days and picker instead of each filtering and rendering them again. A slot freed
     /// meanwhile by another process comes back with the next refresh (at most the fresh time).
-    pub fn without_held(
-        &self,
-        c: &Community,
-        offer: &Arc<Offer>,
-        held: &[DateTime<Utc>],
-    ) -> Arc<Offer> {
-        if !offer.slots.iter().any(|s| held.contains(&s.utc())) {
+    pub fn without_held(&self, c: &Community, offer: &Arc<Offer>, held: &HeldSlots) -> Arc<Offer> {
+        if !offer.slots.iter().any(|s| held.contains(s.utc())) {
             return offer.clone();
         }
-        let smaller = Arc::new(offer.without(|at| held.contains(&at)));
+        let smaller = Arc::new(offer.without(|at| held.contains(at)));
         if self.enabled() {
             let entry = self.entry(c);
             let mut st = entry.state();

@@ -3,6 +3,7 @@
 //!
 //! Knock being down is handled by a short retry inside the request and, failing that, a
 //! `requesting` booking that the background worker finishes (README: "When Knock is down").
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -69,7 +70,7 @@ pub struct BookingService {
 pub struct OfferedDays(std::sync::Arc<Offer>);
 
 impl OfferedDays {
-    pub fn days(&self) -> &[Day] {
+    pub fn days(&self) -> &[Arc<Day>] {
         &self.0.days
     }
 
@@ -289,7 +290,7 @@ impl BookingService {
         Ok(offer
             .slots
             .iter()
-            .filter(|s| !held.contains(&s.utc()))
+            .filter(|s| !held.contains(s.utc()))
             .cloned()
             .collect())
     }
@@ -303,56 +304,30 @@ impl BookingService {
         idempotency_key: String,
         limit: &ClientLimit,
     ) -> Result<BookOutcome, BookError> {
-        // A resubmitted form is answered before anything else: its slot is ours already.
-        // The key is the form's key bound to the session that was issued it: another
-        // session's post never finds this booking.
-        if let Some(existing) = self
-            .store
-            .booking_by_idempotency_key(&idempotency_key)
-            .await?
-        {
-            return Ok(BookOutcome::AlreadySubmitted(existing));
-        }
-        // The client's allowance, before anything is written or asked of Knock. Counted
-        // again, and taken, in the transaction that writes the booking (racing posts).
-        let since = Utc::now() - limit_window();
-        let (made, _) = self
-            .store
-            .client_bookings_since(&limit.client, since)
-            .await?;
-        if made >= i64::from(limit.per_window) {
-            return self.limited(limit, Utc::now()).await;
-        }
-        // One tour per renter, before Knock hears anything (availability included): Knock
-        // would merge the prospect and replace their appointment.
-        if let Some(existing) = self
-            .store
-            .renter_live_booking(&community.slug, &renter.email, &renter.phone)
-            .await?
-        {
-            if stands_in_the_way(&existing, &renter) {
-                // The twin of a double tap may have written it a moment ago: same booking.
-                if let Some(twin) = self
-                    .store
-                    .booking_by_idempotency_key(&idempotency_key)
+        // With Knock's fresh answer in memory, the common case is one transaction: it answers
+        // a resubmission, takes the client's allowance and refuses a renter's second tour or a
+        // held slot (the unique indexes). Where Knock would have to be asked for times, those
+        // checks come first, so that a turned-away post asks Knock nothing at all.
+        let fresh = match self.availability.fresh_in_memory(community) {
+            Some(offer) => offer,
+            None => {
+                if let Some(refusal) = self
+                    .turned_away(community, &renter, &idempotency_key, limit)
                     .await?
                 {
-                    return Ok(BookOutcome::AlreadySubmitted(twin));
+                    return Ok(refusal);
                 }
-                return self.already_booked(&existing).await;
+                self.availability
+                    .fresh(community)
+                    .await
+                    .map_err(BookError::KnockUnavailable)?
             }
-        }
-        let offered = self.available_slots(community).await?;
-        if !offered.iter().any(|s| s.start == slot.start) {
-            // The twin of a double tap may have taken the slot a moment ago: same booking.
-            if let Some(existing) = self
-                .store
-                .booking_by_idempotency_key(&idempotency_key)
+        };
+        if !fresh.offers(slot.utc()) {
+            return Ok(self
+                .turned_away(community, &renter, &idempotency_key, limit)
                 .await?
-            {
-                return Ok(BookOutcome::AlreadySubmitted(existing));
-            }
-            return Ok(BookOutcome::SlotUnavailable);
+                .unwrap_or(BookOutcome::SlotUnavailable));
         }
         let now = Utc::now();
         let new = NewBooking {
@@ -421,6 +396,42 @@ impl BookingService {
             .schedule_knock_retry(&new.id, next, false, &why, Utc::now())
             .await?;
         Ok(BookOutcome::Pending(self.reload(&new.id).await?))
+    }
+
+    /// Why a post is answered without booking, checked before Knock is asked anything: a
+    /// resubmitted form is the booking it made; a client out of allowance waits; a renter with
+    /// a tour here hears of it (its link by e-mail). None: nothing stands in the way.
+    async fn turned_away(
+        &self,
+        community: &Community,
+        renter: &Renter,
+        idempotency_key: &str,
+        limit: &ClientLimit,
+    ) -> Result<Option<BookOutcome>, BookError> {
+        if let Some(existing) = self
+            .store
+            .booking_by_idempotency_key(idempotency_key)
+            .await?
+        {
+            return Ok(Some(BookOutcome::AlreadySubmitted(existing)));
+        }
+        let (made, _) = self
+            .store
+            .client_bookings_since(&limit.client, Utc::now() - limit_window())
+            .await?;
+        if made >= i64::from(limit.per_window) {
+            return Ok(Some(self.limited(limit, Utc::now()).await?));
+        }
+        if let Some(existing) = self
+            .store
+            .renter_live_booking(&community.slug, &renter.email, &renter.phone)
+            .await?
+        {
+            if stands_in_the_way(&existing, renter) {
+                return Ok(Some(self.already_booked(&existing).await?));
+            }
+        }
+        Ok(None)
     }
 
     /// The client's bookings for the window are made: when it may book again.

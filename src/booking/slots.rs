@@ -1,4 +1,6 @@
 //! Knock's slots shown in the community's own time, grouped by day.
+use std::sync::Arc;
+
 use chrono::{NaiveDate, Timelike};
 
 pub use crate::domain::{describe, describe_time, Slot};
@@ -57,7 +59,7 @@ fn part_of(hour: u32) -> &'static str {
 }
 
 /// Groups starts by local calendar day in `tz` (DST-correct: each instant converted on its own).
-pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Day> {
+pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Arc<Day>> {
     let mut sorted: Vec<&Slot> = slots.iter().collect();
     sorted.sort_by_key(|s| s.start);
     let mut days: Vec<Day> = Vec::new();
@@ -93,15 +95,16 @@ pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Day> {
             });
         }
     }
-    days
+    days.into_iter().map(Arc::new).collect()
 }
 
 /// `days` without the slot whose form value is `value` (a day left empty goes too): what
 /// [`group_by_day`] gives for the slots less that one, without formatting every label again.
-pub fn without_slot(days: &[Day], value: &str) -> Vec<Day> {
+pub fn without_slot(days: &[Arc<Day>], value: &str) -> Vec<Arc<Day>> {
     days.iter()
         .filter_map(|d| {
             if !d.has(value) {
+                // Shared, not copied: only the day that loses a time is made anew.
                 return Some(d.clone());
             }
             let parts: Vec<DayPart> = d
@@ -120,7 +123,16 @@ pub fn without_slot(days: &[Day], value: &str) -> Vec<Day> {
                     })
                 })
                 .collect();
-            (!parts.is_empty()).then(|| Day { parts, ..d.clone() })
+            (!parts.is_empty()).then(|| {
+                Arc::new(Day {
+                    date: d.date,
+                    value: d.value.clone(),
+                    heading: d.heading.clone(),
+                    weekday: d.weekday.clone(),
+                    short: d.short.clone(),
+                    parts,
+                })
+            })
         })
         .collect()
 }
@@ -146,7 +158,7 @@ mod tests {
             let rest: Vec<Slot> = all.iter().filter(|s| s != &gone).cloned().collect();
             let expected = group_by_day(&rest, tz);
             let got = without_slot(&days, &gone.value);
-            let shape = |d: &[Day]| {
+            let shape = |d: &[Arc<Day>]| {
                 d.iter()
                     .map(|d| {
                         (

@@ -32,6 +32,6 @@ pub use move_date::{MoveDate, MoveDateError};
 pub use person_name::{PersonName, PersonNameError};
 pub use phone::{country_of_zone, Phone, PhoneError};
 pub use reference::{BookingReference, ReferencePrefix};
-pub use slot::{describe, describe_time, Slot};
+pub use slot::{describe, describe_time, HeldSlots, Slot};
 pub use source_title::{SourceTitle, SourceTitleError};
 pub use staff_date::{StaffDate, StaffDateError};

@@ -41,3 +41,48 @@ pub fn describe(at: DateTime<Utc>, tz: Tz) -> String {
 pub fn describe_time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%-I:%M %p %Z").to_string()
 }
+
+/// The starts live bookings hold, sorted: asked of every offered slot on a page view, so a
+/// lookup is a binary search, not a scan of hundreds of bookings per slot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldSlots(Vec<DateTime<Utc>>);
+
+impl HeldSlots {
+    pub fn new(mut starts: Vec<DateTime<Utc>>) -> Self {
+        starts.sort_unstable();
+        starts.dedup();
+        Self(starts)
+    }
+
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.0.binary_search(&at).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod held_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn held_slots_are_found_in_any_order_given() {
+        let t = |h| Utc.with_ymd_and_hms(2026, 12, 2, h, 0, 0).unwrap();
+        let held = HeldSlots::new(vec![t(15), t(9), t(12), t(9)]);
+        assert_eq!(held.len(), 3);
+        for h in [9, 12, 15] {
+            assert!(held.contains(t(h)), "{h}");
+        }
+        for h in [8, 10, 13, 16] {
+            assert!(!held.contains(t(h)), "{h}");
+        }
+        assert!(!HeldSlots::default().contains(t(9)));
+    }
+}

@@ -5,7 +5,8 @@ use super::booking_row::{BookingRow, COLUMNS};
 use super::tx::ClientAllowance;
 use super::{is_unique_violation, on_backend, Store, StoreError};
 use crate::domain::{
-    Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, NewBooking, Phone,
+    Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, HeldSlots, NewBooking,
+    Phone,
 };
 
 /// Why an insert did not happen.
@@ -273,7 +274,7 @@ impl Store {
         &self,
         community_slug: &str,
         from: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    ) -> Result<HeldSlots, StoreError> {
         let sql = format!(
             "SELECT slot_start FROM bookings WHERE community_slug = $1 AND slot_start >= $2 \
              AND state IN ({})",
@@ -286,7 +287,7 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        Ok(rows.into_iter().map(|(t,)| t).collect())
+        Ok(HeldSlots::new(rows.into_iter().map(|(t,)| t).collect()))
     }
 
     /// Bookings of some communities whose id begins with `start` (a booking reference's

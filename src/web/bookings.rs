@@ -511,7 +511,7 @@ struct ReschedulePage<'a> {
     community: &'a Community,
     booking: &'a Booking,
     when: String,
-    days: Vec<Day>,
+    days: Vec<std::sync::Arc<Day>>,
     tz_label: String,
     /// The first day's tab: the picker opens on it.
     open_day: String,

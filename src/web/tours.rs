@@ -1,5 +1,6 @@
 //! The Doorway landing page and the booking form: GET and POST /tours/{community}.
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::Session;
@@ -25,7 +26,7 @@ use crate::domain::{Bedrooms, Phone, SourceTitle};
 struct TourPage<'a> {
     community: &'a Community,
     tz_label: String,
-    days: &'a [Day],
+    days: &'a [Arc<Day>],
     /// The slot picker, rendered (`slot_picker.html`); shared by every view of a cached answer
     /// when no time is chosen.
     picker: &'a str,
@@ -47,7 +48,7 @@ struct TourPage<'a> {
 #[derive(Template)]
 #[template(path = "slot_picker_fragment.html")]
 struct PickerFragment<'a> {
-    days: &'a [Day],
+    days: &'a [Arc<Day>],
     /// The day tab checked: the chosen time's day, else the day the renter had open.
     open_day: &'a String,
     chosen: &'a String,
@@ -55,7 +56,7 @@ struct PickerFragment<'a> {
 
 /// The day to show open: the chosen time's, else the one posted (if still offered), else the
 /// first.
-fn open_day(days: &[Day], form: &FormValues) -> String {
+fn open_day(days: &[Arc<Day>], form: &FormValues) -> String {
     days.iter()
         .find(|d| d.has(&form.start))
         .or_else(|| days.iter().find(|d| d.value == form.day))

@@ -171,7 +171,7 @@ on_both_backends!(
         };
         assert_eq!(r1.status().as_u16(), 303);
         assert_eq!(loc(&r1), loc(&r3));
-        assert_eq!(r2.status().as_u16(), 303);
+        assert_eq!(r2.status().as_u16(), 303, "{:?}", r2.headers());
         assert_eq!(loc(&r2), loc(&r1));
         assert_eq!(app.sandbox.snapshot().appointments.len(), 1);
     }
