@@ -7,8 +7,8 @@ mod secret;
 
 pub use brand::{directions_url, Brand, Image, TourKit};
 pub use communities::{
-    AccessTimes, Communities, Community, CommunityError, Confirmation, Lock, SandboxSchedule,
-    DEMO_EARLY_ACCESS, LATEST_EARLY_ACCESS,
+    AccessTimes, Communities, Community, CommunityError, Confirmation, Lock, LockAt,
+    SandboxSchedule, UnitLock, DEMO_EARLY_ACCESS, LATEST_EARLY_ACCESS,
 };
 pub use seam::{SeamSettings, DEFAULT_SEAM_ENDPOINT, SANDBOX_SEAM_API_KEY};
 pub use secret::{kept_key, KeyFileError, KeyOrigin, Secret};
