@@ -722,6 +722,45 @@ units = ["101", "102", "2B"]
     }
 
     #[test]
+    fn units_may_have_their_own_seam_locks_and_a_bad_one_is_named_with_its_community_and_unit() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\nunits = [\"101\", \"102\", \"2B\"]\naccess = { provider = \"seam\", device_id = \"front\" }\n[community.unit_access]\n";
+        let c = Communities::parse(&format!(
+            "{base}\"2B\" = {{ provider = \"seam\", device_id = \"lockbox-2b\" }}\n\"101\" = {{ provider = \"seam\", device_id = \"door-101\" }}\n"
+        ))
+        .unwrap();
+        let ab = c.get("ab").unwrap();
+        assert_eq!(ab.units, ["101", "102", "2B"], "units stay strings");
+        let locks: Vec<(Option<&str>, &str)> = ab
+            .seam_locks()
+            .iter()
+            .map(|l| (l.unit, l.device_id))
+            .collect();
+        assert_eq!(
+            locks,
+            [
+                (None, "front"),
+                (Some("101"), "door-101"),
+                (Some("2B"), "lockbox-2b")
+            ],
+            "the building's first, then the units in their order"
+        );
+        for (bad, named) in [
+            ("\"9Z\" = { provider = \"seam\", device_id = \"d\" }", "unit `9Z`"),
+            ("\"101\" = { provider = \"kwikset\", device_id = \"d\" }", "kwikset"),
+            ("\"101\" = { provider = \"built-in\" }", "unit_access.\"101\""),
+            ("\"101\" = { provider = \"seam\" }", "device_id is required"),
+            ("\"101\" = { provider = \"seam\", device_id = \"front\" }", "own lock"),
+            (
+                "\"101\" = { provider = \"seam\", device_id = \"d\" }\n\"102\" = { provider = \"seam\", device_id = \"d\" }",
+                "too",
+            ),
+        ] {
+            let e = Communities::parse(&format!("{base}{bad}\n")).unwrap_err();
+            assert!(e.contains("community `ab`") && e.contains(named), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn a_community_names_its_lock_and_the_built_in_codes_are_the_default() {
         let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n";
         let c = Communities::parse(base).unwrap();

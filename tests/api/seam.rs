@@ -30,15 +30,27 @@ struct SeamApp {
     seam: RunningSeamSandbox,
 }
 
+mod capabilities;
+mod give_up;
+mod in_transaction;
+mod units;
+
 /// The app with Maple Court on Seam lock `device`, the emulator's clock `behind` real time.
 async fn seam_app(b: Backend, device: &str, behind: Duration) -> SeamApp {
+    let lock = format!("access = {{ provider = \"seam\", device_id = \"{device}\" }}");
+    seam_app_with(b, &lock, behind).await
+}
+
+/// The app with Maple Court's locks as `locks` says (the end of its entry in the
+/// communities file).
+async fn seam_app_with(b: Backend, locks: &str, behind: Duration) -> SeamApp {
     let pinned = (Utc::now() - behind)
         .duration_trunc(Duration::seconds(1))
         .unwrap();
     let seam = SeamSandbox::start(SeamSandboxConfig::pinned_at(pinned)).unwrap();
     let extra = format!(
         "code_valid_before_minutes = 1440\ncode_shown_before_minutes = 1440\ndoor_code_needs_email_proof = false\n\
-         staff_email = \"{STAFF}\"\naccess = {{ provider = \"seam\", device_id = \"{device}\" }}"
+         staff_email = \"{STAFF}\"\n{locks}"
     );
     let endpoint = seam.base_url();
     let key = seam.api_key().to_string();
