@@ -142,6 +142,7 @@ impl Application {
             &settings,
             &store,
         )?;
+        learn_locks(&access).await;
         let outbox = outbox
             .with_mail(mail_desk(&settings, access.clone())?)
             .with_access(access.clone());
@@ -330,4 +331,16 @@ fn with_seam_locks(access: Access, settings: &Settings, store: &Store) -> anyhow
     let adapter = crate::access::Seam::new(seam)
         .map_err(|e| anyhow::anyhow!("SEAM_ENDPOINT: cannot build the Seam client: {e}"))?;
     Ok(access.with_seam(adapter, store.clone(), settings.communities.clone()))
+}
+
+/// What each Seam lock can do, read once before serving (briefly: Seam being down delays
+/// nothing for long, and the sweep reads it again).
+async fn learn_locks(access: &Access) {
+    const AT_MOST: std::time::Duration = std::time::Duration::from_secs(5);
+    if tokio::time::timeout(AT_MOST, access.learn_locks())
+        .await
+        .is_err()
+    {
+        tracing::warn!("Seam's device list not read at start: the sweep reads it again");
+    }
 }

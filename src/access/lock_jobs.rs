@@ -67,18 +67,13 @@ impl Access {
                 b.community_slug
             )));
         };
-        let Some(grant) = o.store.access_grant(&b.id).await? else {
-            return Ok(LockWrite::Skipped("no grant for this booking".into()));
+        let Some((generation, device_id)) = target(job) else {
+            return Ok(LockWrite::Dead("unreadable payload".into()));
         };
-        let generation = match job.kind {
-            JobKind::AccessIssue => match serde_json::from_str::<AccessIssueJob>(&job.payload) {
-                Ok(j) => j.generation,
-                Err(e) => return Ok(LockWrite::Dead(format!("unreadable payload: {e}"))),
-            },
-            _ => match serde_json::from_str::<AccessRevokeJob>(&job.payload) {
-                Ok(j) => j.generation,
-                Err(e) => return Ok(LockWrite::Dead(format!("unreadable payload: {e}"))),
-            },
+        let Some(grant) = o.store.access_grant_on(&b.id, &device_id).await? else {
+            return Ok(LockWrite::Skipped(
+                "no grant for this booking on this lock".into(),
+            ));
         };
         if grant.generation != generation {
             return Ok(LockWrite::Skipped(format!(
@@ -95,12 +90,16 @@ impl Access {
                         b.state.as_str()
                     )));
                 }
-                let code = self.codes.code_for(&b.id, b.slot_start());
+                // Our PIN where the lock takes one (the same on every lock of the booking).
+                let code = seam
+                    .capabilities(&grant.device_id)
+                    .custom_code
+                    .then(|| self.codes.code_for(&b.id, b.slot_start()));
                 let answer = seam
                     .issue(
                         &b.id,
                         &grant.device_id,
-                        &code,
+                        code.as_ref(),
                         (grant.starts_at, grant.ends_at),
                     )
                     .await;
@@ -137,6 +136,7 @@ impl Access {
                 if moved {
                     tx.set_grant_state(
                         &b.id,
+                        &grant.device_id,
                         generation,
                         state,
                         grant.state_at,
@@ -146,19 +146,13 @@ impl Access {
                     )
                     .await?;
                     if state == GrantState::Failed {
-                        code_alert(
-                            &mut tx,
-                            c,
-                            &b,
-                            state,
-                            problem.as_deref().unwrap_or("refused"),
-                            now,
-                        )
-                        .await?;
+                        let why = problem.as_deref().unwrap_or("refused");
+                        code_alert(&mut tx, c, &b, &grant.device_id, state, why, now).await?;
                     }
                 } else if let Some(id) = id.as_deref() {
                     // A report got here first; the id still needs keeping.
-                    tx.set_grant_code_id(&b.id, generation, id, now).await?;
+                    tx.set_grant_code_id(&b.id, &grant.device_id, generation, id, now)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(result)
@@ -193,6 +187,7 @@ impl Access {
                 if state != grant.state {
                     tx.set_grant_state(
                         &b.id,
+                        &grant.device_id,
                         generation,
                         state,
                         grant.state_at,
@@ -202,15 +197,8 @@ impl Access {
                     )
                     .await?;
                     if state == GrantState::RevokeFailed {
-                        code_alert(
-                            &mut tx,
-                            c,
-                            &b,
-                            state,
-                            problem.as_deref().unwrap_or("refused"),
-                            now,
-                        )
-                        .await?;
+                        let why = problem.as_deref().unwrap_or("refused");
+                        code_alert(&mut tx, c, &b, &grant.device_id, state, why, now).await?;
                     }
                 }
                 tx.commit().await?;
@@ -220,33 +208,119 @@ impl Access {
     }
 }
 
-/// Tells the community's staff contact, once per failure, that a code could not be set or
-/// removed (staff pages show it whether or not a contact is configured).
+/// The job's grant: its generation and lock.
+fn target(job: &OutboxJob) -> Option<(i64, String)> {
+    match job.kind {
+        JobKind::AccessIssue => serde_json::from_str::<AccessIssueJob>(&job.payload)
+            .ok()
+            .map(|j| (j.generation, j.device_id)),
+        _ => serde_json::from_str::<AccessRevokeJob>(&job.payload)
+            .ok()
+            .map(|j| (j.generation, j.device_id)),
+    }
+}
+
+impl Access {
+    /// The outbox gave up on lock write `job` (its deadline or tries ran out): its grant is
+    /// `failed` (an issue) or `revoke_failed` (a revoke) with the last error as the problem,
+    /// and staff are alerted, unless a report moved the grant on meanwhile. Fenced like a
+    /// try's answer: only while the try still holds its lease.
+    pub async fn gave_up(
+        &self,
+        job: &OutboxJob,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Some(o) = self.outside.as_deref() else {
+            return Ok(());
+        };
+        let Some((generation, device_id)) = target(job) else {
+            return Ok(());
+        };
+        let mut tx = o.store.begin().await?;
+        if !tx.job_still_ours(job.id, job.attempts).await? {
+            return Ok(());
+        }
+        let Some(b) = tx.booking(&job.booking_id).await? else {
+            return Ok(());
+        };
+        let (Some(c), Some(g)) = (
+            o.communities.get(&b.community_slug),
+            tx.access_grant(&b.id, &device_id).await?,
+        ) else {
+            return Ok(());
+        };
+        let to = match job.kind {
+            JobKind::AccessIssue => GrantState::Failed,
+            _ => GrantState::RevokeFailed,
+        };
+        if g.generation != generation
+            || !crate::domain::grant::grant_moves(g.state, g.state_at, to, g.state_at)
+        {
+            return Ok(());
+        }
+        let problem = format!("the lock could not be reached in time: {error}");
+        tx.set_grant_state(
+            &b.id,
+            &device_id,
+            generation,
+            to,
+            g.state_at,
+            None,
+            Some(&problem),
+            now,
+        )
+        .await?;
+        code_alert(&mut tx, c, &b, &device_id, to, &problem, now).await?;
+        tx.commit().await
+    }
+}
+
+/// Tells the community's staff contact, once per failure, that a code could not be set on or
+/// removed from lock `device_id` (staff pages show it whether or not a contact is
+/// configured). A unit's lock does not hold back the renter's code: the mail says so.
 pub async fn code_alert(
     tx: &mut Tx,
     c: &Community,
     b: &Booking,
+    device_id: &str,
     state: GrantState,
     problem: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Some(g) = tx.access_grant(&b.id).await? else {
+    let Some(g) = tx.access_grant(&b.id, device_id).await? else {
         return Ok(());
     };
     if g.alerted_at.is_some() {
         return Ok(());
     }
     let when = crate::domain::describe(b.slot_start(), c.timezone);
-    let (subject, what) = match state {
-        GrantState::RevokeFailed => (
+    let lock = match &g.unit {
+        None => "the lock".to_string(),
+        Some(u) => format!("the lock of unit {u}"),
+    };
+    let (subject, what) = match (state, &g.unit) {
+        (GrantState::RevokeFailed, _) => (
             format!("Security: a door code at {} could not be removed", c.name),
-            "could not be removed from the lock: it may still open the door. Check the lock \
-             and remove the code by hand if it stays there",
+            format!(
+                "could not be removed from {lock}: it may still open the door. Check the lock \
+                 and remove the code by hand if it stays there"
+            ),
         ),
-        _ => (
+        (_, None) => (
             format!("A door code at {} could not be set", c.name),
-            "could not be set on the lock: the renter has not been sent a code. Check the lock \
-             (online? room for codes?) or let the renter in another way",
+            format!(
+                "could not be set on {lock}: the renter has not been sent a code. Check the \
+                 lock (online? room for codes?) or let the renter in another way"
+            ),
+        ),
+        (_, Some(u)) => (
+            format!("A door code at {} could not be set on unit {u}", c.name),
+            format!(
+                "could not be set on {lock}: the renter has the building's code but may not \
+                 get into the unit. Check the lock (online? room for codes?) or open the unit \
+                 another way"
+            ),
         ),
     };
     let body = format!(
@@ -274,12 +348,17 @@ pub async fn code_alert(
         tx.enqueue(
             &b.id,
             &job,
-            &DedupeKey::of(format!("{}:{}", state.as_str(), g.generation)),
+            &DedupeKey::of(format!(
+                "{}:{}:{}",
+                state.as_str(),
+                g.device_id,
+                g.generation
+            )),
             now,
             now,
         )
         .await?;
     }
-    tx.mark_grant_alerted(&b.id, now).await?;
+    tx.mark_grant_alerted(&b.id, device_id, now).await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ mod lock_jobs;
 mod proof;
 mod provider;
 pub mod seam;
+mod sync;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -26,9 +27,8 @@ pub use provider::{
 pub use seam::Seam;
 
 use crate::config::{Communities, Community, Lock};
-use crate::domain::job::{AccessIssueJob, AccessRevokeJob, DedupeKey};
-use crate::domain::{Booking, BookingId, GrantState};
-use crate::store::{Store, StoreError};
+use crate::domain::{Booking, BookingId};
+use crate::store::{Store, StoreError, Tx};
 
 /// The built-in codes: ours to check, nothing to provision, revoked by our own keypad
 /// refusing bookings that are not live; entries only through a partner's callback.
@@ -55,7 +55,12 @@ pub(crate) struct Outside {
     pub(crate) seam: Seam,
     pub(crate) store: Store,
     pub(crate) communities: Communities,
+    /// When the device list was last read (the sweep reads it again now and then).
+    learned_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How often the sweep reads Seam's device list again (a lock swapped for a lockbox).
+const RELEARN_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The provider serving one community.
 pub enum Provider<'a> {
@@ -78,6 +83,7 @@ impl Access {
             seam,
             store,
             communities,
+            learned_at: std::sync::Mutex::new(None),
         }));
         self
     }
@@ -99,11 +105,19 @@ impl Access {
         }
     }
 
+    /// What the community's own (building) lock can do.
     pub fn capabilities(&self, community: &Community) -> Capabilities {
         match self.provider_for(community) {
             Provider::Codes(_) => BUILT_IN,
-            Provider::Seam { .. } => seam::CAPABILITIES,
+            Provider::Seam { seam, device_id } => seam.capabilities(device_id),
         }
+    }
+
+    /// What outside lock `device_id` can do.
+    pub fn lock_capabilities(&self, device_id: &str) -> Capabilities {
+        self.seam()
+            .map(|s| s.capabilities(device_id))
+            .unwrap_or(BUILT_IN)
     }
 
     pub fn name_for(&self, community: &Community) -> &'static str {
@@ -113,8 +127,41 @@ impl Access {
         }
     }
 
-    /// What the renter may be shown and sent now: the code once the lock has it (at once for
-    /// the built-in codes); `NotReady` while an outside lock does not.
+    /// Learns what each outside lock can do (Seam's device list): at start and by the sweep
+    /// (each sweep until one read succeeds). A failure leaves what was known (logged).
+    pub async fn learn_locks(&self) {
+        let Some(o) = self.outside.as_deref() else {
+            return;
+        };
+        match o.seam.learn_devices().await {
+            Ok(n) => {
+                if let Ok(mut at) = o.learned_at.lock() {
+                    *at = Some(std::time::Instant::now());
+                }
+                tracing::debug!(devices = n, "learned what the Seam locks can do");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read Seam's device list now"),
+        }
+    }
+
+    /// [`Access::learn_locks`] when the list was last read long enough ago.
+    pub async fn learn_locks_if_due(&self) {
+        let Some(o) = self.outside.as_deref() else {
+            return;
+        };
+        let due = o
+            .learned_at
+            .lock()
+            .map(|at| at.is_none_or(|t| t.elapsed() >= RELEARN_EVERY))
+            .unwrap_or(true);
+        if due {
+            self.learn_locks().await;
+        }
+    }
+
+    /// What the renter may be shown and sent now: the code once the building's lock has it
+    /// (at once for the built-in codes); `NotReady` while an outside lock does not. Unit
+    /// locks do not hold it back: one that fails alerts staff.
     pub async fn grant(
         &self,
         community: &Community,
@@ -122,20 +169,35 @@ impl Access {
     ) -> Result<AccessGrant, AccessError> {
         match self.provider_for(community) {
             Provider::Codes(p) => p.issue(community, b).await,
-            Provider::Seam { .. } => {
+            Provider::Seam { seam, device_id } => {
                 let store = &self.outside.as_ref().expect("seam is outside").store;
                 let row = store
                     .access_grant(&b.id)
                     .await
                     .map_err(|e| AccessError::Store(e.to_string()))?
                     .ok_or_else(|| AccessError::NotReady("not asked of the lock yet".into()))?;
+                let caps = seam.capabilities(device_id);
                 let w = window(community, b);
-                let current = row.starts_at == *w.start() && row.ends_at == *w.end();
+                let wanted = caps.round((*w.start(), *w.end()));
+                let current = (row.starts_at, row.ends_at) == wanted && row.device_id == device_id;
                 if !current || !row.state.lock_has_it() {
                     return Err(AccessError::NotReady(row.state.as_str().into()));
                 }
+                let code = if caps.custom_code {
+                    self.codes.code_for(&b.id, b.slot_start())
+                } else {
+                    // The lock's maker picked the PIN: read from Seam, never stored.
+                    let id = row
+                        .access_code_id
+                        .as_deref()
+                        .ok_or_else(|| AccessError::NotReady("no code id yet".into()))?;
+                    seam.pin_of(id)
+                        .await
+                        .map_err(|e| AccessError::Unavailable(e.to_string()))?
+                        .ok_or_else(|| AccessError::NotReady("PIN not assigned yet".into()))?
+                };
                 Ok(AccessGrant {
-                    code: Some(self.codes.code_for(&b.id, b.slot_start())),
+                    code: Some(code),
                     valid_from: row.starts_at,
                     valid_until: row.ends_at,
                 })
@@ -143,168 +205,57 @@ impl Access {
         }
     }
 
-    /// Makes sure the lock is (being) given the booking's code for its current window: for an
-    /// outside lock a generation of the grant and its outbox job, written together. Safe to
-    /// call again: nothing is queued when the grant is already for this window.
-    pub async fn issue(&self, community: &Community, b: &Booking) -> Result<(), AccessError> {
-        let Provider::Seam { device_id, .. } = self.provider_for(community) else {
-            return Ok(());
-        };
-        self.ensure(community, &b.id, device_id, Utc::now())
-            .await
-            .map_err(|e| AccessError::Store(e.to_string()))
-    }
-
-    /// The booking moved: the code for its new window (the issue job replaces the old one).
-    pub async fn move_access(&self, community: &Community, b: &Booking) -> Result<(), AccessError> {
-        self.issue(community, b).await
-    }
-
-    /// The booking is off (cancelled, no-show): its code leaves the lock, through the outbox.
-    pub async fn revoke(&self, booking: &BookingId) -> Result<(), AccessError> {
-        let Some(o) = self.outside.as_deref() else {
-            return Ok(());
-        };
-        let Some(b) = o
-            .store
-            .booking_by_id(booking)
-            .await
-            .map_err(|e| AccessError::Store(e.to_string()))?
-        else {
-            return Ok(());
-        };
-        let Some(c) = o.communities.get(&b.community_slug) else {
-            return Ok(());
-        };
-        let Some(device_id) = c.lock.seam_device() else {
-            return Ok(());
-        };
-        self.ensure(c, booking, device_id, Utc::now())
-            .await
-            .map_err(|e| AccessError::Store(e.to_string()))
-    }
-
-    /// Brings one booking's grant in line with the booking, in one transaction: a live
-    /// booking gets a grant for its window (a new generation and its issue job when the window
-    /// differs or the grant was revoked); a cancelled or missed one gets its revoke.
-    pub(crate) async fn ensure(
+    /// Brings the booking's grants in line with it inside the caller's transaction, the one
+    /// that changes the booking's state or slot (so that no crash can leave a live booking
+    /// without its code queued, or a cancelled one with its code on the lock): a live booking
+    /// gets a grant on each of its outside locks for its window, a cancelled or missed one
+    /// gets its codes revoked where the lock allows. Safe to call again (`sync`).
+    pub async fn ensure_in(
         &self,
-        community: &Community,
+        tx: &mut Tx,
         id: &BookingId,
-        device_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let Some(o) = self.outside.as_deref() else {
             return Ok(());
         };
-        let mut tx = o.store.begin().await?;
         let Some(b) = tx.booking(id).await? else {
             return Ok(());
         };
-        let grant = tx.access_grant(id).await?;
-        let w = window(community, &b);
-        let wanted = (*w.start(), *w.end());
-        let revoked = |s: GrantState| {
-            matches!(
-                s,
-                GrantState::Revoking | GrantState::Removed | GrantState::RevokeFailed
-            )
-        };
-        if b.state.is_live() {
-            let current = grant.as_ref().is_some_and(|g| {
-                (g.starts_at, g.ends_at) == wanted && g.device_id == device_id && !revoked(g.state)
-            });
-            if current {
-                return Ok(());
-            }
-            let generation = tx
-                .put_grant(
-                    id,
-                    seam::PROVIDER,
-                    device_id,
-                    wanted,
-                    GrantState::Issuing,
-                    now,
-                )
-                .await?;
-            let job = AccessIssueJob {
-                generation,
-                device_id: device_id.to_string(),
-                starts_at: wanted.0,
-                ends_at: wanted.1,
-            };
-            tx.enqueue(
-                id,
-                &job,
-                &DedupeKey::of(format!("issue:{generation}")),
-                now,
-                now,
-            )
-            .await?;
-            tx.history(
-                id,
-                now,
-                "access",
-                "access_issue",
-                "Door code queued for the lock",
-            )
-            .await?;
-        } else if matches!(
-            b.state,
-            crate::domain::BookingState::Cancelled | crate::domain::BookingState::NoShow
-        ) {
-            let Some(g) = grant.filter(|g| !revoked(g.state)) else {
-                return Ok(());
-            };
-            let generation = tx
-                .put_grant(
-                    id,
-                    seam::PROVIDER,
-                    &g.device_id,
-                    (g.starts_at, g.ends_at),
-                    GrantState::Revoking,
-                    now,
-                )
-                .await?;
-            let job = AccessRevokeJob {
-                generation,
-                device_id: g.device_id.clone(),
-            };
-            tx.enqueue(
-                id,
-                &job,
-                &DedupeKey::of(format!("revoke:{generation}")),
-                now,
-                now,
-            )
-            .await?;
-            tx.history(
-                id,
-                now,
-                "access",
-                "access_revoke",
-                "Door code removal queued for the lock",
-            )
-            .await?;
-        } else {
+        let Some(c) = o.communities.get(&b.community_slug) else {
             return Ok(());
-        }
+        };
+        sync::sync_grants(tx, &o.seam, c, &b, now).await
+    }
+
+    /// [`Access::ensure_in`] in a transaction of its own (the sweep's safety net).
+    async fn ensure(&self, id: &BookingId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let Some(o) = self.outside.as_deref() else {
+            return Ok(());
+        };
+        let mut tx = o.store.begin().await?;
+        self.ensure_in(&mut tx, id, now).await?;
         tx.commit().await
     }
 
-    /// The safety net behind the calls after each commit: every booking near now whose grant
-    /// does not match it (a process that died between its commit and its call) gets its job.
+    /// The safety net: every booking near now whose grants do not match it (a lock added to
+    /// the communities file since, a write a bug missed) gets its jobs.
     pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let Some(o) = self.outside.as_deref() else {
             return Ok(0);
         };
         let mut n = 0;
         for c in o.communities.all() {
-            let Some(device_id) = c.lock.seam_device() else {
+            let locks = c.seam_locks().len();
+            if locks == 0 {
                 continue;
-            };
-            for id in o.store.bookings_for_lock_reconcile(&c.slug, now).await? {
-                self.ensure(c, &id, device_id, now).await?;
+            }
+            for id in o
+                .store
+                .bookings_for_lock_reconcile(&c.slug, locks, now)
+                .await?
+            {
+                self.ensure(&id, now).await?;
                 n += 1;
             }
         }
@@ -317,13 +268,24 @@ impl Access {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Option<(&'static str, Vec<InboundEvent>)>, AccessError> {
-        let Some(seam) = self.seam() else {
+        let Some(seam) = self.seam().filter(|_| self.keeps_event_log()) else {
             return Ok(None);
         };
         match seam.events_since(since).await {
             Ok(events) => Ok(Some((seam::PROVIDER, events))),
             Err(e) => Err(AccessError::Unavailable(e.to_string())),
         }
+    }
+
+    /// Whether any outside lock's provider keeps a log of events to catch up from.
+    pub fn keeps_event_log(&self) -> bool {
+        self.outside.as_deref().is_some_and(|o| {
+            o.communities
+                .all()
+                .iter()
+                .flat_map(|c| c.seam_locks())
+                .any(|l| o.seam.capabilities(l.device_id).pull_events)
+        })
     }
 
     /// The outside provider's store and communities (the tour's event handling).

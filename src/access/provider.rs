@@ -82,6 +82,23 @@ pub struct Capabilities {
     pub pull_events: bool,
 }
 
+impl Capabilities {
+    /// `window` widened to whole steps of `window_granularity` (start down, end up), as the
+    /// lock takes it; unchanged at one second.
+    pub fn round(&self, window: (DateTime<Utc>, DateTime<Utc>)) -> (DateTime<Utc>, DateTime<Utc>) {
+        let step = self.window_granularity.num_seconds();
+        if step <= 1 {
+            return window;
+        }
+        let s = window.0.timestamp();
+        let e = window.1.timestamp() + i64::from(window.1.timestamp_subsec_nanos() > 0);
+        let start = s.div_euclid(step) * step;
+        let end = e + (step - e.rem_euclid(step)) % step;
+        let at = |t: i64, or: DateTime<Utc>| DateTime::<Utc>::from_timestamp(t, 0).unwrap_or(or);
+        (at(start, window.0), at(end, window.1))
+    }
+}
+
 pub trait AccessProvider: Send + Sync {
     fn name(&self) -> &'static str;
 
@@ -100,4 +117,25 @@ pub trait AccessProvider: Send + Sync {
     ) -> impl Future<Output = Result<AccessGrant, AccessError>> + Send;
 
     fn revoke(&self, booking: &BookingId) -> impl Future<Output = Result<(), AccessError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn an_hour_granularity_widens_the_window_to_whole_hours_and_a_second_keeps_it() {
+        let t = |h, m| Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).unwrap();
+        let hourly = Capabilities {
+            window_granularity: chrono::Duration::hours(1),
+            ..crate::access::BUILT_IN
+        };
+        assert_eq!(hourly.round((t(9, 45), t(10, 45))), (t(9, 0), t(11, 0)));
+        assert_eq!(hourly.round((t(9, 0), t(10, 0))), (t(9, 0), t(10, 0)));
+        assert_eq!(
+            crate::access::BUILT_IN.round((t(9, 45), t(10, 45))),
+            (t(9, 45), t(10, 45))
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Cancelling a booking: the state change, Knock's cancel in the outbox, the renter's
 //! cancellation mail and the history (and, for staff, the audit row with the reason) in one
-//! transaction. Access is revoked through the port; the built-in codes need no write, since
-//! they open only for live bookings.
+//! transaction, with the codes' removal from outside locks queued in it too
+//! (`Access::ensure_in`); the built-in codes need no write, since they open only for live
+//! bookings.
 //!
 //! A cancel takes the booking's change hold for its transaction, as a reschedule does for
 //! its Knock call: while a reschedule holds the booking, the cancel is refused
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use super::queue::queue_knock_cancel;
 use super::BookingService;
+use crate::access::Access;
 use crate::domain::job::DedupeKey;
 use crate::domain::rules::{self, CancelDecision};
 use crate::domain::{BookingId, BookingState, MailKind};
@@ -56,10 +58,12 @@ pub enum CancelOutcome {
     ChangeInProgress,
 }
 
-/// requesting | confirmed → cancelled, with Knock's cancel queued when an appointment exists.
-/// A request still on its way to Knock is caught when Knock answers (`keep_late_answer`).
+/// requesting | confirmed → cancelled, with Knock's cancel queued when an appointment exists
+/// and the codes' removal from the booking's locks. A request still on its way to Knock is
+/// caught when Knock answers (`keep_late_answer`).
 pub async fn cancel(
     store: &Store,
+    access: &Access,
     id: &BookingId,
     by: Canceller<'_>,
     now: DateTime<Utc>,
@@ -98,6 +102,7 @@ pub async fn cancel(
         return Ok(CancelOutcome::NotCancellable(b.state));
     }
     super::ended::skip_unfit_mail(&mut tx, id, BookingState::Cancelled, now).await?;
+    access.ensure_in(&mut tx, id, now).await?;
     let queued = match &b.knock_appointment_id {
         Some(a) => queue_knock_cancel(&mut tx, id, a, now).await?,
         None => false,
@@ -126,21 +131,18 @@ pub async fn cancel(
 }
 
 impl BookingService {
-    /// Cancels (see [`cancel`]) and, once that is on record, revokes the booking's access.
+    /// Cancels (see [`cancel`]), the booking's codes' removal queued with it.
     pub async fn cancel(
         &self,
         id: &BookingId,
         by: Canceller<'_>,
         now: DateTime<Utc>,
     ) -> Result<CancelOutcome, StoreError> {
-        let outcome = cancel(&self.store, id, by, now).await?;
+        let outcome = cancel(&self.store, &self.access, id, by, now).await?;
         if matches!(outcome, CancelOutcome::Cancelled { .. }) {
             // The freed slot shows again once Knock offers it: the next read asks Knock.
             if let Some(b) = self.store.booking_by_id(id).await? {
                 self.availability.invalidate_slug(&b.community_slug);
-            }
-            if let Err(e) = self.access.revoke(id).await {
-                tracing::error!(booking = %id, error = %e, "access not revoked");
             }
         }
         Ok(outcome)

@@ -97,8 +97,13 @@ impl BookingService {
                     Reported::Changed(c) => c,
                     Reported::Refused(s) => return Ok(EventOutcome::Refused(s)),
                 };
+                // The lock opened with the booking's code: a unit's lock names a home seen.
+                if how != Attributed::Probable {
+                    tx.mark_grant_opened(&b.id, lock, ev.occurred_at).await?;
+                }
                 if changed {
-                    tx.set_arrival_attribution(&b.id, how.as_str()).await?;
+                    tx.set_arrival_attribution(&b.id, lock, how.as_str())
+                        .await?;
                     if how == Attributed::Probable {
                         tx.history(
                             &b.id,
@@ -137,36 +142,43 @@ impl BookingService {
                 };
                 let moves = grant_moves(g.state, g.state_at, to, ev.occurred_at);
                 if moves {
-                    tx.set_grant_state(&b.id, g.generation, to, ev.occurred_at, None, problem, now)
-                        .await?;
+                    tx.set_grant_state(
+                        &b.id,
+                        &g.device_id,
+                        g.generation,
+                        to,
+                        ev.occurred_at,
+                        None,
+                        problem,
+                        now,
+                    )
+                    .await?;
                     if to.needs_attention() {
                         let community = self
                             .access()
                             .communities()
                             .and_then(|cs| cs.get(&b.community_slug));
                         if let Some(c) = community {
-                            crate::access::code_alert(
-                                &mut tx,
-                                c,
-                                &b,
-                                to,
-                                problem.unwrap_or(""),
+                            let why = problem.unwrap_or("");
+                            crate::access::code_alert(&mut tx, c, &b, &g.device_id, to, why, now)
+                                .await?;
+                        }
+                    }
+                    if to.lock_has_it() {
+                        let line = match &g.unit {
+                            None => "The lock has the door code".to_string(),
+                            Some(u) => format!("The lock of unit {u} has the door code"),
+                        };
+                        tx.history(&b.id, now, "access", to.as_str(), &line).await?;
+                        // The renter's mail waits for the building's lock only.
+                        if g.unit.is_none() {
+                            tx.hurry_pending_mail(
+                                &b.id,
+                                MailKind::AccessInstructions.as_str(),
                                 now,
                             )
                             .await?;
                         }
-                    }
-                    if to.lock_has_it() {
-                        tx.history(
-                            &b.id,
-                            now,
-                            "access",
-                            to.as_str(),
-                            "The lock has the door code",
-                        )
-                        .await?;
-                        tx.hurry_pending_mail(&b.id, MailKind::AccessInstructions.as_str(), now)
-                            .await?;
                     }
                 }
                 (b, moves)
@@ -247,9 +259,11 @@ impl BookingService {
     /// newest event the last catch-up saw (the first: a day back), each event applied as a
     /// webhook would be (the ids dedupe the two paths). Returns how many changed something.
     pub async fn catch_up_access_events(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let Some(source) = self.access().seam().map(|_| crate::access::seam::PROVIDER) else {
+        // Only where a lock's provider keeps an event log (`Capabilities::pull_events`).
+        if !self.access().keeps_event_log() {
             return Ok(0);
-        };
+        }
+        let source = crate::access::seam::PROVIDER;
         let since = match self.store.access_event_cursor(source).await? {
             Some(last) => last - CATCH_UP_OVERLAP,
             None => now - chrono::Duration::days(1),

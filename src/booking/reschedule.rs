@@ -145,9 +145,6 @@ impl BookingService {
                     .booking_by_id(&booking.id)
                     .await?
                     .unwrap_or(moved);
-                if let Err(e) = self.access.move_access(community, &b).await {
-                    tracing::error!(booking = %b.id, error = %e, "access not moved");
-                }
                 RescheduleResult::Moved(Box::new(b))
             }
             MoveSlot::SlotTaken => RescheduleResult::SlotUnavailable,
@@ -243,6 +240,8 @@ impl BookingService {
             let key = DedupeKey::of(format!("{}:{}", kind.as_str(), to.new_appointment));
             tx.enqueue(id, &job, &key, mail.due, now).await?;
         }
+        // The code for the new window replaces the old one on every lock, in this commit.
+        self.access.ensure_in(&mut tx, id, now).await?;
         tx.release_change_hold(id, to.hold).await?;
         tx.commit().await?;
         Ok(MoveSlot::Moved)

@@ -75,10 +75,8 @@ impl BookingService {
             tx.enqueue(id, &job, &DedupeKey::of(mail.kind.as_str()), mail.due, now)
                 .await?;
         }
+        self.access.ensure_in(&mut tx, id, now).await?;
         tx.commit().await?;
-        if let Err(e) = self.access.issue(community, &b).await {
-            tracing::error!(booking = %id, error = %e, "access not issued yet");
-        }
         Ok(ResolveOutcome::Confirmed)
     }
 }

@@ -509,7 +509,8 @@ impl BookingService {
     }
 
     /// requesting → confirmed with Knock's appointment id; `mails` (the confirmation and what
-    /// follows it) queued in the same transaction. A booking that stopped waiting meanwhile
+    /// follows it) and the code for the booking's outside locks queued in the same
+    /// transaction. A booking that stopped waiting meanwhile
     /// (cancelled, given up) keeps the appointment id and gets its cancel queued, so that no
     /// appointment stays in Knock without a live booking. False when not confirmed.
     pub async fn confirm(
@@ -530,6 +531,8 @@ impl BookingService {
             };
             tx.set_state(id, b.state, BookingState::Confirmed, change, now)
                 .await?;
+            // The code for the lock is queued with the confirmation, never after it.
+            self.access.ensure_in(&mut tx, id, now).await?;
             tx.history(
                 id,
                 now,
@@ -771,9 +774,6 @@ impl BookingService {
         let mails = crate::mail::schedule::on_confirm(community, b.slot_start(), now);
         if self.confirm(&b.id, appointment_id, &mails, now).await? {
             tracing::info!(booking = %b.id, appointment = appointment_id, "Knock confirmed the tour");
-            if let Err(e) = self.access.issue(community, b).await {
-                tracing::error!(booking = %b.id, error = %e, "access not issued yet");
-            }
         }
         Ok(Attempt::Confirmed)
     }

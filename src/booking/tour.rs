@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::BookingService;
+use crate::access::Access;
 use crate::domain::job::DedupeKey;
 use crate::domain::rules::{self, CallbackKind, RenterDoneDecision, ReportEffect, WINDOW_GRACE};
 use crate::domain::{Booking, BookingId, BookingState, MailKind};
@@ -97,6 +98,13 @@ async fn complete(
         return Ok(false);
     }
     super::ended::skip_unfit_mail(tx, &b.id, BookingState::Completed, now).await?;
+    // The homes seen: those named, and the units whose locks opened with the booking's code.
+    let mut unit_names = unit_names;
+    for u in tx.opened_units(&b.id).await? {
+        if !unit_names.contains(&u) {
+            unit_names.push(u);
+        }
+    }
     // The renter was surely there from the first door opening on: a visit is never before it.
     let first_in = b.first_access_at.or(first_access_at);
     let visit_time = rules::visit_not_before(visit_time, first_in, now);
@@ -291,12 +299,14 @@ pub async fn complete_by_renter(
 }
 
 /// One sweep as if it were `now`: every booking whose window (plus the grace) has ended is
-/// moved as `rules::at_window_end` says. A no-show queues nothing; a completed tour queues its
-/// visit at the first door opening (when the renter was surely there), naming no homes.
+/// moved as `rules::at_window_end` says. A no-show queues its codes' removal from the outside
+/// locks; a completed tour queues its visit at the first door opening (when the renter was
+/// surely there), naming the units whose locks opened with its code.
 /// Several processes sweeping is harmless: each booking moves once, under its conditional
 /// update.
 pub async fn sweep_ended_windows(
     store: &Store,
+    access: &Access,
     now: DateTime<Utc>,
 ) -> Result<WindowSweep, StoreError> {
     let ended_before = now - WINDOW_GRACE;
@@ -316,6 +326,7 @@ pub async fn sweep_ended_windows(
                     {
                         super::ended::skip_unfit_mail(&mut tx, &id, BookingState::NoShow, now)
                             .await?;
+                        access.ensure_in(&mut tx, &id, now).await?;
                         tx.history(
                             &id,
                             now,
@@ -383,20 +394,16 @@ impl BookingService {
         complete_by_renter(&self.store, id, unit_names, now).await
     }
 
-    /// One sweep of ended windows (see [`sweep_ended_windows`]); a no-show's access is revoked.
+    /// One sweep of ended windows (see [`sweep_ended_windows`]), then the locks' safety net.
     pub async fn sweep_ended_windows(&self, now: DateTime<Utc>) -> Result<WindowSweep, StoreError> {
+        self.access.learn_locks_if_due().await;
         // Missed lock events first: a door opening from inside the window makes an arrival,
         // not a no-show.
         if let Err(e) = self.catch_up_access_events(now).await {
             tracing::warn!(error = %e, "lock events not caught up");
         }
-        let sweep = sweep_ended_windows(&self.store, now).await?;
-        for id in &sweep.no_shows {
-            if let Err(e) = self.access.revoke(id).await {
-                tracing::error!(booking = %id, error = %e, "access not revoked");
-            }
-        }
-        // Codes a crashed process left unqueued get their jobs.
+        let sweep = sweep_ended_windows(&self.store, &self.access, now).await?;
+        // Grants out of line with their bookings (a lock added since) get their jobs.
         if let Err(e) = self.access.reconcile(now).await {
             tracing::warn!(error = %e, "lock codes not reconciled");
         }

@@ -36,6 +36,9 @@ pub struct Community {
     pub brand: Brand,
     /// Which access provider and lock let renters in (`access = { provider = ... }`).
     pub lock: Lock,
+    /// Locks of single units (`[community.unit_access]`), in the order of `units`: a booking
+    /// gets its code on each of them too.
+    pub unit_locks: Vec<UnitLock>,
     /// Where staff alerts about this community's locks go (a code that could not be set, a
     /// code that could not be removed): `staff_email`.
     pub staff_email: Option<Email>,
@@ -60,6 +63,92 @@ impl Lock {
             Self::BuiltIn => None,
         }
     }
+}
+
+/// A unit's own lock (`"101" = { provider = "seam", device_id = "..." }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitLock {
+    pub unit: String,
+    pub device_id: String,
+}
+
+/// One outside lock a booking opens: the building's (`unit` None) or a unit's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockAt<'a> {
+    pub unit: Option<&'a str>,
+    pub device_id: &'a str,
+}
+
+impl Community {
+    /// Every Seam lock a booking here opens: the building's first, then the units'.
+    pub fn seam_locks(&self) -> Vec<LockAt<'_>> {
+        let building = self.lock.seam_device().map(|device_id| LockAt {
+            unit: None,
+            device_id,
+        });
+        building
+            .into_iter()
+            .chain(self.unit_locks.iter().map(|u| LockAt {
+                unit: Some(&u.unit),
+                device_id: &u.device_id,
+            }))
+            .collect()
+    }
+}
+
+/// `[community.unit_access]` as written: a lock per unit name.
+fn unit_locks(
+    units: &[String],
+    building: &Lock,
+    raw: std::collections::BTreeMap<String, RawLock>,
+) -> Result<Vec<UnitLock>, String> {
+    let mut by_unit = std::collections::HashMap::new();
+    for (unit, lock) in raw {
+        if !units.contains(&unit) {
+            return Err(format!(
+                "unit_access names unit `{unit}`, which is not one of units ({})",
+                units.join(", ")
+            ));
+        }
+        let device_id = match lock.parse() {
+            Ok(Lock::Seam { device_id }) => device_id,
+            Ok(Lock::BuiltIn) => {
+                return Err(format!(
+                    "unit_access.\"{unit}\": a unit's lock must be provider = \"seam\" (the \
+                     built-in codes are the building's)"
+                ))
+            }
+            Err(m) => {
+                return Err(format!(
+                    "unit_access.\"{unit}\": {}",
+                    m.replace("access.", "")
+                ))
+            }
+        };
+        if building.seam_device() == Some(device_id.as_str()) {
+            return Err(format!(
+                "unit_access.\"{unit}\": device `{device_id}` is the community's own lock"
+            ));
+        }
+        if let Some(other) = by_unit.insert(device_id.clone(), unit.clone()) {
+            return Err(format!(
+                "unit_access.\"{unit}\": device `{device_id}` is unit `{other}`'s lock too"
+            ));
+        }
+    }
+    // In the order of `units`, so that pages and visits list them as the community does.
+    Ok(units
+        .iter()
+        .filter_map(|u| {
+            by_unit
+                .iter()
+                .find(|(_, unit)| *unit == u)
+                .map(|(d, _)| UnitLock {
+                    unit: u.clone(),
+                    device_id: d.clone(),
+                })
+        })
+        .collect())
 }
 
 /// `access = { provider = "seam", device_id = "..." }` as written.
@@ -278,6 +367,8 @@ struct RawCommunity {
     #[serde(default)]
     access: Option<RawLock>,
     #[serde(default)]
+    unit_access: std::collections::BTreeMap<String, RawLock>,
+    #[serde(default)]
     staff_email: Option<String>,
     reference_prefix: Option<String>,
     #[serde(default)]
@@ -458,6 +549,7 @@ impl RawCommunity {
             None => Lock::BuiltIn,
             Some(raw) => raw.parse().map_err(|m| at(&m))?,
         };
+        let unit_locks = unit_locks(&self.units, &lock, self.unit_access).map_err(|m| at(&m))?;
         let staff_email = self
             .staff_email
             .as_deref()
@@ -473,6 +565,7 @@ impl RawCommunity {
         Ok(Community {
             brand,
             lock,
+            unit_locks,
             staff_email,
             reference_prefix,
             confirmation: self.confirmation,
@@ -626,6 +719,45 @@ units = ["101", "102", "2B"]
         assert!(e.contains("slug"), "{e}");
         let e = Communities::parse("[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"Mars/Base\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\n").unwrap_err();
         assert!(e.contains("Mars/Base"), "{e}");
+    }
+
+    #[test]
+    fn units_may_have_their_own_seam_locks_and_a_bad_one_is_named_with_its_community_and_unit() {
+        let base = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\nunits = [\"101\", \"102\", \"2B\"]\naccess = { provider = \"seam\", device_id = \"front\" }\n[community.unit_access]\n";
+        let c = Communities::parse(&format!(
+            "{base}\"2B\" = {{ provider = \"seam\", device_id = \"lockbox-2b\" }}\n\"101\" = {{ provider = \"seam\", device_id = \"door-101\" }}\n"
+        ))
+        .unwrap();
+        let ab = c.get("ab").unwrap();
+        assert_eq!(ab.units, ["101", "102", "2B"], "units stay strings");
+        let locks: Vec<(Option<&str>, &str)> = ab
+            .seam_locks()
+            .iter()
+            .map(|l| (l.unit, l.device_id))
+            .collect();
+        assert_eq!(
+            locks,
+            [
+                (None, "front"),
+                (Some("101"), "door-101"),
+                (Some("2B"), "lockbox-2b")
+            ],
+            "the building's first, then the units in their order"
+        );
+        for (bad, named) in [
+            ("\"9Z\" = { provider = \"seam\", device_id = \"d\" }", "unit `9Z`"),
+            ("\"101\" = { provider = \"kwikset\", device_id = \"d\" }", "kwikset"),
+            ("\"101\" = { provider = \"built-in\" }", "unit_access.\"101\""),
+            ("\"101\" = { provider = \"seam\" }", "device_id is required"),
+            ("\"101\" = { provider = \"seam\", device_id = \"front\" }", "own lock"),
+            (
+                "\"101\" = { provider = \"seam\", device_id = \"d\" }\n\"102\" = { provider = \"seam\", device_id = \"d\" }",
+                "too",
+            ),
+        ] {
+            let e = Communities::parse(&format!("{base}{bad}\n")).unwrap_err();
+            assert!(e.contains("community `ab`") && e.contains(named), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@ mod secret;
 
 pub use brand::{directions_url, Brand, Image, TourKit};
 pub use communities::{
-    AccessTimes, Communities, Community, CommunityError, Confirmation, Lock, SandboxSchedule,
-    DEMO_EARLY_ACCESS, LATEST_EARLY_ACCESS,
+    AccessTimes, Communities, Community, CommunityError, Confirmation, Lock, LockAt,
+    SandboxSchedule, UnitLock, DEMO_EARLY_ACCESS, LATEST_EARLY_ACCESS,
 };
 pub use seam::{SeamSettings, DEFAULT_SEAM_ENDPOINT, SANDBOX_SEAM_API_KEY};
 pub use secret::{kept_key, KeyFileError, KeyOrigin, Secret};
@@ -897,6 +897,22 @@ mod tests {
 
     /// Settings read from `s` with a communities file whose one community uses a Seam lock.
     fn with_seam_lock(s: &Source) -> Result<Settings, ConfigError> {
+        with_communities(
+            s,
+            "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\naccess = { provider = \"seam\", device_id = \"dev-1\" }\n",
+        )
+    }
+
+    #[test]
+    fn a_seam_lock_on_a_unit_alone_needs_the_seam_settings_and_the_error_names_the_unit() {
+        let file = "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\nunits = [\"101\", \"2B\"]\n[community.unit_access]\n\"2B\" = { provider = \"seam\", device_id = \"dev-2\" }\n";
+        let e = with_communities(&production("", &[]), file).unwrap_err();
+        assert_eq!(e.var, "SEAM_API_KEY");
+        let said = e.to_string();
+        assert!(said.contains("`ab`") && said.contains("`2B`"), "{said}");
+    }
+
+    fn with_communities(s: &Source, text: &str) -> Result<Settings, ConfigError> {
         let mut s = s.clone();
         let file = std::env::temp_dir().join(format!(
             "tourgate-config-seam-{}.toml",
@@ -905,11 +921,7 @@ mod tests {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         ));
-        std::fs::write(
-            &file,
-            "[[community]]\nslug=\"ab\"\nknock_community_id=\"x\"\nname=\"n\"\ntimezone=\"UTC\"\naddress=\"a\"\ntour_minutes=30\ndefault_source_title=\"s\"\naccess = { provider = \"seam\", device_id = \"dev-1\" }\n",
-        )
-        .unwrap();
+        std::fs::write(&file, text).unwrap();
         s.env
             .insert("TOURGATE_COMMUNITIES".into(), file.display().to_string());
         let got = Settings::from_sources(&s);

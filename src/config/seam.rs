@@ -24,12 +24,15 @@ pub(super) fn from_sources(
     communities: &Communities,
     demo: bool,
 ) -> Result<Option<SeamSettings>, ConfigError> {
-    let used = communities
-        .all()
-        .iter()
-        .any(|c| c.lock.seam_device().is_some());
+    // The first Seam lock, named in the error when the settings are missing.
+    let used = communities.all().iter().find_map(|c| {
+        c.seam_locks().first().map(|l| match l.unit {
+            None => format!("community `{}`'s lock is a Seam device", c.slug),
+            Some(u) => format!("community `{}` unit `{u}`'s lock is a Seam device", c.slug),
+        })
+    });
     let key = src.get("SEAM_API_KEY");
-    if !used && key.is_none() {
+    if used.is_none() && key.is_none() {
         return Ok(None);
     }
     let api_key = match key {
@@ -39,10 +42,10 @@ pub(super) fn from_sources(
         Some(_) => return Err(bad("SEAM_API_KEY", "must be a Seam API key (seam_...)")),
         None if demo => Secret::new(SANDBOX_SEAM_API_KEY.to_string()),
         None => {
-            return Err(bad(
-                "SEAM_API_KEY",
-                "is required: a community's lock is a Seam device",
-            ))
+            let why = used
+                .as_deref()
+                .unwrap_or("a community's lock is a Seam device");
+            return Err(bad("SEAM_API_KEY", format!("is required: {why}")));
         }
     };
     let endpoint = match src.get("SEAM_ENDPOINT") {

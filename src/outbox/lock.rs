@@ -75,8 +75,15 @@ pub(super) async fn try_lock_write(
             retry_after,
             uncertain,
         } => {
-            tracing::warn!(%error, "lock write will be retried");
-            retry(job, error, retry_after, uncertain, now)
+            let (outcome, label) = retry(job, error.clone(), retry_after, uncertain, now);
+            if matches!(outcome, TryOutcome::Dead { .. }) {
+                // Out of time: the grant says so and staff hear of it, not left `issuing`.
+                tracing::error!(%error, "lock write given up");
+                access.gave_up(job, &error, now).await?;
+            } else {
+                tracing::warn!(%error, "lock write will be retried");
+            }
+            (outcome, label)
         }
         LockWrite::Dead(error) => {
             tracing::error!(%error, "lock write refused for good");

@@ -3,7 +3,7 @@
 //! macro expands a body once per pool type, so each expansion is type-checked against its own
 //! driver. Backend-specific code lives in `sqlite.rs` and `postgres.rs` only.
 mod access_grants;
-pub use access_grants::{GrantRow, LOCAL_STATE_AT};
+pub use access_grants::{GrantLock, GrantRow, LOCAL_STATE_AT};
 mod booking_row;
 mod bookings;
 mod feedback;

@@ -30,15 +30,27 @@ struct SeamApp {
     seam: RunningSeamSandbox,
 }
 
+mod capabilities;
+mod give_up;
+mod in_transaction;
+mod units;
+
 /// The app with Maple Court on Seam lock `device`, the emulator's clock `behind` real time.
 async fn seam_app(b: Backend, device: &str, behind: Duration) -> SeamApp {
+    let lock = format!("access = {{ provider = \"seam\", device_id = \"{device}\" }}");
+    seam_app_with(b, &lock, behind).await
+}
+
+/// The app with Maple Court's locks as `locks` says (the end of its entry in the
+/// communities file).
+async fn seam_app_with(b: Backend, locks: &str, behind: Duration) -> SeamApp {
     let pinned = (Utc::now() - behind)
         .duration_trunc(Duration::seconds(1))
         .unwrap();
     let seam = SeamSandbox::start(SeamSandboxConfig::pinned_at(pinned)).unwrap();
     let extra = format!(
         "code_valid_before_minutes = 1440\ncode_shown_before_minutes = 1440\ndoor_code_needs_email_proof = false\n\
-         staff_email = \"{STAFF}\"\naccess = {{ provider = \"seam\", device_id = \"{device}\" }}"
+         staff_email = \"{STAFF}\"\n{locks}"
     );
     let endpoint = seam.base_url();
     let key = seam.api_key().to_string();
@@ -261,16 +273,13 @@ on_both_backends!(
         assert_eq!(s.codes_of(seeds::FRONT_DOOR, &id).len(), 1);
         let end = s.booking(&id).await.slot_end;
 
-        let sweep = s
-            .app
-            .bookings
-            .sweep_ended_windows(end + Duration::minutes(16))
-            .await
-            .unwrap();
+        let swept_at = end + Duration::minutes(16);
+        let sweep = s.app.bookings.sweep_ended_windows(swept_at).await.unwrap();
         assert_eq!(sweep.no_shows, [BookingId::parse(&id).unwrap()]);
         assert_eq!(state_of(&s.app, &id).await, BookingState::NoShow);
         assert_eq!(s.grant_state(&id).await, Some(GrantState::Revoking));
-        s.drain().await;
+        // Queued in the no-show's own transaction, due at the sweep's time.
+        s.app.outbox.drain(swept_at).await.unwrap();
         assert!(
             s.codes_of(seeds::FRONT_DOOR, &id)
                 .iter()

@@ -257,9 +257,15 @@ on_both_backends!(
         let missed = booked_ahead(&app, 2).await;
         // Each is read right after its own transaction: no worker has run in between.
         let now = Utc::now();
-        tourgate::booking::cancel(&app.app_store, &cancelled, Canceller::Renter, now)
-            .await
-            .unwrap();
+        tourgate::booking::cancel(
+            &app.app_store,
+            app.bookings.access(),
+            &cancelled,
+            Canceller::Renter,
+            now,
+        )
+        .await
+        .unwrap();
         assert_mail_skipped(
             &app,
             &cancelled,
@@ -295,7 +301,7 @@ on_both_backends!(
 
         let m = app.app_store.booking_by_id(&missed).await.unwrap().unwrap();
         let after = m.slot_end + Duration::minutes(16);
-        tourgate::booking::sweep_ended_windows(&app.app_store, after)
+        tourgate::booking::sweep_ended_windows(&app.app_store, app.bookings.access(), after)
             .await
             .unwrap();
         let m = app.app_store.booking_by_id(&missed).await.unwrap().unwrap();
@@ -347,9 +353,15 @@ async fn troubles(app: &TestApp) -> Troubles {
     let now = Utc::now();
     app.sandbox
         .inject_fault(Fault::status(FaultRoute::AppointmentCancel, 400));
-    tourgate::booking::cancel(&app.app_store, &dead, Canceller::Renter, now)
-        .await
-        .unwrap();
+    tourgate::booking::cancel(
+        &app.app_store,
+        app.bookings.access(),
+        &dead,
+        Canceller::Renter,
+        now,
+    )
+    .await
+    .unwrap();
     app.outbox.drain(now).await.unwrap();
     assert!(jobs(app, &dead)
         .await
@@ -444,9 +456,15 @@ on_both_backends!(
         let app = spawn_app(b).await;
         let t = troubles(&app).await;
         let cancelled = booked_ahead(&app, 5).await;
-        tourgate::booking::cancel(&app.app_store, &cancelled, Canceller::Renter, Utc::now())
-            .await
-            .unwrap();
+        tourgate::booking::cancel(
+            &app.app_store,
+            app.bookings.access(),
+            &cancelled,
+            Canceller::Renter,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
         // Knock is down for the next booking: it waits for a retry.
         app.sandbox
             .inject_fault(Fault::status(FaultRoute::AppointmentRequest, 503).times(5));

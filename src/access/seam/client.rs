@@ -98,18 +98,34 @@ pub struct AccessCodeObject {
 struct CreateBody<'a> {
     device_id: &'a str,
     name: &'a str,
-    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_offline_access_code: bool,
 }
 
 /// `/access_codes/create`'s inputs.
 pub struct NewCode<'a> {
     pub device_id: &'a str,
     pub name: &'a str,
-    pub code: &'a str,
+    /// Our PIN; None: the lock's maker picks one (an offline code, PROVIDERS.md §1.8).
+    pub code: Option<&'a str>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+}
+
+/// The fields of Seam's device object that say what the lock can do (PROVIDERS.md §1.2).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceObject {
+    pub device_id: String,
+    #[serde(default)]
+    pub device_type: Option<String>,
+    #[serde(default)]
+    pub can_program_online_access_codes: Option<bool>,
+    #[serde(default)]
+    pub can_program_offline_access_codes: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -168,9 +184,35 @@ impl SeamClient {
             code: c.code,
             starts_at: c.starts_at,
             ends_at: c.ends_at,
+            is_offline_access_code: c.code.is_none(),
         };
         let a: Answer = self.call("access_codes/create", &body).await?;
         Ok(a.access_code)
+    }
+
+    /// `POST /access_codes/get {access_code_id}`.
+    pub async fn get_code(&self, access_code_id: &str) -> Result<AccessCodeObject, SeamError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            access_code: AccessCodeObject,
+        }
+        let a: Answer = self
+            .call(
+                "access_codes/get",
+                &serde_json::json!({ "access_code_id": access_code_id }),
+            )
+            .await?;
+        Ok(a.access_code)
+    }
+
+    /// `POST /devices/list`: the workspace's devices and what each can do.
+    pub async fn list_devices(&self) -> Result<Vec<DeviceObject>, SeamError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            devices: Vec<DeviceObject>,
+        }
+        let a: Answer = self.call("devices/list", &serde_json::json!({})).await?;
+        Ok(a.devices)
     }
 
     /// `POST /access_codes/delete {access_code_id}`.

@@ -2,6 +2,7 @@
 //! found again by its name (Seam has no idempotency key), removed on cancel, no-show and move;
 //! Seam's signed webhooks and its event log turned into normalized events.
 pub mod client;
+pub mod devices;
 pub mod events;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +36,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 pub struct Seam {
     client: SeamClient,
     webhook_secret: Secret,
+    /// What each lock can do, from Seam's device list.
+    devices: devices::DeviceBook,
 }
 
 /// The name our code carries on the lock: the booking id, so a retry finds it.
@@ -79,17 +82,38 @@ impl Seam {
         Ok(Self {
             client: SeamClient::new(endpoint, settings.api_key.clone())?,
             webhook_secret: settings.webhook_secret.clone(),
+            devices: devices::DeviceBook::default(),
         })
+    }
+
+    /// What lock `device_id` can do (an online-code lock until the device list says more).
+    pub fn capabilities(&self, device_id: &str) -> Capabilities {
+        self.devices.get(device_id)
+    }
+
+    /// Reads Seam's device list to learn what each lock can do; how many devices it lists.
+    pub async fn learn_devices(&self) -> Result<usize, SeamError> {
+        let list = self.client.list_devices().await?;
+        self.devices.learn(&list);
+        Ok(list.len())
+    }
+
+    /// The PIN the lock's maker picked for code `access_code_id` (an offline code), read
+    /// from Seam each time: it is never stored.
+    pub async fn pin_of(&self, access_code_id: &str) -> Result<Option<AccessCode>, SeamError> {
+        let c = self.client.get_code(access_code_id).await?;
+        Ok(c.code.map(|p| AccessCode::new(p.reveal().to_string())))
     }
 
     /// The booking's code on `device_id` for the window: the one an earlier try made when it
     /// is there as asked, else a new one; codes of ours with another window or PIN (an older
-    /// window after a move, a half-finished earlier try) are deleted first.
+    /// window after a move, a half-finished earlier try) are deleted first. `code` None: an
+    /// offline code whose PIN the lock's maker picks (any PIN of it is then adopted).
     pub async fn issue(
         &self,
         booking: &BookingId,
         device_id: &str,
-        code: &AccessCode,
+        code: Option<&AccessCode>,
         window: (DateTime<Utc>, DateTime<Utc>),
     ) -> Result<AccessCodeObject, SeamError> {
         let name = code_name(booking);
@@ -98,16 +122,19 @@ impl Seam {
             if c.name.as_deref() != Some(name.as_str()) {
                 continue;
             }
-            let same = c.starts_at == Some(window.0)
-                && c.ends_at == Some(window.1)
-                && c.code.as_ref().map(|p| p.reveal()) == Some(code.reveal());
+            let same_pin = match code {
+                Some(code) => c.code.as_ref().map(|p| p.reveal()) == Some(code.reveal()),
+                None => true,
+            };
+            let same = c.starts_at == Some(window.0) && c.ends_at == Some(window.1) && same_pin;
             if same && adopted.is_none() && c.status != "removing" {
                 tracing::info!(booking = %booking, access_code_id = %c.access_code_id,
                     "Seam has this booking's code from an earlier try: not creating another");
                 adopted = Some(c);
-            } else {
+            } else if code.is_some() {
                 self.delete_quietly(&c.access_code_id).await?;
             }
+            // An offline code cannot be deleted through the API: an older one runs out.
         }
         if let Some(c) = adopted {
             return Ok(c);
@@ -116,7 +143,7 @@ impl Seam {
             .create_code(&NewCode {
                 device_id,
                 name: &name,
-                code: code.reveal(),
+                code: code.map(|c| c.reveal()),
                 starts_at: window.0,
                 ends_at: window.1,
             })

@@ -14,7 +14,7 @@ use super::labels::{
 use crate::booking::slots::{describe, describe_time};
 use crate::booking::{Booking, BookingId, BookingState, Resolution, ResolveOutcome};
 use crate::config::Community;
-use crate::domain::Review;
+use crate::domain::{GrantState, Review};
 use crate::knock::types::AppointmentId;
 use crate::outbox::JobState;
 use crate::staff::BookingRecord;
@@ -68,6 +68,32 @@ fn actor_label(actor: &str) -> String {
     .to_string()
 }
 
+/// The booking's code on one outside lock, for staff.
+struct LockLine {
+    /// "Building" or "Unit 101".
+    lock: String,
+    device_id: String,
+    /// `access_grants.state`, for tests and styling.
+    state: &'static str,
+    label: &'static str,
+    problem: Option<String>,
+    opened: Option<String>,
+}
+
+/// A grant's state in plain words.
+fn grant_label(s: GrantState) -> &'static str {
+    match s {
+        GrantState::Issuing => "Being sent to the lock",
+        GrantState::Unset | GrantState::Setting => "Waiting for the lock",
+        GrantState::Scheduled => "On the lock (scheduled)",
+        GrantState::Set => "On the lock",
+        GrantState::Failed => "Could not be set",
+        GrantState::Revoking => "Being removed",
+        GrantState::Removed => "Removed",
+        GrantState::RevokeFailed => "Could not be removed: may still open the door",
+    }
+}
+
 #[derive(Template)]
 #[template(path = "staff_booking.html")]
 struct BookingPage<'a> {
@@ -96,6 +122,8 @@ struct BookingPage<'a> {
     feedback_at: String,
     /// The short reference renters read out on the phone.
     reference: crate::domain::BookingReference,
+    /// Its code on each outside lock (the building's, then its units').
+    locks: Vec<LockLine>,
 }
 
 pub async fn show(
@@ -161,6 +189,24 @@ async fn render(
             dead: j.state == JobState::Dead,
         })
         .collect();
+    let locks = state
+        .bookings
+        .store()
+        .access_grants(&booking.id)
+        .await?
+        .into_iter()
+        .map(|g| LockLine {
+            lock: match &g.unit {
+                None => "Building".to_string(),
+                Some(u) => format!("Unit {u}"),
+            },
+            device_id: g.device_id,
+            state: g.state.as_str(),
+            label: grant_label(g.state),
+            problem: g.problem,
+            opened: g.opened_at.map(|t| local_moment(t, tz)),
+        })
+        .collect();
     let feedback_at = feedback
         .as_ref()
         .map(|f| local_moment(f.answered_at, tz))
@@ -189,6 +235,7 @@ async fn render(
         adopt_problem,
         reference: crate::domain::BookingReference::of(&c.reference_prefix, &booking.id),
         booking: &booking,
+        locks,
     };
     let mut response = auth::page(page.render()?);
     *response.status_mut() = status;
