@@ -43,6 +43,9 @@ struct BookingPage<'a> {
     needs_proof: bool,
     /// The code is due but withheld for want of that proof.
     code_withheld: bool,
+    /// When the door first let the renter in (the lock's own time), while the tour is under
+    /// way: said, and its instant for machines.
+    arrived: Option<(String, String)>,
     /// The code is due and may be seen, but the lock (a provider that sets codes on the
     /// device some time after we ask) does not have it yet: why, in a word for tests.
     code_waits: Option<CodeWait>,
@@ -380,6 +383,15 @@ async fn booking_page(
         needs_proof,
         code_withheld: due && !proved,
         code_waits,
+        arrived: booking
+            .first_access_at
+            .filter(|_| booking.state == BookingState::InProgress)
+            .map(|at| {
+                (
+                    describe_time(at, c.timezone),
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                )
+            }),
         masked_email: mask_email(booking.email.as_str()),
         demo_mailbox: state.settings.demo() && state.settings.smtp_url.is_none(),
         notice,
