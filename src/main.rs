@@ -330,6 +330,20 @@ fn announce(app: &Application) {
         println!("  (Door codes open the demo lock for any upcoming tour; the booking page shows the code once you open the link in the renter's mail.)");
     }
     println!("  Knock sandbox (what Knock received): {sandbox_url}_sandbox");
+    if let Some(seam) = &app.seam_sandbox {
+        let locks: Vec<&str> = s
+            .communities
+            .all()
+            .iter()
+            .filter(|c| c.lock.seam_device().is_some())
+            .map(|c| c.name.as_str())
+            .collect();
+        println!(
+            "  Seam emulator (the lock of {}): {}",
+            locks.join(", "),
+            seam.base_url()
+        );
+    }
     match &app.demo_staff {
         Some(staff) => println!(
             "  Staff area: {base}/staff (sign in as {} with password {})",

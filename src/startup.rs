@@ -7,7 +7,9 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web as actix, App, HttpServer};
 use anyhow::Context;
+use chrono::Utc;
 use knock_sandbox::{Sandbox, SandboxCommunity, SandboxConfig};
+use seam_sandbox::{RunningSeamSandbox, SeamSandbox, SeamSandboxConfig};
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 use url::Url;
@@ -36,6 +38,9 @@ pub struct Application {
     pub outbox: Outbox,
     /// The in-process Knock sandbox in demo mode.
     pub sandbox: Option<(Sandbox, Url)>,
+    /// The in-process Seam emulator (demo mode with a Seam lock and no `SEAM_ENDPOINT` or
+    /// `SEAM_API_KEY`): it runs until the server stops.
+    pub seam_sandbox: Option<RunningSeamSandbox>,
     /// The demo's staff account (demo mode, built by [`Application::build`] only).
     pub demo_staff: Option<DemoStaff>,
     stop_workers: CancellationToken,
@@ -114,6 +119,7 @@ impl Application {
             Some(_) => None,
             None => Some(start_sandbox(sandbox_config)?),
         };
+        let seam_sandbox = start_seam_sandbox(&mut settings, &listener)?;
         let base_url = match (&settings.knock.base_url, &sandbox) {
             (Some(url), _) => url.clone(),
             (None, Some((_, url))) => url.clone(),
@@ -143,6 +149,13 @@ impl Application {
             &store,
         )?;
         learn_locks(&access).await;
+        if seam_sandbox.is_some() {
+            // The emulator starts empty each time: what our grants say is on its lock is
+            // set there again (src/demo.rs, "restart").
+            crate::demo::reissue_seam_codes(&store, &access, &settings.communities, Utc::now())
+                .await
+                .context("cannot queue the demo's Seam codes again")?;
+        }
         let outbox = outbox
             .with_mail(mail_desk(&settings, access.clone())?)
             .with_access(access.clone());
@@ -168,6 +181,7 @@ impl Application {
             sandbox_view: sandbox
                 .as_ref()
                 .and_then(|(_, url)| url.join("_sandbox").ok()),
+            seam_sandbox: seam_sandbox.as_ref().map(RunningSeamSandbox::sandbox),
         });
         let outbox_data = actix::Data::new(outbox.clone());
         let session_settings = settings.clone();
@@ -211,6 +225,7 @@ impl Application {
             bookings,
             outbox,
             sandbox,
+            seam_sandbox,
             demo_staff,
             stop_workers,
         })
@@ -233,6 +248,9 @@ impl Application {
         });
         let result = self.server.await;
         self.stop_workers.cancel();
+        if let Some(seam) = self.seam_sandbox {
+            seam.stop().await;
+        }
         if let Some(handle) = metrics {
             handle.stop(true).await;
         }
@@ -294,6 +312,51 @@ fn start_sandbox(config: SandboxConfig) -> anyhow::Result<(Sandbox, Url)> {
     let server = sandbox.start(listener)?;
     tokio::spawn(server);
     Ok((sandbox, url))
+}
+
+/// Demo mode with a Seam lock and neither `SEAM_ENDPOINT` nor `SEAM_API_KEY` set: the Seam
+/// emulator on a loopback port of its own, in real time (its lifecycle and webhook deliveries
+/// run every second, as `tourgate seam-sandbox` runs them), with a webhook to our own
+/// `POST /callbacks/seam` under the demo's webhook secret; the Seam adapter is pointed at it.
+/// Never outside demo mode.
+fn start_seam_sandbox(
+    settings: &mut Settings,
+    listener: &TcpListener,
+) -> anyhow::Result<Option<RunningSeamSandbox>> {
+    let demo = settings.demo();
+    let Some(seam) = settings
+        .seam
+        .as_mut()
+        .filter(|s| demo && s.in_process_emulator)
+    else {
+        return Ok(None);
+    };
+    let callback = own_address(listener)?.join("callbacks/seam")?;
+    let running = SeamSandbox::start(SeamSandboxConfig {
+        api_key: seam.api_key.expose().to_string(),
+        real_time_ticks: true,
+        webhook: Some((
+            callback.to_string(),
+            seam.webhook_secret.expose().to_string(),
+        )),
+        ..SeamSandboxConfig::default()
+    })
+    .context("cannot start the Seam emulator")?;
+    seam.endpoint = Url::parse(&running.base_url())?;
+    tracing::info!(endpoint = %seam.endpoint, "the Seam emulator runs in the process");
+    Ok(Some(running))
+}
+
+/// Our listener's address as this process reaches it (loopback for an unspecified address).
+fn own_address(listener: &TcpListener) -> anyhow::Result<Url> {
+    let mut addr = listener.local_addr()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    Ok(Url::parse(&format!("http://{addr}/"))?)
 }
 
 /// Each configured community exists in the sandbox, with its zone, tour length and units, or

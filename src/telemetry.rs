@@ -20,7 +20,7 @@ use crate::config::LogFormat;
 /// What is logged when neither `TOURGATE_LOG` nor `RUST_LOG` says: info, without each Knock
 /// call's success (failures are warnings) nor each sandbox call.
 pub const DEFAULT_FILTER: &str =
-    "info,sqlx=warn,actix_server=warn,knock_sandbox=warn,tourgate::knock::client=warn";
+    "info,sqlx=warn,actix_server=warn,knock_sandbox=warn,seam_sandbox=warn,tourgate::knock::client=warn";
 
 /// The target of the per-request line (`TOURGATE_LOG=info,tourgate::request=debug`).
 pub const REQUEST_TARGET: &str = "tourgate::request";

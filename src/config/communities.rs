@@ -310,6 +310,53 @@ impl Default for AccessTimes {
     }
 }
 
+/// The built-in demo community (Maple Court), as it has always been: spec_smoke and many
+/// tests rely on it.
+const DEMO_BUILT_IN: &str = r##"[[community]]
+slug = "maple-court"
+knock_community_id = "b9XQN6eMvvrr07zg"
+name = "Maple Court Apartments"
+timezone = "America/Los_Angeles"
+address = "100 Maple St, Seattle, WA 98101"
+tour_minutes = 30
+default_source_title = "Self-Guided Tour Vendor"
+units = ["101", "102", "2B"]
+brand_color = "#8a2c0d"
+office_phone = "(206) 555-0100"
+office_email = "leasing@maplecourt.example"
+apply_url = "https://maplecourt.example/apply"
+logo = { file = "static/brand/maple-logo.svg", width = 200, height = 56, alt = "Maple Court Apartments" }
+hero = { file = "static/brand/maple-hero.svg", width = 960, height = 540, alt = "The brick front of Maple Court, its door between two trees" }
+
+[community.kit]
+entrance = "Use the glass door on Maple St, left of the bike racks. The keypad is on the wall to the right of the door, at shoulder height."
+parking = "Visitor spaces V1 to V4 are in front of the building; street parking is free after 6 PM."
+bring = "Your phone, to read the door code, and a photo ID in case you meet staff."
+accessibility = "The Maple St entrance has a ramp and an automatic door; homes 101 and 102 are step-free."
+"##;
+
+/// The demo community on a Seam lock: the emulator's August "Front Door" (`{device}`).
+const DEMO_SEAM: &str = r##"
+[[community]]
+slug = "cedar-lofts"
+knock_community_id = "cedarLofts2026Dm"
+name = "Cedar Lofts"
+timezone = "America/Los_Angeles"
+address = "200 Cedar Ave, Seattle, WA 98102"
+tour_minutes = 30
+default_source_title = "Self-Guided Tour Vendor"
+units = ["1A", "2C", "PH"]
+brand_color = "#1f5c45"
+office_phone = "(206) 555-0142"
+office_email = "leasing@cedarlofts.example"
+staff_email = "leasing@cedarlofts.example"
+access = { provider = "seam", device_id = "{device}" }
+
+[community.kit]
+entrance = "The front door on Cedar Ave has a smart lock (through Seam): type your code on its keypad and the door unlocks; it locks itself again after 30 seconds."
+bring = "Your phone, to read the door code."
+"##;
+
 #[derive(Debug, Clone)]
 pub struct Communities(Vec<Community>);
 
@@ -412,36 +459,20 @@ impl Communities {
         Ok(Self(out))
     }
 
-    /// The demo community served when nothing is configured: Knock's stage test community.
-    /// Its door codes show and work from booking, for any upcoming tour
-    /// ([`AccessTimes::demo`]), so that whoever tries the demo can open the demo lock right
-    /// after booking whatever day they picked.
+    /// The demo communities served when nothing is configured: Knock's stage test community
+    /// on the built-in codes, and beside it Cedar Lofts, whose door is the Seam emulator's
+    /// seeded August "Front Door" (the emulator runs in the process in demo mode). Their door
+    /// codes show and work from booking, for any upcoming tour ([`AccessTimes::demo`]), so
+    /// that whoever tries the demo can open the demo lock right after booking whatever day
+    /// they picked: for the Seam lock the code's window has begun when it is created, so the
+    /// emulator puts it on the lock at its next tick instead of 72 hours before the tour.
     pub fn demo() -> Self {
-        let mut demo = Self::parse(
-            r##"[[community]]
-slug = "maple-court"
-knock_community_id = "b9XQN6eMvvrr07zg"
-name = "Maple Court Apartments"
-timezone = "America/Los_Angeles"
-address = "100 Maple St, Seattle, WA 98101"
-tour_minutes = 30
-default_source_title = "Self-Guided Tour Vendor"
-units = ["101", "102", "2B"]
-brand_color = "#8a2c0d"
-office_phone = "(206) 555-0100"
-office_email = "leasing@maplecourt.example"
-apply_url = "https://maplecourt.example/apply"
-logo = { file = "static/brand/maple-logo.svg", width = 200, height = 56, alt = "Maple Court Apartments" }
-hero = { file = "static/brand/maple-hero.svg", width = 960, height = 540, alt = "The brick front of Maple Court, its door between two trees" }
-
-[community.kit]
-entrance = "Use the glass door on Maple St, left of the bike racks. The keypad is on the wall to the right of the door, at shoulder height."
-parking = "Visitor spaces V1 to V4 are in front of the building; street parking is free after 6 PM."
-bring = "Your phone, to read the door code, and a photo ID in case you meet staff."
-accessibility = "The Maple St entrance has a ramp and an automatic door; homes 101 and 102 are step-free."
-"##,
-        )
-        .expect("the demo community is valid");
+        let text = format!(
+            "{}{}",
+            DEMO_BUILT_IN,
+            DEMO_SEAM.replace("{device}", seam_sandbox::seeds::FRONT_DOOR)
+        );
+        let mut demo = Self::parse(&text).expect("the demo communities are valid");
         for c in &mut demo.0 {
             c.access = AccessTimes::demo();
         }

@@ -966,8 +966,36 @@ mod tests {
             assert_eq!(e.var, var, "{var}={v}");
             assert!(e.to_string().starts_with(var), "{e}");
         }
-        // Demo mode: the emulator's key and a fresh secret.
+        assert!(!seam.in_process_emulator, "never outside demo mode");
+        // Demo mode: the emulator's key and a fresh secret, and the emulator in the process.
         let demo = with_seam_lock(&src(&[])).unwrap().seam.unwrap();
         assert_eq!(demo.api_key.expose(), SANDBOX_SEAM_API_KEY);
+        assert!(demo.in_process_emulator);
+        // A demo told where Seam is (an emulator of its own, or Seam's sandbox) uses it.
+        for set in [
+            ("SEAM_ENDPOINT", "http://127.0.0.1:9091"),
+            ("SEAM_API_KEY", "seam_test_other"),
+        ] {
+            let seam = with_seam_lock(&src(&[set])).unwrap().seam.unwrap();
+            assert!(!seam.in_process_emulator, "{set:?}");
+        }
+    }
+
+    #[test]
+    fn the_demo_has_a_seam_locked_community_on_the_emulators_front_door() {
+        let settings = Settings::from_sources(&src(&[])).unwrap();
+        assert!(settings.demo());
+        let slugs: Vec<&str> = settings
+            .communities
+            .all()
+            .iter()
+            .map(|c| c.slug.as_str())
+            .collect();
+        assert_eq!(slugs, ["maple-court", crate::demo::SEAM_COMMUNITY]);
+        let seam = settings
+            .seam
+            .expect("Seam settings for the demo's Seam lock");
+        assert!(seam.in_process_emulator);
+        assert_eq!(seam.api_key.expose(), SANDBOX_SEAM_API_KEY);
     }
 }

@@ -16,6 +16,10 @@ pub struct SeamSettings {
     pub endpoint: Url,
     /// `whsec_` secret of the Seam webhook that posts to `/callbacks/seam`.
     pub webhook_secret: Secret,
+    /// Demo mode with neither `SEAM_ENDPOINT` nor `SEAM_API_KEY` set: `serve` starts the Seam
+    /// emulator in the process and points the adapter at it (`endpoint` is then replaced by
+    /// the emulator's address). Never outside demo mode.
+    pub in_process_emulator: bool,
 }
 
 /// `None` when no community uses Seam and no key is set; otherwise every value checked.
@@ -35,6 +39,7 @@ pub(super) fn from_sources(
     if used.is_none() && key.is_none() {
         return Ok(None);
     }
+    let in_process_emulator = demo && key.is_none() && src.get("SEAM_ENDPOINT").is_none();
     let api_key = match key {
         Some(k) if k.starts_with("seam_") && k.len() >= 10 && !k.contains(char::is_whitespace) => {
             Secret::new(k)
@@ -77,5 +82,6 @@ pub(super) fn from_sources(
         api_key,
         endpoint,
         webhook_secret,
+        in_process_emulator,
     }))
 }

@@ -18,7 +18,9 @@ use crate::booking::{CancelOutcome, Canceller};
 use crate::booking::{MailSent, ManageLinkQueued};
 use crate::calendar::{self, CalendarEvent, CalendarMethod, Outlook};
 use crate::config::{Community, Confirmation};
-use crate::domain::{BookingReference, BookingToken, MailKind, Review, TourFeedback, TourRating};
+use crate::domain::{
+    BookingReference, BookingToken, GrantState, MailKind, Review, TourFeedback, TourRating,
+};
 
 /// What a renter (or staff member) is told when another change to the tour holds it.
 pub(super) const CHANGE_IN_PROGRESS: &str =
@@ -41,6 +43,12 @@ struct BookingPage<'a> {
     needs_proof: bool,
     /// The code is due but withheld for want of that proof.
     code_withheld: bool,
+    /// When the door first let the renter in (the lock's own time), while the tour is under
+    /// way: said, and its instant for machines.
+    arrived: Option<(String, String)>,
+    /// The code is due and may be seen, but the lock (a provider that sets codes on the
+    /// device some time after we ask) does not have it yet: why, in a word for tests.
+    code_waits: Option<CodeWait>,
     /// The renter's address as the page may show it to whoever holds the link: `g***@example.com`.
     masked_email: String,
     /// Demo mode with mail written to files: the page points to the demo mailbox.
@@ -62,6 +70,24 @@ struct BookingPage<'a> {
     /// The renter's answer on the finished-tour page, once given (`tour_next_step.html`).
     feedback: Option<TourFeedback>,
     ratings: [TourRating; 4],
+}
+
+/// Why a due code is not shown yet on an outside lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeWait {
+    /// Asked of the lock, not on it yet.
+    Setting,
+    /// The lock could not take it (offline too long, full, refused): staff were alerted.
+    NotSet,
+}
+
+impl CodeWait {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Setting => "setting",
+            Self::NotSet => "not_set",
+        }
+    }
 }
 
 /// A one-line notice at the top of the booking card; `kind` for tests and styling.
@@ -313,6 +339,10 @@ async fn booking_page(
         true => state.bookings.access_grant(c, booking).await,
         false => None,
     };
+    let code_waits = match due && proved && grant.is_none() {
+        true => code_wait(state, c, booking).await,
+        false => None,
+    };
     let needs_proof = live && !proved;
     let in_window = booking.state == BookingState::InProgress
         || (live && access::window(c, booking).contains(&now));
@@ -352,6 +382,16 @@ async fn booking_page(
         code_appears: (live && now < shown_from).then(|| describe(shown_from, c.timezone)),
         needs_proof,
         code_withheld: due && !proved,
+        code_waits,
+        arrived: booking
+            .first_access_at
+            .filter(|_| booking.state == BookingState::InProgress)
+            .map(|at| {
+                (
+                    describe_time(at, c.timezone),
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                )
+            }),
         masked_email: mask_email(booking.email.as_str()),
         demo_mailbox: state.settings.demo() && state.settings.smtp_url.is_none(),
         notice,
@@ -368,6 +408,24 @@ async fn booking_page(
         // The page changes as Knock answers; never serve a stale state from a cache.
         .insert_header(("Cache-Control", "no-store"))
         .body(page.render()?))
+}
+
+/// A due code that is not shown: on a lock that sets codes some time after the ask, whether it
+/// is on its way or could not be set (the access provider's own word for the grant's state).
+async fn code_wait(state: &AppState, c: &Community, booking: &Booking) -> Option<CodeWait> {
+    let access = state.bookings.access();
+    if !access.capabilities(c).async_provisioning {
+        return None;
+    }
+    match access.grant(c, booking).await {
+        Ok(_) => None,
+        Err(access::AccessError::NotReady(s))
+            if GrantState::parse(&s).is_some_and(GrantState::needs_attention) =>
+        {
+            Some(CodeWait::NotSet)
+        }
+        Err(_) => Some(CodeWait::Setting),
+    }
 }
 
 /// POST /bookings/{token}/send-link: the booking's link (with its proof) e-mailed again to

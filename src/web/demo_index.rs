@@ -1,5 +1,6 @@
-//! `/` in demo mode: a short index of what to try (the renter's Doorway link, the mailbox, the
-//! demo lock, Knock's view, the staff sign-in with the demo account). Outside demo mode `/`
+//! `/` in demo mode: a short index of what to try (each community's Doorway link, the mailbox,
+//! each demo lock, the built-in one or the Seam emulator's, Knock's view, the staff sign-in
+//! with the demo account). Outside demo mode `/`
 //! stays a plain "not found": nothing about the demo, its account or its sandbox is shown.
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -15,12 +16,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct CommunityLinks<'a> {
     community: &'a Community,
     doorway: String,
+    /// `/sandbox/lock/{slug}` serves its keypad.
+    lock: bool,
+    /// Its door is a Seam lock (the in-process emulator's).
+    seam: bool,
 }
 
 #[derive(Template)]
 #[template(path = "demo_index.html")]
 struct IndexPage<'a> {
     communities: Vec<CommunityLinks<'a>>,
+    /// A community's door is the Seam emulator's lock.
+    seam_lock: bool,
     /// The demo mailbox, when mail is written to files.
     mailbox: bool,
     sandbox_view: Option<String>,
@@ -32,17 +39,21 @@ async fn index(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     if !state.settings.demo() {
         return Err(WebError::NotFound);
     }
+    let communities: Vec<CommunityLinks<'_>> = state
+        .settings
+        .communities
+        .all()
+        .iter()
+        .map(|c| CommunityLinks {
+            community: c,
+            doorway: crate::demo::doorway_path(&c.slug),
+            lock: super::demo_lock::has_demo_lock(&state, c),
+            seam: c.lock.seam_device().is_some(),
+        })
+        .collect();
     let page = IndexPage {
-        communities: state
-            .settings
-            .communities
-            .all()
-            .iter()
-            .map(|c| CommunityLinks {
-                community: c,
-                doorway: crate::demo::doorway_path(&c.slug),
-            })
-            .collect(),
+        seam_lock: communities.iter().any(|c| c.seam && c.lock),
+        communities,
         mailbox: state.settings.smtp_url.is_none(),
         sandbox_view: state.sandbox_view.as_ref().map(|u| u.to_string()),
         staff: state

@@ -42,6 +42,8 @@ pub struct AppState {
     pub demo_staff: Option<crate::demo::DemoStaff>,
     /// The in-process Knock sandbox's HTML view (demo mode).
     pub sandbox_view: Option<url::Url>,
+    /// The in-process Seam emulator (demo mode), whose keypad the demo lock page drives.
+    pub seam_sandbox: Option<seam_sandbox::SeamSandbox>,
 }
 
 const STYLESHEET: &str = include_str!("../../static/style.css");

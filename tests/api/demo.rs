@@ -1,9 +1,14 @@
 //! The demo as `tourgate serve` starts it with nothing configured: `/` explains it, a staff
 //! account exists to sign in with, a restart keeps the secret key (door codes, staff
 //! sessions) and Knock's records, and the demo community's codes work for any upcoming tour.
-use chrono::{DateTime, Duration, Utc};
+//! Beside it Cedar Lofts is on a Seam lock: the Seam emulator runs in the process (real time,
+//! its webhook to our `/callbacks/seam`), its keypad is the demo lock page, and a restart sets
+//! the codes on the emptied emulator again.
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use seam_sandbox::{seeds, SeamSandbox};
 use tourgate::access::CodeProvider;
-use tourgate::booking::BookingId;
+use tourgate::booking::{BookingId, BookingState};
+use tourgate::domain::GrantState;
 
 use crate::callbacks::{attr, booking_id, MAPLE};
 use crate::helpers::{client, random_name, spawn_app, spawn_served, Backend, TestApp, COMMUNITIES};
@@ -94,10 +99,16 @@ on_both_backends!(
         assert_eq!(status, 200, "{html}");
         assert_eq!(
             links(&html, "renter"),
-            ["/tours/maple-court?utm_knock_source_title=Zillow%20Self%20Tour%20%26%20Co"]
+            [
+                "/tours/maple-court?utm_knock_source_title=Zillow%20Self%20Tour%20%26%20Co",
+                "/tours/cedar-lofts?utm_knock_source_title=Zillow%20Self%20Tour%20%26%20Co"
+            ]
         );
         assert_eq!(links(&html, "mailbox"), ["/sandbox/mail"]);
-        assert_eq!(links(&html, "lock"), ["/sandbox/lock/maple-court"]);
+        assert_eq!(
+            links(&html, "lock"),
+            ["/sandbox/lock/maple-court", "/sandbox/lock/cedar-lofts"]
+        );
         assert_eq!(
             links(&html, "knock"),
             [format!("{}/_sandbox", app.sandbox_url)]
@@ -112,8 +123,10 @@ on_both_backends!(
         // Every link answers.
         for path in [
             "/tours/maple-court",
+            "/tours/cedar-lofts",
             "/sandbox/mail",
             "/sandbox/lock/maple-court",
+            "/sandbox/lock/cedar-lofts",
         ] {
             assert_eq!(app.get(&client(), path).await.0, 200, "{path}");
         }
@@ -177,6 +190,7 @@ on_both_backends!(
             .is_empty());
         assert!(!app.settings.data_dir.join("secret-key").exists());
         assert!(!app.settings.data_dir.join("knock-sandbox.json").exists());
+        assert!(app.seam.is_none(), "no Seam emulator outside demo mode");
     }
 );
 
@@ -365,5 +379,246 @@ on_both_backends!(
         assert!(!body.contains("=3D"), "{body}");
 
         assert_eq!(app.get(&c, "/sandbox/mail/nothing.eml/html").await.0, 404);
+    }
+);
+
+const CEDAR: &str = "/tours/cedar-lofts";
+const CEDAR_LOCK: &str = "/sandbox/lock/cedar-lofts";
+
+/// The demo's in-process Seam emulator.
+fn emulator(app: &TestApp) -> SeamSandbox {
+    app.seam
+        .as_ref()
+        .map(|(s, _)| s.clone())
+        .expect("the demo starts the Seam emulator in the process")
+}
+
+/// Polls `done` until it holds, for what the emulator does in real time (its ticks).
+async fn until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within 15 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn grant_state(app: &TestApp, id: &BookingId) -> Option<GrantState> {
+    app.app_store
+        .access_grant(id)
+        .await
+        .unwrap()
+        .map(|g| g.state)
+}
+
+/// Types `code` on the Seam lock's page: its status and HTML.
+async fn at_the_seam_lock(app: &TestApp, code: &str) -> (u16, String) {
+    let c = client();
+    let form = app.landing(&c, CEDAR_LOCK).await;
+    let mut fields: Vec<(String, String)> = form.hidden.into_iter().collect();
+    fields.push(("code".into(), code.into()));
+    let r = app
+        .post_form(&c, &format!("{CEDAR_LOCK}/open"), &fields)
+        .await;
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The emulator's live codes for booking `id` on the Front Door.
+fn front_door_codes(seam: &SeamSandbox, id: &BookingId) -> Vec<seam_sandbox::AccessCodeRecord> {
+    let name = format!("Tour {}", id.as_str());
+    seam.access_codes(seeds::FRONT_DOOR)
+        .into_iter()
+        .filter(|c| c.name.as_deref() == Some(name.as_str()))
+        .collect()
+}
+
+on_both_backends!(
+    the_demo_runs_the_seam_emulator_in_process_with_its_webhook_to_us_and_its_keypad_makes_the_arrival,
+    |b: Backend| async move {
+        let app = spawn_served(b, &[], None).await;
+        let seam = emulator(&app);
+        let settings = app.settings.seam.as_ref().expect("Seam settings");
+        let url = &app.seam.as_ref().unwrap().1;
+        assert_eq!(
+            settings.endpoint.as_str().trim_end_matches('/'),
+            url,
+            "the adapter talks to the emulator"
+        );
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert_eq!(seam.api_key(), tourgate::config::SANDBOX_SEAM_API_KEY);
+        let hooks = seam.webhooks();
+        assert_eq!(hooks.len(), 1, "one webhook: {hooks:?}");
+        assert_eq!(hooks[0].url, app.url("/callbacks/seam"));
+        assert_eq!(hooks[0].secret, settings.webhook_secret.expose());
+        assert_eq!(hooks[0].event_types, ["*"]);
+
+        // The Front Door is offline for a moment: the code waits for it, as the page says.
+        seam.set_device_offline(seeds::FRONT_DOOR, true).unwrap();
+        let c = client();
+        let page = app.book(&c, CEDAR, None).await;
+        let booking = booking_of(&app, &c, &page).await;
+        assert_eq!(booking.community_slug, tourgate::demo::SEAM_COMMUNITY);
+        app.open_mailed_link(&c, &page).await;
+        app.outbox.drain(Utc::now()).await.unwrap();
+        let codes = front_door_codes(&seam, &booking.id);
+        assert_eq!(codes.len(), 1, "the adapter created the booking's code");
+        let code = code_of(&app, &booking);
+        assert_eq!(codes[0].code.as_deref(), Some(code.as_str()));
+        let (start, _) = codes[0].window.expect("a time-bound code");
+        assert!(start < Utc::now(), "its window has begun: {start}");
+        let html = app.get(&c, &page).await.1;
+        assert_eq!(attr(&html, "data-code-waits").as_deref(), Some("setting"));
+        assert!(!html.contains(&code), "no code before the lock has it");
+        // The lock's page shows what it holds, never a PIN.
+        let (status, lock) = app.get(&client(), CEDAR_LOCK).await;
+        assert_eq!(status, 200);
+        assert!(lock.contains(&format!("Tour {}", booking.id.as_str())), "{lock}");
+        assert!(!lock.contains(&code), "{lock}");
+
+        // Back online: the emulator sets it on its own and says so with its signed webhook.
+        seam.set_device_offline(seeds::FRONT_DOOR, false).unwrap();
+        until("the grant set through the emulator's webhook", || async {
+            grant_state(&app, &booking.id).await == Some(GrantState::Set)
+        })
+        .await;
+        let html = app.get(&c, &page).await.1;
+        assert_eq!(attr(&html, "data-access-code").as_deref(), Some(code.as_str()));
+        assert!(attr(&html, "data-code-waits").is_none());
+
+        // A wrong PIN: the emulator's lock refuses it and nothing changes.
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        let (status, html) = at_the_seam_lock(&app, wrong).await;
+        assert_eq!(status, 403, "{html}");
+        assert_eq!(attr(&html, "data-seam-entry").as_deref(), Some("denied"));
+        assert_eq!(
+            seam.events()
+                .iter()
+                .filter(|e| e.event_type == "lock.access_denied")
+                .count(),
+            1
+        );
+        assert_eq!(
+            booking_of(&app, &c, &page).await.state,
+            BookingState::Confirmed
+        );
+
+        // The code: the emulator opens, its webhook reaches us before the page answers.
+        let (status, html) = at_the_seam_lock(&app, &code).await;
+        assert_eq!(status, 200, "{html}");
+        assert_eq!(attr(&html, "data-seam-entry").as_deref(), Some("unlocked"));
+        assert!(attr(&html, "data-just-used").is_some(), "{html}");
+        assert!(!html.contains(&code), "the PIN is masked: {html}");
+        assert!(
+            html.contains("reported it to Tourgate"),
+            "{}",
+            text_of(&html, "data-seam-reported").unwrap_or_default()
+        );
+        assert!(
+            !html.contains("action=\"/sandbox/lock/cedar-lofts/finish\""),
+            "no Finish tour on a Seam lock"
+        );
+        let unlocked: Vec<_> = seam
+            .events()
+            .into_iter()
+            .filter(|e| e.event_type == "lock.unlocked")
+            .collect();
+        assert_eq!(unlocked.len(), 1);
+        let arrived = booking_of(&app, &c, &page).await;
+        assert_eq!(arrived.state, BookingState::InProgress);
+        // The arrival is the lock's, as Seam's wire puts it (milliseconds).
+        assert_eq!(
+            arrived.first_access_at,
+            Some(unlocked[0].occurred_at.trunc_subsecs(3))
+        );
+        // The built-in finish does not apply to a Seam lock.
+        let form = app.landing(&c, CEDAR_LOCK).await;
+        let mut fields: Vec<(String, String)> = form.hidden.into_iter().collect();
+        fields.push(("code".into(), code.clone()));
+        let r = app
+            .post_form(&c, &format!("{CEDAR_LOCK}/finish"), &fields)
+            .await;
+        assert_eq!(r.status().as_u16(), 404);
+        assert_eq!(
+            booking_of(&app, &c, &page).await.state,
+            BookingState::InProgress
+        );
+    }
+);
+
+on_both_backends!(
+    a_restart_sets_the_seam_codes_again_on_the_emulator_which_starts_empty,
+    |b: Backend| async move {
+        let app = spawn_served(b, &[], None).await;
+        let seam = emulator(&app);
+        let c = client();
+        let page = app.book(&c, CEDAR, None).await;
+        let booking = booking_of(&app, &c, &page).await;
+        app.outbox.drain(Utc::now()).await.unwrap();
+        until("the code set on the emulator's lock", || async {
+            grant_state(&app, &booking.id).await == Some(GrantState::Set)
+        })
+        .await;
+        let first = front_door_codes(&seam, &booking.id);
+        assert_eq!(first.len(), 1);
+        let code = code_of(&app, &booking);
+
+        let again = app.restart_served().await;
+        let fresh = emulator(&again);
+        assert!(
+            front_door_codes(&fresh, &booking.id).is_empty(),
+            "a new emulator holds nothing"
+        );
+        // Not left as set: queued for the new emulator, as the booking's history says.
+        assert_eq!(
+            grant_state(&again, &booking.id).await,
+            Some(GrantState::Issuing)
+        );
+        let history = again.app_store.booking_events(&booking.id).await.unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|h| h.kind == tourgate::demo::REISSUE_KIND),
+            "{history:?}"
+        );
+        again.outbox.drain(Utc::now()).await.unwrap();
+        until("the code set on the new emulator's lock", || async {
+            grant_state(&again, &booking.id).await == Some(GrantState::Set)
+        })
+        .await;
+        let codes = front_door_codes(&fresh, &booking.id);
+        assert_eq!(codes.len(), 1);
+        assert_eq!(
+            codes[0].code.as_deref(),
+            Some(code.as_str()),
+            "the same PIN"
+        );
+        assert_ne!(codes[0].access_code_id, first[0].access_code_id);
+        let (status, html) = at_the_seam_lock(&again, &code).await;
+        assert_eq!(status, 200, "{html}");
+        assert_eq!(
+            booking_of(&again, &c, &page).await.state,
+            BookingState::InProgress
+        );
+        // A tour under way is set again too, once per start.
+        let third = again.restart_served().await;
+        assert_eq!(
+            grant_state(&third, &booking.id).await,
+            Some(GrantState::Issuing)
+        );
+        let history = third.app_store.booking_events(&booking.id).await.unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .filter(|h| h.kind == tourgate::demo::REISSUE_KIND)
+                .count(),
+            2,
+            "one reset per start"
+        );
     }
 );

@@ -127,6 +127,10 @@ pub struct TestApp {
     pub settings: std::sync::Arc<Settings>,
     pub bookings: tourgate::booking::BookingService,
     pub outbox: tourgate::outbox::Outbox,
+    /// The in-process Seam emulator the app started (demo mode with a Seam lock and no
+    /// `SEAM_ENDPOINT`), if any, and its base URL.
+    #[allow(dead_code)]
+    pub seam: Option<(seam_sandbox::SeamSandbox, String)>,
     /// Shared with [`TestApp::another_process`]; dropped with the last of them.
     _db: std::sync::Arc<TestDb>,
     /// The settings' sources of an app built as `tourgate serve` builds it
@@ -333,6 +337,10 @@ fn serving(
         settings: app.settings.clone(),
         bookings: app.bookings.clone(),
         outbox: app.outbox.clone(),
+        seam: app
+            .seam_sandbox
+            .as_ref()
+            .map(|s| (s.sandbox(), s.base_url())),
         _db: db,
         served_env: None,
     };

@@ -25,5 +25,6 @@ mod mail;
 mod phone;
 mod renter_flow;
 mod reschedule;
+mod seam_lock;
 mod staff;
 mod weight;

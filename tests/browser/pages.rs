@@ -9,9 +9,14 @@ use crate::helpers::TestApp;
 pub const DOORWAY_SOURCE: &str = "Doorway · Self Tour & Co";
 
 pub fn doorway_link(app: &TestApp) -> String {
+    doorway_link_of(app, "maple-court")
+}
+
+/// The Doorway link of community `slug`.
+pub fn doorway_link_of(app: &TestApp, slug: &str) -> String {
     let q = serde_urlencoded::to_string([("utm_knock_source_title", DOORWAY_SOURCE)])
         .expect("a query string");
-    app.url(&format!("/tours/maple-court?{q}"))
+    app.url(&format!("/tours/{slug}?{q}"))
 }
 
 /// A slot as the page offers it.
@@ -129,7 +134,19 @@ pub async fn book_slot_by_pointer(
     n: usize,
     shot: &str,
 ) -> (OfferedSlot, String) {
-    b.goto(&doorway_link(app)).await;
+    book_slot_at_by_pointer(b, app, "maple-court", day, n, shot).await
+}
+
+/// [`book_slot_by_pointer`] at community `slug`.
+pub async fn book_slot_at_by_pointer(
+    b: &Browser,
+    app: &TestApp,
+    slug: &str,
+    day: usize,
+    n: usize,
+    shot: &str,
+) -> (OfferedSlot, String) {
+    b.goto(&doorway_link_of(app, slug)).await;
     b.screenshot(&format!("{shot}-landing")).await;
     show_day(b, day).await;
     let slot = offered_slot(b, day, n).await;

@@ -1,6 +1,7 @@
-//! Working off the webhook queue: each due delivery is POSTed, signed at the moment of the
-//! attempt (`svix-timestamp` is the emulator's clock), and its outcome recorded; a failure is
-//! retried on Svix's schedule.
+//! Working off the webhook queue: each due delivery is POSTed, signed at the moment it is sent
+//! (`svix-timestamp` is the wall clock, as Svix stamps it, even when the emulator's clock is
+//! pinned), and its outcome recorded; a failure is retried on Svix's schedule, which runs on
+//! the emulator's clock.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -96,8 +97,11 @@ impl SeamSandbox {
         self.tick().await
     }
 
+    /// `now` is the emulator's clock (the attempt's time, from which a retry is scheduled);
+    /// the signature is stamped with the moment of sending, as Svix does, so that a receiver
+    /// checking the timestamp against its own clock accepts a delivery from a pinned emulator.
     async fn post(&self, d: &Due, now: DateTime<Utc>) -> DeliveryAttempt {
-        let timestamp = now.timestamp();
+        let timestamp = Utc::now().timestamp();
         let Some(signature) = sign(&d.secret, &d.svix_id, timestamp, &d.body) else {
             return DeliveryAttempt {
                 at: now,

@@ -39,10 +39,11 @@
 //!   offline lock reports these when it reconnects (`created_at` later than `occurred_at`).
 //!   The lock relocks itself 30 s later (`lock.locked`, `method: "automatic"`).
 //! - Every event goes to `/events/list` and to each webhook endpoint whose `event_types` want
-//!   it, as the bare event JSON signed Svix-style (`svix-id`, `svix-timestamp` in the
-//!   emulator's clock, `svix-signature: v1,<base64 HMAC-SHA256 of "{id}.{ts}.{body}">` keyed
-//!   with the `whsec_` secret's base64-decoded bytes), retried after a non-2xx on Svix's
-//!   schedule (0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) with the same `svix-id`.
+//!   it, as the bare event JSON signed Svix-style (`svix-id`; `svix-timestamp`, the wall clock
+//!   at sending as Svix stamps it, even on a pinned emulator clock; `svix-signature:
+//!   v1,<base64 HMAC-SHA256 of "{id}.{ts}.{body}">` keyed with the `whsec_` secret's
+//!   base64-decoded bytes), retried after a non-2xx on Svix's schedule (0 s, 5 s, 5 min,
+//!   30 min, 2 h, 5 h, 10 h, 10 h, on the emulator's clock) with the same `svix-id`.
 //! - Per-device rate limits: create and update 10/min, delete 20/min, lock and unlock 15/min;
 //!   beyond that 429 `rate_limited` with `Retry-After`.
 //!
@@ -53,8 +54,7 @@
 //! algoPIN), `not_found` (unknown route), `method_not_allowed`, and `invalid_input` for a device
 //! that cannot program the kind of code asked for; the 10-minute delay before an offline lock's
 //! code is reported `failed_to_set_on_device`; `/events/list` oldest first, `since` inclusive
-//! and both compared with `created_at`; `svix-timestamp` on the emulator's clock; the 30-second
-//! auto-relock; `code` on keypad events of every brand (`SeamDevice::reports_entry_code`).
+//! and both compared with `created_at`; the 30-second auto-relock; `code` on keypad events of every brand (`SeamDevice::reports_entry_code`).
 //! Seam's sandbox simulates keypad entry on August locks only; the emulator does it on every
 //! lock, so that unattributed brands can be tested. An action attempt is finished when its call
 //! returns (create answers it `pending`; `/action_attempts/get` then shows `success`).

@@ -2,6 +2,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use chrono::DurationRound;
 use reqwest::StatusCode;
 use seam_sandbox::{seeds, DeliveryState, SeamSandboxConfig};
 use serde_json::json;
@@ -74,10 +75,8 @@ async fn each_event_is_posted_bare_and_signed_svix_style() {
             "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
         ));
         assert!(r.header("svix-id").starts_with("msg_"));
-        assert_eq!(
-            r.header("svix-timestamp"),
-            at("2026-06-01T13:05:00Z").timestamp().to_string()
-        );
+        // Stamped when sent (the wall clock), not at the pinned 2026-06-01 of the lifecycle.
+        assert_signed_now(&r);
         assert_eq!(r.header("content-type"), "application/json");
         // The bare event object, as /events/list has it.
         let body = r.json();
@@ -90,6 +89,66 @@ async fn each_event_is_posted_bare_and_signed_svix_style() {
     assert!(unlocked["access_code_id"].is_string());
     // Nothing due: a second tick sends nothing.
     assert_eq!(seam.tick().await.attempted, 0);
+}
+
+/// `svix-timestamp` is the wall clock at sending, give or take the test's own run time.
+fn assert_signed_now(r: &Received) {
+    let stamped: i64 = r.header("svix-timestamp").parse().expect("seconds");
+    let wall = chrono::Utc::now().timestamp();
+    assert!(
+        (wall - 30..=wall).contains(&stamped),
+        "svix-timestamp {stamped} is not the moment of sending (wall clock {wall})"
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_clock_drives_the_retries_but_each_attempt_is_signed_at_the_moment_it_is_sent() {
+    let receiver = Receiver::start();
+    receiver.answer_with(&[500, 500]);
+    // The emulator's clock a day behind real time: a receiver that checks the timestamp
+    // against its own clock (Svix's five minutes) would refuse a delivery stamped with it.
+    let pinned = (chrono::Utc::now() - chrono::TimeDelta::days(1))
+        .duration_trunc(chrono::TimeDelta::seconds(1))
+        .expect("a whole second");
+    let seam = start_with(SeamSandboxConfig::pinned_at(pinned));
+    seam.set_webhook(&receiver.url, SECRET)
+        .expect("valid secret");
+    one_event(&seam).await;
+    assert_eq!(seam.tick().await.delivered, 0, "the first attempt fails");
+    assert_eq!(
+        seam.tick().await.delivered,
+        0,
+        "Svix's immediate retry fails"
+    );
+    // The next retry is 5 s later on the emulator's clock, which stands still.
+    assert_eq!(seam.tick().await.attempted, 0);
+    seam.advance(Duration::from_secs(5));
+    assert_eq!(seam.tick().await.delivered, 1);
+    let attempts: Vec<_> = seam.deliveries()[0].attempts.iter().map(|a| a.at).collect();
+    assert_eq!(
+        attempts,
+        [pinned, pinned, pinned + chrono::TimeDelta::seconds(5)],
+        "attempts are recorded on the emulator's clock"
+    );
+    let got = receiver.got();
+    assert_eq!(got.len(), 3);
+    for r in &got {
+        assert!(signature_verifies(r, SECRET), "signature of {}", r.body);
+        assert_signed_now(r);
+    }
+    // The standard webhooks verifier (five minutes of tolerance) accepts it.
+    let mut headers = http::HeaderMap::new();
+    for (from, to) in [
+        ("svix-id", "webhook-id"),
+        ("svix-timestamp", "webhook-timestamp"),
+        ("svix-signature", "webhook-signature"),
+    ] {
+        headers.insert(to, got[2].header(from).parse().expect("header value"));
+    }
+    standardwebhooks::Webhook::new(SECRET)
+        .expect("secret")
+        .verify(got[2].body.as_bytes(), &headers)
+        .expect("a delivery from a pinned emulator verifies on the receiver's clock");
 }
 
 #[tokio::test]
