@@ -428,6 +428,14 @@ impl BookingService {
             .await?
         {
             if stands_in_the_way(&existing, renter) {
+                // The twin of a double tap may have written it a moment ago: same booking.
+                if let Some(twin) = self
+                    .store
+                    .booking_by_idempotency_key(idempotency_key)
+                    .await?
+                {
+                    return Ok(Some(BookOutcome::AlreadySubmitted(twin)));
+                }
                 return Ok(Some(self.already_booked(&existing).await?));
             }
         }
