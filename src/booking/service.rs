@@ -347,22 +347,31 @@ impl BookingService {
             per_window: limit.per_window,
             since: now - limit_window(),
         };
-        match self
-            .store
-            .insert_booking_within(&new, held_until, Some(&allowance))
-            .await?
-        {
-            // Not offered again by this process from now on (other processes: the held filter).
-            InsertOutcome::Inserted => self.availability.taken(community, new.slot.utc()),
-            InsertOutcome::AlreadySubmitted(b) => return Ok(BookOutcome::AlreadySubmitted(*b)),
-            InsertOutcome::SlotTaken => return Ok(BookOutcome::SlotUnavailable),
-            // A racing request of the same renter got in first.
-            InsertOutcome::RenterHasLiveBooking(b) => return self.already_booked(&b).await,
-            InsertOutcome::ClientLimited => return self.limited(limit, Utc::now()).await,
-        }
+        let mut written = Some(
+            match self
+                .store
+                .insert_booking_within(&new, held_until, Some(&allowance))
+                .await?
+            {
+                // Not offered again by this process from now on (other processes: the held filter).
+                InsertOutcome::Inserted(b) => {
+                    self.availability.taken(community, new.slot.utc());
+                    b
+                }
+                InsertOutcome::AlreadySubmitted(b) => return Ok(BookOutcome::AlreadySubmitted(*b)),
+                InsertOutcome::SlotTaken => return Ok(BookOutcome::SlotUnavailable),
+                // A racing request of the same renter got in first.
+                InsertOutcome::RenterHasLiveBooking(b) => return self.already_booked(&b).await,
+                InsertOutcome::ClientLimited => return self.limited(limit, Utc::now()).await,
+            },
+        );
         let mut last_retry = None;
         for attempt in 1..=IN_REQUEST_ATTEMPTS {
-            let booking = self.reload(&new.id).await?;
+            // The first try works from the row as written; a retry reads it again.
+            let booking = match written.take() {
+                Some(b) => *b,
+                None => self.reload(&new.id).await?,
+            };
             match self.attempt(community, &booking).await? {
                 Attempt::Confirmed => {
                     return Ok(BookOutcome::Confirmed(self.reload(&new.id).await?))

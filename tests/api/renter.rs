@@ -415,7 +415,7 @@ on_both_backends!(
         let first = new_booking(at(0), "ada@example.com", "(206) 555-0100");
         assert!(matches!(
             store.insert_booking(&first, now).await.unwrap(),
-            InsertOutcome::Inserted
+            InsertOutcome::Inserted(_)
         ));
         // By e-mail in another case, and by phone, at other times: refused, naming the first.
         for (email, phone) in [
@@ -439,7 +439,7 @@ on_both_backends!(
         let again = new_booking(at(4), "Ada@Example.com", "(206) 555-0100");
         assert!(matches!(
             store.insert_booking(&again, now).await.unwrap(),
-            InsertOutcome::Inserted
+            InsertOutcome::Inserted(_)
         ));
     }
 );

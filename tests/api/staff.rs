@@ -992,7 +992,7 @@ on_both_backends!(
         };
         assert!(matches!(
             app.app_store.insert_booking(&new, now).await.unwrap(),
-            InsertOutcome::Inserted
+            InsertOutcome::Inserted(_)
         ));
         add_staff(&app, "ann@example.com", &[MAPLE], false).await;
         let (c, _) = signed_in_client(&app, "ann@example.com").await;

@@ -77,7 +77,7 @@ async fn insert_at(app: &TestApp, slug: &str, start: DateTime<Utc>, n: u32) -> S
     };
     assert!(matches!(
         app.app_store.insert_booking(&new, now).await.unwrap(),
-        InsertOutcome::Inserted
+        InsertOutcome::Inserted(_)
     ));
     id.to_string()
 }
