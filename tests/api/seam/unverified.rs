@@ -48,7 +48,7 @@ on_both_backends!(
         let s = seam_app(b, seeds::LOCKBOX, Duration::minutes(4)).await;
         let (id, page, sweep) = s.silent_window(seeds::LOCKBOX).await;
         let bid = BookingId::parse(&id).unwrap();
-        assert_eq!(sweep.unverified, [bid.clone()], "{sweep:?}");
+        assert_eq!(sweep.unverified, std::slice::from_ref(&bid), "{sweep:?}");
         assert!(sweep.no_shows.is_empty() && sweep.completed.is_empty());
         assert_eq!(state_of(&s.app, &id).await, BookingState::Unverified);
         assert!(s.app.sandbox.snapshot().visits.is_empty(), "no visit");
