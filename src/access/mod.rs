@@ -113,6 +113,17 @@ impl Access {
         }
     }
 
+    /// Whether the absence of an entry on the booking's locks means the renter did not come:
+    /// the building's lock, which every renter passes, must report entries. A unit lock's
+    /// silence proves nothing (the renter may not have gone to that unit); a lock not listed
+    /// by Seam yet is taken as an online-code lock, as everywhere.
+    pub fn reports_entries(&self, community_slug: &str) -> bool {
+        let Some(c) = self.communities().and_then(|cs| cs.get(community_slug)) else {
+            return true;
+        };
+        self.capabilities(c).attribution != Attribution::None
+    }
+
     /// What outside lock `device_id` can do.
     pub fn lock_capabilities(&self, device_id: &str) -> Capabilities {
         self.seam()

@@ -50,6 +50,8 @@ pub enum RenterDone {
 pub struct WindowSweep {
     pub no_shows: Vec<BookingId>,
     pub completed: Vec<BookingId>,
+    /// Ended on a lock that reports no entries, with no word of the renter.
+    pub unverified: Vec<BookingId>,
 }
 
 /// How a tour ended: who says so, the visit's time and homes, and the history line.
@@ -63,7 +65,7 @@ struct Completion<'a> {
     detail: String,
 }
 
-/// `c.from` (confirmed, in progress, or a rescued no-show) → completed, with the tour's one visit queued and a
+/// `c.from` (confirmed, in progress, or a rescued no-show or unverified end) → completed, with the tour's one visit queued and a
 /// history line. False when someone else moved the booking first.
 async fn complete(
     tx: &mut Tx,
@@ -228,15 +230,19 @@ pub(super) async fn report(
             // Completed with its first access, as the arrival would have gone had it come in
             // time; in one step, never live on the way: the renter may hold another live
             // booking at the community by now (one per renter, migration 0010).
+            let was = match b.state {
+                BookingState::Unverified => "unverified",
+                _ => "a no-show",
+            };
             let c = Completion {
-                from: BookingState::NoShow,
+                from: b.state,
                 first_access_at: Some(visit_time),
                 visit_time,
                 unit_names: units,
                 actor: "access",
                 detail: format!(
-                    "A late {} report shows the renter at the door at {at}: no longer a \
-                     no-show; tour completed, visit queued for Knock",
+                    "A late {} report shows the renter at the door at {at}: no longer {was}; \
+                     tour completed, visit queued for Knock",
                     kind.as_str()
                 ),
             };
@@ -252,7 +258,8 @@ pub(super) async fn report(
 }
 
 /// The renter says they have finished touring (on the booking page): in progress → completed
-/// with the homes they name, the visit's time being the arrival.
+/// with the homes they name, the visit's time being the arrival; or, the same day, a tour that
+/// ended unverified (a lock that reports no entries) → completed, its visit at the start.
 pub async fn complete_by_renter(
     store: &Store,
     id: &BookingId,
@@ -263,7 +270,7 @@ pub async fn complete_by_renter(
     let Some(b) = tx.booking(id).await? else {
         return Ok(RenterDone::UnknownBooking);
     };
-    let outcome = match rules::on_renter_done(b.state) {
+    let outcome = match rules::on_renter_done(b.state, now, b.slot_end) {
         RenterDoneDecision::Complete => {
             let named = if unit_names.is_empty() {
                 "no homes named".to_string()
@@ -271,8 +278,16 @@ pub async fn complete_by_renter(
                 format!("saw {}", unit_names.join(", "))
             };
             // The visit is when the renter was there: the door opening that began the tour
-            // (the click only when no opening is known).
-            let visit_time = b.first_access_at.unwrap_or(now).min(now);
+            // (the click only when no opening is known). After an unverified end the click
+            // is later than the tour: its start is the nearest known time.
+            let unverified = b.state == BookingState::Unverified;
+            let fallback = if unverified { b.slot_start() } else { now };
+            let visit_time = b.first_access_at.unwrap_or(fallback).min(now);
+            let after = if unverified {
+                " after its window ended unverified (the lock reports no entries)"
+            } else {
+                ""
+            };
             let c = Completion {
                 from: b.state,
                 first_access_at: None,
@@ -280,8 +295,8 @@ pub async fn complete_by_renter(
                 unit_names,
                 actor: "renter",
                 detail: format!(
-                    "The renter finished the tour ({named}); visit queued for Knock at the \
-                     arrival, {}",
+                    "The renter finished the tour{after} ({named}); visit queued for Knock at \
+                     the arrival, {}",
                     visit_time.to_rfc3339()
                 ),
             };
@@ -299,8 +314,11 @@ pub async fn complete_by_renter(
 }
 
 /// One sweep as if it were `now`: every booking whose window (plus the grace) has ended is
-/// moved as `rules::at_window_end` says. A no-show queues its codes' removal from the outside
-/// locks; a completed tour queues its visit at the first door opening (when the renter was
+/// moved as `rules::at_window_end` says, given whether its lock reports entries. A no-show
+/// queues its codes' removal from the outside locks; an unverified end queues nothing (no
+/// visit, no "we missed you"; its offline codes cannot be taken back and run out at the
+/// window's end, and `ensure_in` does nothing for a booking neither live nor called off);
+/// a completed tour queues its visit at the first door opening (when the renter was
 /// surely there), naming the units whose locks opened with its code.
 /// Several processes sweeping is harmless: each booking moves once, under its conditional
 /// update.
@@ -317,7 +335,8 @@ pub async fn sweep_ended_windows(
             let Some(b) = tx.booking(&id).await? else {
                 continue;
             };
-            match rules::at_window_end(b.state) {
+            let reports_entries = access.reports_entries(&b.community_slug);
+            match rules::at_window_end(b.state, reports_entries) {
                 Some(BookingState::NoShow) => {
                     let change = BookingChange::default();
                     if tx
@@ -347,6 +366,27 @@ pub async fn sweep_ended_windows(
                         .await?;
                         tracing::info!(booking = %id, "no access by the end of the tour window: no show");
                         sweep.no_shows.push(id);
+                    }
+                }
+                Some(BookingState::Unverified) => {
+                    let change = BookingChange::default();
+                    if tx
+                        .set_state(&id, b.state, BookingState::Unverified, change, now)
+                        .await?
+                    {
+                        super::ended::skip_unfit_mail(&mut tx, &id, BookingState::Unverified, now)
+                            .await?;
+                        tx.history(
+                            &id,
+                            now,
+                            "system",
+                            "unverified",
+                            "The tour window ended; the lock reports no entries, so whether \
+                             the renter came is not known (not a no-show)",
+                        )
+                        .await?;
+                        tracing::info!(booking = %id, "the tour window ended on a lock that reports no entries: unverified");
+                        sweep.unverified.push(id);
                     }
                 }
                 Some(BookingState::Completed) => {

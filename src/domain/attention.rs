@@ -220,8 +220,10 @@ mod tests {
             );
             assert!(attention(&booking(state, None, old), &[], LockReport::NONE, now()).is_empty());
         }
+        // Not known whether the renter came: nothing for staff to act on.
         for state in [
             BookingState::Completed,
+            BookingState::Unverified,
             BookingState::Cancelled,
             BookingState::Confirmed,
         ] {

@@ -45,6 +45,9 @@ pub enum BookingState {
     InProgress,
     Completed,
     NoShow,
+    /// The window ended on a lock that reports no entries (an offline-code lockbox) with no
+    /// word from the renter: whether they came is not known, so it is not called a no-show.
+    Unverified,
     Cancelled,
     Failed,
 }
@@ -57,6 +60,7 @@ impl BookingState {
             Self::InProgress => "in_progress",
             Self::Completed => "completed",
             Self::NoShow => "no_show",
+            Self::Unverified => "unverified",
             Self::Cancelled => "cancelled",
             Self::Failed => "failed",
         }
@@ -73,6 +77,7 @@ impl BookingState {
             Self::InProgress => "In progress",
             Self::Completed => "Completed",
             Self::NoShow => "Missed",
+            Self::Unverified => "Tour time passed",
             Self::Cancelled => "Cancelled",
             Self::Failed => "Not booked",
         }
@@ -213,6 +218,7 @@ mod tests {
             "in_progress",
             "completed",
             "no_show",
+            "unverified",
             "cancelled",
             "failed",
         ] {

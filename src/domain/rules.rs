@@ -12,16 +12,20 @@ use super::{BookingState, MailKind};
 
 /// A late renter (or a late lock report) still counts within this after the window ends.
 pub const WINDOW_GRACE: Duration = Duration::minutes(15);
+/// How long after its window a tour that ended unverified (a lock that reports no entries)
+/// may still be finished by the renter's "I have finished": the same day, near enough.
+pub const UNVERIFIED_FINISH: Duration = Duration::hours(12);
 /// The most any community lets a door code work before the start.
 pub const LATEST_EARLY_ACCESS: Duration = Duration::hours(24);
 
 impl BookingState {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Requesting,
         Self::Confirmed,
         Self::InProgress,
         Self::Completed,
         Self::NoShow,
+        Self::Unverified,
         Self::Cancelled,
         Self::Failed,
     ];
@@ -109,12 +113,13 @@ pub enum ReportEffect {
     Arrive,
     /// → completed, with the tour's one visit; `with_units` when the report names homes.
     Complete { with_units: bool },
-    /// no-show → completed through in progress: a late report from inside the window proves
-    /// the tour (providers retry for hours; PROVIDERS.md §3). Never the reverse.
+    /// no-show or unverified → completed: a late report from inside the window proves the
+    /// tour (providers retry for hours; PROVIDERS.md §3). Never the reverse.
     Rescue { with_units: bool },
     /// Already past this point: accepted, nothing changes.
     NoChange,
-    /// Cannot apply (cancelled, failed, not yet confirmed, or a no-show outside the window).
+    /// Cannot apply (cancelled, failed, not yet confirmed, or an ended tour's report from
+    /// outside the window).
     Refuse,
 }
 
@@ -139,7 +144,9 @@ pub fn on_report(
             ReportEffect::NoChange
         }
         (K::TourCompleted, S::Confirmed | S::InProgress) => ReportEffect::Complete { with_units },
-        (_, S::NoShow) if window.contains(&occurred_at) => ReportEffect::Rescue { with_units },
+        (_, S::NoShow | S::Unverified) if window.contains(&occurred_at) => {
+            ReportEffect::Rescue { with_units }
+        }
         _ => ReportEffect::Refuse,
     }
 }
@@ -170,20 +177,39 @@ pub enum RenterDoneDecision {
     NotInProgress,
 }
 
-pub fn on_renter_done(state: BookingState) -> RenterDoneDecision {
+/// `now` is the click and `end` the window's end: a tour that ended unverified may still be
+/// finished by its renter for [`UNVERIFIED_FINISH`] after (the lock could not tell us they
+/// came; the renter can). A no-show cannot: its lock said nobody came.
+pub fn on_renter_done(
+    state: BookingState,
+    now: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> RenterDoneDecision {
     match state {
         BookingState::InProgress => RenterDoneDecision::Complete,
+        BookingState::Unverified if renter_may_finish_unverified(now, end) => {
+            RenterDoneDecision::Complete
+        }
         BookingState::Completed => RenterDoneDecision::AlreadyCompleted,
         _ => RenterDoneDecision::NotInProgress,
     }
 }
 
+/// Whether the renter of a tour that ended unverified may still say they toured (the booking
+/// page offers it only then).
+pub fn renter_may_finish_unverified(now: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    now <= end + UNVERIFIED_FINISH
+}
+
 /// What the end of a tour's window (plus the grace) decides: a confirmed booking nobody
-/// opened the door for is a no-show (no visit); one the renter got into is completed, and its
-/// visit goes to Knock.
-pub fn at_window_end(state: BookingState) -> Option<BookingState> {
+/// opened the door for is a no-show (no visit), but only when its lock `reports_entries`;
+/// on one that reports none (an offline-code lockbox) silence proves nothing, so it ends
+/// unverified (PROVIDERS.md §3: "otherwise unknown"). One the renter got into is completed,
+/// and its visit goes to Knock.
+pub fn at_window_end(state: BookingState, reports_entries: bool) -> Option<BookingState> {
     match state {
-        BookingState::Confirmed => Some(BookingState::NoShow),
+        BookingState::Confirmed if reports_entries => Some(BookingState::NoShow),
+        BookingState::Confirmed => Some(BookingState::Unverified),
         BookingState::InProgress => Some(BookingState::Completed),
         _ => None,
     }
@@ -215,7 +241,9 @@ pub fn mail_fits(kind: MailKind, state: BookingState) -> bool {
 pub fn unsent_at_end(state: BookingState) -> Option<&'static str> {
     match state {
         BookingState::Cancelled => Some("not sent: the tour was cancelled"),
-        BookingState::Completed | BookingState::NoShow => Some("not sent: the tour is over"),
+        BookingState::Completed | BookingState::NoShow | BookingState::Unverified => {
+            Some("not sent: the tour is over")
+        }
         BookingState::Failed => Some("not sent: nothing was booked"),
         BookingState::Requesting | BookingState::Confirmed | BookingState::InProgress => None,
     }
@@ -281,7 +309,13 @@ mod tests {
         assert_eq!(cancel(S::Requesting), CancelDecision::Cancel);
         assert_eq!(cancel(S::Confirmed), CancelDecision::Cancel);
         assert_eq!(cancel(S::Cancelled), CancelDecision::AlreadyCancelled);
-        for s in [S::InProgress, S::Completed, S::NoShow, S::Failed] {
+        for s in [
+            S::InProgress,
+            S::Completed,
+            S::NoShow,
+            S::Unverified,
+            S::Failed,
+        ] {
             assert_eq!(cancel(s), CancelDecision::NotCancellable, "{s:?}");
         }
         assert!(S::Confirmed.is_movable());
@@ -372,9 +406,13 @@ mod tests {
 
     #[test]
     fn the_renter_finishes_only_a_tour_under_way() {
-        assert_eq!(on_renter_done(S::InProgress), RenterDoneDecision::Complete);
+        let (now, end) = (at(10, 20), at(10, 30));
         assert_eq!(
-            on_renter_done(S::Completed),
+            on_renter_done(S::InProgress, now, end),
+            RenterDoneDecision::Complete
+        );
+        assert_eq!(
+            on_renter_done(S::Completed, now, end),
             RenterDoneDecision::AlreadyCompleted
         );
         for s in [
@@ -384,22 +422,93 @@ mod tests {
             S::Requesting,
             S::Failed,
         ] {
-            assert_eq!(on_renter_done(s), RenterDoneDecision::NotInProgress);
+            assert_eq!(
+                on_renter_done(s, now, end),
+                RenterDoneDecision::NotInProgress
+            );
         }
     }
 
     #[test]
+    fn the_renter_of_an_unverified_tour_may_still_finish_it_the_same_day_and_not_later() {
+        let end = at(10, 30);
+        for now in [at(10, 46), at(22, 30)] {
+            assert_eq!(
+                on_renter_done(S::Unverified, now, end),
+                RenterDoneDecision::Complete,
+                "{now}"
+            );
+            assert!(renter_may_finish_unverified(now, end));
+        }
+        let late = at(22, 31);
+        assert_eq!(
+            on_renter_done(S::Unverified, late, end),
+            RenterDoneDecision::NotInProgress
+        );
+        assert!(!renter_may_finish_unverified(late, end));
+        // A no-show's lock said nobody came: the renter's word alone does not undo it.
+        assert_eq!(
+            on_renter_done(S::NoShow, at(10, 46), end),
+            RenterDoneDecision::NotInProgress
+        );
+    }
+
+    #[test]
     fn the_window_end_decides_no_show_or_completed_and_nothing_else() {
-        assert_eq!(at_window_end(S::Confirmed), Some(S::NoShow));
-        assert_eq!(at_window_end(S::InProgress), Some(S::Completed));
+        assert_eq!(at_window_end(S::Confirmed, true), Some(S::NoShow));
+        assert_eq!(at_window_end(S::InProgress, true), Some(S::Completed));
         for s in [
             S::Requesting,
             S::Completed,
             S::NoShow,
+            S::Unverified,
             S::Cancelled,
             S::Failed,
         ] {
-            assert_eq!(at_window_end(s), None);
+            assert_eq!(at_window_end(s, true), None);
+            assert_eq!(at_window_end(s, false), None);
+        }
+    }
+
+    #[test]
+    fn a_lock_that_reports_no_entries_ends_a_silent_tour_unverified_not_missed() {
+        assert_eq!(at_window_end(S::Confirmed, false), Some(S::Unverified));
+        // The renter got in (a unit lock or a partner said so): completed as anywhere.
+        assert_eq!(at_window_end(S::InProgress, false), Some(S::Completed));
+        let u = S::Unverified;
+        assert!(!u.holds_slot() && !u.is_live() && !u.is_cancellable() && !u.is_movable());
+        assert_eq!(cancel(u), CancelDecision::NotCancellable);
+        assert!(!renter_already_booked(u, true, true));
+        assert!(!takes_feedback(u));
+        // No "we missed you", and nothing else pending goes out either.
+        assert!(!mail_fits(MailKind::NoShowOffer, u));
+        for k in MailKind::ALL {
+            assert!(!mail_fits(k, u), "{k:?}");
+        }
+        assert_eq!(unsent_at_end(u), Some("not sent: the tour is over"));
+    }
+
+    #[test]
+    fn a_late_report_from_inside_the_window_completes_an_unverified_tour_once() {
+        use CallbackKind::*;
+        let w = window();
+        for kind in [AccessGranted, TourCompleted] {
+            let with_units = kind == TourCompleted;
+            assert_eq!(
+                on_report(kind, S::Unverified, at(10, 20), &w),
+                ReportEffect::Rescue { with_units },
+                "{kind:?}"
+            );
+            // As for a no-show: a report from after the grace proves nothing about the tour.
+            assert_eq!(
+                on_report(kind, S::Unverified, at(10, 46), &w),
+                ReportEffect::Refuse
+            );
+            // Once completed, the next report changes nothing (one visit).
+            assert_eq!(
+                on_report(kind, S::Completed, at(10, 20), &w),
+                ReportEffect::NoChange
+            );
         }
     }
 
@@ -433,7 +542,10 @@ mod tests {
     #[test]
     fn every_end_has_a_reason_for_unsent_mail_and_no_live_state_has_one() {
         for s in S::ALL {
-            let ended = matches!(s, S::Completed | S::NoShow | S::Cancelled | S::Failed);
+            let ended = matches!(
+                s,
+                S::Completed | S::NoShow | S::Unverified | S::Cancelled | S::Failed
+            );
             assert_eq!(unsent_at_end(s).is_some(), ended, "{s:?}");
         }
         assert_eq!(unsent_at_end(S::NoShow), Some("not sent: the tour is over"));
@@ -457,7 +569,13 @@ mod tests {
             assert!(!renter_already_booked(s, false, false), "{s:?}");
         }
         // A tour that is over or off leaves the renter free to book again.
-        for s in [S::Completed, S::NoShow, S::Cancelled, S::Failed] {
+        for s in [
+            S::Completed,
+            S::NoShow,
+            S::Unverified,
+            S::Cancelled,
+            S::Failed,
+        ] {
             assert!(!renter_already_booked(s, true, true), "{s:?}");
         }
     }

@@ -69,6 +69,9 @@ struct BookingPage<'a> {
     in_window: bool,
     /// The renter's answer on the finished-tour page, once given (`tour_next_step.html`).
     feedback: Option<TourFeedback>,
+    /// The window ended unverified (its lock reports no entries) recently enough that the
+    /// renter may still say they toured (`rules::renter_may_finish_unverified`).
+    may_finish: bool,
     ratings: [TourRating; 4],
 }
 
@@ -352,6 +355,8 @@ async fn booking_page(
         false => None,
     };
     let asks_feedback = completed && feedback.is_none();
+    let may_finish = booking.state == BookingState::Unverified
+        && crate::domain::rules::renter_may_finish_unverified(now, booking.slot_end);
     let flash = flash::take(session, &booking.id);
     let cancelled_by_staff = booking.state == BookingState::Cancelled
         && state.bookings.cancelled_by_staff(&booking.id).await?;
@@ -396,7 +401,12 @@ async fn booking_page(
         demo_mailbox: state.settings.demo() && state.settings.smtp_url.is_none(),
         notice,
         feedback,
-        csrf_token: if booking.state == BookingState::InProgress || needs_proof || asks_feedback {
+        may_finish,
+        csrf_token: if booking.state == BookingState::InProgress
+            || needs_proof
+            || asks_feedback
+            || may_finish
+        {
             csrf::token(session)?
         } else {
             String::new()

@@ -16,6 +16,7 @@ mod knock_differs;
 mod limits;
 mod mail;
 mod metrics;
+mod migrations;
 mod notify;
 mod ops;
 mod outbox;

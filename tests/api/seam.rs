@@ -34,6 +34,7 @@ mod capabilities;
 mod give_up;
 mod in_transaction;
 mod units;
+mod unverified;
 
 /// The app with Maple Court on Seam lock `device`, the emulator's clock `behind` real time.
 async fn seam_app(b: Backend, device: &str, behind: Duration) -> SeamApp {

@@ -15,6 +15,8 @@ pub fn state_label(s: BookingState) -> &'static str {
         BookingState::InProgress => "In progress",
         BookingState::Completed => "Completed",
         BookingState::NoShow => "No show",
+        // Not a no-show: the lock cannot say whether the renter came.
+        BookingState::Unverified => "Ended (entry not reported)",
         BookingState::Cancelled => "Cancelled",
         BookingState::Failed => "Not booked",
     }
@@ -28,12 +30,13 @@ pub fn row_state(b: &Booking) -> (&'static str, &'static str) {
     }
 }
 
-pub const STATES: [BookingState; 7] = [
+pub const STATES: [BookingState; 8] = [
     BookingState::Requesting,
     BookingState::Confirmed,
     BookingState::InProgress,
     BookingState::Completed,
     BookingState::NoShow,
+    BookingState::Unverified,
     BookingState::Cancelled,
     BookingState::Failed,
 ];
@@ -173,6 +176,7 @@ pub fn history_kind(kind: &str) -> String {
         "in_progress" => "Door opened",
         "completed" => "Tour completed",
         "no_show" => "No show",
+        "unverified" => "Ended (entry not reported)",
         "reschedule_requested" => "Asked to move",
         "rescheduled" => "Moved",
         "reschedule_failed" => "Move failed",
@@ -232,6 +236,7 @@ mod tests {
     #[test]
     fn history_kinds_read_as_words() {
         assert_eq!(history_kind("no_show"), "No show");
+        assert_eq!(history_kind("unverified"), "Ended (entry not reported)");
         assert_eq!(history_kind("in_progress"), "Door opened");
         assert_eq!(history_kind("something_new"), "something new");
     }
