@@ -7,6 +7,7 @@ pub mod demo;
 pub mod domain;
 pub mod knock;
 pub mod mail;
+pub mod memory;
 pub mod metrics;
 pub mod outbox;
 pub mod staff;

@@ -134,6 +134,7 @@ enum OutboxCommand {
 }
 
 fn main() -> ExitCode {
+    tourgate::memory::limit_malloc_arenas();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
