@@ -4,9 +4,10 @@
 //! no-shows and cancels that delete the code, a lock that never gets the code, webhooks
 //! duplicated, reordered and dropped, and Seam failing while we issue.
 //!
-//! The emulator's clock is pinned a little in the past and moved forward by the tests; our
-//! webhook check allows five minutes either way (as Svix's does), so no test moves it past
-//! real time by more than that. Windows reach a day before the tour
+//! The emulator's clock is pinned a little in the past and moved forward by the tests (its
+//! deliveries are signed with the wall clock, as Svix signs them when it sends, so our
+//! five-minute signature check holds however far a test moves it). Windows reach a day
+//! before the tour
 //! (`code_valid_before_minutes = 1440`), so the lock opens for the code now.
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use seam_sandbox::{
@@ -431,6 +432,60 @@ on_both_backends!(
         let visits = s.app.sandbox.snapshot().visits;
         assert_eq!(visits.len(), 1);
         assert_eq!(visits[0].visit_time, first);
+    }
+);
+
+on_both_backends!(
+    a_webhook_a_day_late_gives_the_outcome_an_on_time_one_would,
+    |b: Backend| async move {
+        let s = seam_app(b, seeds::FRONT_DOOR, Duration::minutes(4)).await;
+        let (id, _) = s.book().await;
+        s.drain().await;
+        s.seam.tick().await;
+        let code = s.code(&id).await;
+        // The entry's report is held back a day (Seam retries for about 28 hours).
+        let day = std::time::Duration::from_secs(24 * 3600);
+        s.seam.delay_next_deliveries(1, day);
+        s.seam.keypad_entry(seeds::FRONT_DOOR, &code).unwrap();
+        s.seam.tick().await;
+        let arrival = s.lock_events("lock.unlocked")[0].occurred_at;
+        assert_eq!(
+            state_of(&s.app, &id).await,
+            BookingState::Confirmed,
+            "not heard yet"
+        );
+
+        // The window ends first: the sweep reads Seam's event log before deciding, so the
+        // entry makes an arrival and a completed tour, not a no-show.
+        let swept_at = s.booking(&id).await.slot_end + Duration::minutes(16);
+        let sweep = s.app.bookings.sweep_ended_windows(swept_at).await.unwrap();
+        assert!(sweep.no_shows.is_empty(), "{sweep:?}");
+        assert_eq!(state_of(&s.app, &id).await, BookingState::Completed);
+        assert_eq!(s.booking(&id).await.first_access_at, Some(arrival));
+        s.app.outbox.drain(swept_at).await.unwrap();
+        let visits = s.app.sandbox.snapshot().visits;
+        assert_eq!(visits.len(), 1);
+        assert_eq!(visits[0].visit_time, arrival);
+
+        // The late delivery arrives and is acknowledged: nothing changes.
+        s.seam.advance(day + std::time::Duration::from_secs(60));
+        s.seam.tick().await;
+        let late: Vec<_> = s
+            .seam
+            .deliveries()
+            .into_iter()
+            .filter(|d| d.event_type == "lock.unlocked")
+            .collect();
+        assert_eq!(late.len(), 1);
+        assert_eq!(
+            late[0].attempts.last().and_then(|a| a.status),
+            Some(200),
+            "{late:?}"
+        );
+        assert_eq!(state_of(&s.app, &id).await, BookingState::Completed);
+        assert_eq!(s.booking(&id).await.first_access_at, Some(arrival));
+        s.app.outbox.drain(swept_at).await.unwrap();
+        assert_eq!(s.app.sandbox.snapshot().visits.len(), 1, "still one visit");
     }
 );
 
