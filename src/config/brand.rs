@@ -102,7 +102,7 @@ pub struct Brand {
     pub hero: Option<Image>,
     /// Checked against the pages' backgrounds and button text (WCAG AA) when parsed.
     pub color: Option<BrandColor>,
-    pub office_phone: Option<Phone>,
+    pub office_phone: Option<OfficePhone>,
     pub office_email: Option<Email>,
     /// The community's own sender for renter mail; else "<name> via Tourgate" at MAIL_FROM's
     /// address.
@@ -110,6 +110,29 @@ pub struct Brand {
     /// Where a renter applies after the tour.
     pub apply_url: Option<url::Url>,
     pub kit: TourKit,
+}
+
+/// The office's number, with the form people read formatted once (formatting runs the phone
+/// library's patterns, which every page view showing it would otherwise repeat).
+#[derive(Debug, Clone)]
+pub struct OfficePhone {
+    phone: Phone,
+    shown: String,
+}
+
+impl OfficePhone {
+    pub fn new(phone: Phone) -> Self {
+        let shown = phone.for_people();
+        Self { phone, shown }
+    }
+
+    pub fn as_e164(&self) -> &str {
+        self.phone.as_e164()
+    }
+
+    pub fn for_people(&self) -> &str {
+        &self.shown
+    }
 }
 
 /// An image as the communities file names it.
@@ -154,7 +177,7 @@ impl RawBrand {
         let office_phone = self
             .office_phone
             .map(|p| {
-                Phone::parse(&p).map_err(|_| {
+                Phone::parse(&p).map(OfficePhone::new).map_err(|_| {
                     format!("office_phone `{p}` is not a phone number like (206) 555-0100")
                 })
             })
@@ -281,13 +304,16 @@ pub fn directions_url(address: &str) -> String {
 
 impl super::Community {
     /// Directions to the community's address in the renter's maps app.
-    pub fn directions_url(&self) -> String {
-        directions_url(&self.address)
+    pub fn directions_url(&self) -> &str {
+        &self.directions
     }
 
     /// Whom the renter deals with, for the footer: the office's number when there is one.
-    pub fn office_phone_for_people(&self) -> Option<String> {
-        self.brand.office_phone.as_ref().map(Phone::for_people)
+    pub fn office_phone_for_people(&self) -> Option<&str> {
+        self.brand
+            .office_phone
+            .as_ref()
+            .map(OfficePhone::for_people)
     }
 }
 

@@ -15,6 +15,8 @@ pub struct Community {
     pub name: String,
     pub timezone: Tz,
     pub address: String,
+    /// Directions to `address` in a maps app (`directions_url()`), made once.
+    pub(crate) directions: String,
     pub tour_minutes: u32,
     pub default_source_title: SourceTitle,
     pub units: Vec<String>,
@@ -605,6 +607,7 @@ impl RawCommunity {
             knock_community_id: self.knock_community_id,
             name: self.name,
             timezone,
+            directions: super::directions_url(&self.address),
             address: self.address,
             tour_minutes: self.tour_minutes,
             default_source_title,

@@ -461,9 +461,13 @@ async fn render_form(
     } else {
         status
     };
+    // Room for the picker up front: the page is mostly it, and growing the buffer as askama
+    // writes would copy it several times over.
+    let mut body = String::with_capacity(TourPage::SIZE_HINT + page.picker.len());
+    page.render_into(&mut body)?;
     Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
-        .body(page.render()?))
+        .body(body))
 }
 
 /// "in Pacific time (America/Los_Angeles, PST)": the zone named, with today's abbreviation.
