@@ -149,6 +149,18 @@ impl SeamApp {
             .collect()
     }
 
+    /// Exactly one staff alert so far, about booking `id`'s lock, saying `says`, and never
+    /// with the door code in it.
+    async fn one_staff_alert(&self, id: &str, says: &str) {
+        let alerts = self.staff_alerts();
+        assert_eq!(alerts.len(), 1, "one alert: {alerts:?}");
+        assert!(alerts[0].contains(says), "{}", alerts[0]);
+        assert!(
+            !alerts[0].contains(&self.code(id).await),
+            "no code in a staff mail"
+        );
+    }
+
     async fn jobs(&self, id: &str, kind: JobKind) -> Vec<tourgate::outbox::OutboxJob> {
         self.app
             .app_store
@@ -378,13 +390,7 @@ on_both_backends!(
             "{board}"
         );
         s.drain().await;
-        let alerts = s.staff_alerts();
-        assert_eq!(alerts.len(), 1, "one alert");
-        assert!(alerts[0].contains("could not be set"), "{}", alerts[0]);
-        assert!(
-            !alerts[0].contains(&s.code(&id).await),
-            "no code in a staff mail"
-        );
+        s.one_staff_alert(&id, "could not be set").await;
         s.seam.tick().await;
         s.drain().await;
         assert_eq!(s.staff_alerts().len(), 1, "still one alert");
@@ -692,9 +698,7 @@ on_both_backends!(
         };
         assert!(on_board().await, "the alert is on the board");
         s.drain().await;
-        let alerts = s.staff_alerts();
-        assert_eq!(alerts.len(), 1);
-        assert!(alerts[0].contains("could not be removed"), "{}", alerts[0]);
+        s.one_staff_alert(&id, "could not be removed").await;
 
         // The lock comes back: the code leaves it, and the alert is over.
         s.seam.set_device_offline(seeds::FRONT_DOOR, false).unwrap();
