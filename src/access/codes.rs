@@ -78,6 +78,7 @@ impl AccessProvider for CodeProvider {
             code: Some(self.code_for(&b.id, b.slot_start())),
             valid_from: *w.start(),
             valid_until: *w.end(),
+            unit_codes: Vec::new(),
         })
     }
 

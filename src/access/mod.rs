@@ -22,7 +22,7 @@ pub use event::{AccessEvent, EntryMethod, InboundEvent};
 pub use lock_jobs::{code_alert, LockWrite};
 pub use proof::{EmailProof, PROOF_COOKIE, PROOF_PARAM};
 pub use provider::{
-    AccessCode, AccessError, AccessGrant, AccessProvider, Attribution, Capabilities,
+    AccessCode, AccessError, AccessGrant, AccessProvider, Attribution, Capabilities, UnitCode,
 };
 pub use seam::Seam;
 
@@ -211,9 +211,40 @@ impl Access {
                     code: Some(code),
                     valid_from: row.starts_at,
                     valid_until: row.ends_at,
+                    unit_codes: self.unit_codes(seam, store, b).await,
                 })
             }
         }
+    }
+
+    /// The PINs of the booking's unit locks that pick their own (the others take the booking's
+    /// code), once each lock has its code. Read from Seam, never stored; a unit whose PIN
+    /// cannot be read now is left out (logged) rather than holding back the building's code.
+    async fn unit_codes(&self, seam: &Seam, store: &Store, b: &Booking) -> Vec<UnitCode> {
+        let rows = match store.access_grants(&b.id).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(booking = %b.id, error = %e, "unit locks' codes not read");
+                return Vec::new();
+            }
+        };
+        let mut codes = Vec::new();
+        for g in rows {
+            let (Some(unit), Some(code_id)) = (g.unit, g.access_code_id) else {
+                continue;
+            };
+            if seam.capabilities(&g.device_id).custom_code || !g.state.lock_has_it() {
+                continue;
+            }
+            match seam.pin_of(&code_id).await {
+                Ok(Some(code)) => codes.push(UnitCode { unit, code }),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(booking = %b.id, %unit, error = %e, "a unit lock's PIN not read now")
+                }
+            }
+        }
+        codes
     }
 
     /// Brings the booking's grants in line with it inside the caller's transaction, the one

@@ -36,6 +36,16 @@ pub struct AccessGrant {
     pub code: Option<AccessCode>,
     pub valid_from: DateTime<Utc>,
     pub valid_until: DateTime<Utc>,
+    /// Codes of unit locks that pick their own PIN (an offline-code lockbox): the renter needs
+    /// each besides `code`. Units whose locks take `code` are not listed.
+    pub unit_codes: Vec<UnitCode>,
+}
+
+/// A unit's own code, for a unit lock that does not take the booking's.
+#[derive(Debug, Clone)]
+pub struct UnitCode {
+    pub unit: String,
+    pub code: AccessCode,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -60,18 +60,25 @@ impl MailDesk {
                 "the community's own automations write to renters".into(),
             ));
         }
-        let code = match kind {
+        let grant = match kind {
             MailKind::AccessInstructions => {
                 // Only once the lock has it (an outside lock sets codes some time after we ask):
                 // until then the mail waits, retried.
-                self.access
-                    .grant(community, booking)
-                    .await
-                    .map_err(|e| MailError::Transient(format!("access: {e}")))?
-                    .code
+                Some(
+                    self.access
+                        .grant(community, booking)
+                        .await
+                        .map_err(|e| MailError::Transient(format!("access: {e}")))?,
+                )
             }
             _ => None,
         };
+        let code = grant.as_ref().and_then(|g| g.code.as_ref());
+        let unit_codes: Vec<(String, String)> = grant
+            .iter()
+            .flat_map(|g| &g.unit_codes)
+            .map(|u| (u.unit.clone(), u.code.reveal().to_string()))
+            .collect();
         let page_url = self
             .public_url
             .join(&format!("bookings/{}", booking.token))
@@ -87,7 +94,8 @@ impl MailDesk {
             community,
             manage_url: manage_url.to_string(),
             page_url: page_url.to_string(),
-            access_code: code.as_ref().map(|c| c.reveal()),
+            access_code: code.map(|c| c.reveal()),
+            unit_codes: &unit_codes,
             sequence,
             from: &from,
             now,

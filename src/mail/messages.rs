@@ -36,6 +36,8 @@ pub struct MailContext<'a> {
     pub page_url: String,
     /// Only for access instructions; never logged, never in Knock's log.
     pub access_code: Option<&'a str>,
+    /// With it, the PINs of unit locks that pick their own: (unit, code); never logged either.
+    pub unit_codes: &'a [(String, String)],
     /// iCalendar SEQUENCE: grows with each change of the booking.
     pub sequence: u32,
     pub from: &'a Mailbox,
@@ -84,6 +86,7 @@ struct HtmlBody<'a> {
     ends: &'a str,
     manage_url: &'a str,
     access_code: Option<&'a str>,
+    unit_codes: &'a [(String, String)],
 }
 
 #[derive(Template)]
@@ -100,6 +103,7 @@ struct TextBody<'a> {
     ends: &'a str,
     manage_url: &'a str,
     access_code: Option<&'a str>,
+    unit_codes: &'a [(String, String)],
 }
 
 pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
@@ -124,23 +128,34 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
         MailKind::BookingLink => format!("Your tour at {}: the link to your booking", c.name),
         MailKind::NoShowOffer => format!("We missed you at {}: book another time", c.name),
     };
-    let html_with = |manage_url: &str, access_code: Option<&str>| {
-        HtmlBody {
-            kind: ctx.kind.as_str(),
-            knock_confirms,
-            reference: &reference,
-            community: c,
-            first_name: b.first_name.as_str(),
-            when: &when,
-            ends: &ends,
-            manage_url,
-            access_code,
-        }
-        .render()
-        .map_err(|e| MailError::Build(e.to_string()))
-    };
-    let html = html_with(&ctx.manage_url, ctx.access_code)?;
-    let logged_html = html_with(&ctx.page_url, ctx.access_code.map(|_| CODE_IN_LOG))?;
+    let html_with =
+        |manage_url: &str, access_code: Option<&str>, unit_codes: &[(String, String)]| {
+            HtmlBody {
+                kind: ctx.kind.as_str(),
+                knock_confirms,
+                reference: &reference,
+                community: c,
+                first_name: b.first_name.as_str(),
+                when: &when,
+                ends: &ends,
+                manage_url,
+                access_code,
+                unit_codes,
+            }
+            .render()
+            .map_err(|e| MailError::Build(e.to_string()))
+        };
+    let html = html_with(&ctx.manage_url, ctx.access_code, ctx.unit_codes)?;
+    let logged_units: Vec<(String, String)> = ctx
+        .unit_codes
+        .iter()
+        .map(|(unit, _)| (unit.clone(), CODE_IN_LOG.to_string()))
+        .collect();
+    let logged_html = html_with(
+        &ctx.page_url,
+        ctx.access_code.map(|_| CODE_IN_LOG),
+        &logged_units,
+    )?;
     let text = TextBody {
         kind: ctx.kind.as_str(),
         knock_confirms,
@@ -151,6 +166,7 @@ pub fn compose(ctx: &MailContext) -> Result<RenderedMail, MailError> {
         ends: &ends,
         manage_url: &ctx.manage_url,
         access_code: ctx.access_code,
+        unit_codes: ctx.unit_codes,
     }
     .render()
     .map_err(|e| MailError::Build(e.to_string()))?;

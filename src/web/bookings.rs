@@ -35,6 +35,8 @@ struct BookingPage<'a> {
     ends: String,
     /// The door code, once due (never before `shown_before` the start).
     access_code: Option<String>,
+    /// Units whose own lock has a PIN of its own: (unit, code), shown with the door code.
+    unit_codes: Vec<(String, String)>,
     access_until: String,
     /// When the code will appear, while it is not shown yet.
     code_appears: Option<String>,
@@ -380,6 +382,15 @@ async fn booking_page(
         community: c,
         when: describe(booking.slot_start(), c.timezone),
         ends: describe_time(booking.slot_end, c.timezone),
+        unit_codes: grant
+            .as_ref()
+            .map(|g| {
+                g.unit_codes
+                    .iter()
+                    .map(|u| (u.unit.clone(), u.code.reveal().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         access_code: grant
             .and_then(|g| g.code)
             .map(|code| code.reveal().to_string()),

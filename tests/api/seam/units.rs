@@ -191,3 +191,62 @@ on_both_backends!(
             .all(|(_, st)| st == "removed"));
     }
 );
+
+on_both_backends!(
+    a_unit_lockbox_that_picks_its_own_pin_has_it_shown_and_mailed_but_never_logged,
+    |b: Backend| async move {
+        let locks = format!(
+            "access = {{ provider = \"seam\", device_id = \"{}\" }}\n[community.unit_access]\n\
+             \"2B\" = {{ provider = \"seam\", device_id = \"{}\" }}\n",
+            seeds::FRONT_DOOR,
+            seeds::LOCKBOX
+        );
+        let s = seam_app_with(b, &locks, Duration::minutes(4)).await;
+        let (id, page) = s.book().await;
+        s.drain().await;
+        s.seam.tick().await;
+        let pin = s.codes_of(seeds::LOCKBOX, &id)[0].code.clone().unwrap();
+        let ours = s.code(&id).await;
+        assert_ne!(pin, ours, "the lockbox's maker picked its PIN");
+
+        // The page: the building's code, and the lockbox's own for its home.
+        let (_, html) = s.app.get(&crate::helpers::client(), &page).await;
+        assert!(html.contains(&ours), "the building's code");
+        assert!(
+            html.contains("data-unit-code=\"2B\"") && html.contains(&pin),
+            "the lockbox's PIN with its home: {html}"
+        );
+
+        // The access mail carries both; Knock's copy of it neither.
+        let mail = s
+            .jobs(&id, JobKind::Email)
+            .await
+            .into_iter()
+            .find(|j| j.payload.contains("access_instructions"))
+            .expect("the access mail is queued");
+        s.app.outbox.drain(mail.next_attempt_at).await.unwrap();
+        let sent: Vec<String> = s
+            .app
+            .mail_files()
+            .into_iter()
+            .map(|m| String::from_utf8_lossy(&m).to_string())
+            .filter(|m| m.contains("How to get in"))
+            .collect();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].contains(&pin) && sent[0].contains(&ours),
+            "{}",
+            sent[0]
+        );
+        let logged = s.app.sandbox.snapshot().emails;
+        let log = logged
+            .iter()
+            .find(|e| e.subject.contains("How to get in"))
+            .expect("logged in Knock");
+        assert!(
+            !log.body.contains(&pin) && !log.body.contains(&ours),
+            "{}",
+            log.body
+        );
+    }
+);
