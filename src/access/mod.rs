@@ -28,7 +28,7 @@ pub use seam::Seam;
 
 use crate::config::{Communities, Community, Lock};
 use crate::domain::{Booking, BookingId};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{GrantRow, Store, StoreError, Tx};
 
 /// The built-in codes: ours to check, nothing to provision, revoked by our own keypad
 /// refusing bookings that are not live; entries only through a partner's callback.
@@ -182,10 +182,16 @@ impl Access {
             Provider::Codes(p) => p.issue(community, b).await,
             Provider::Seam { seam, device_id } => {
                 let store = &self.outside.as_ref().expect("seam is outside").store;
-                let row = store
-                    .access_grant(&b.id)
+                // Every lock's grant in one read: the building's decides, the units' add PINs.
+                let (building, units): (Vec<GrantRow>, Vec<GrantRow>) = store
+                    .access_grants(&b.id)
                     .await
                     .map_err(|e| AccessError::Store(e.to_string()))?
+                    .into_iter()
+                    .partition(|g| g.unit.is_none());
+                let row = building
+                    .into_iter()
+                    .next()
                     .ok_or_else(|| AccessError::NotReady("not asked of the lock yet".into()))?;
                 let caps = seam.capabilities(device_id);
                 let w = window(community, b);
@@ -211,40 +217,10 @@ impl Access {
                     code: Some(code),
                     valid_from: row.starts_at,
                     valid_until: row.ends_at,
-                    unit_codes: self.unit_codes(seam, store, b).await,
+                    unit_codes: unit_codes(seam, units, b).await,
                 })
             }
         }
-    }
-
-    /// The PINs of the booking's unit locks that pick their own (the others take the booking's
-    /// code), once each lock has its code. Read from Seam, never stored; a unit whose PIN
-    /// cannot be read now is left out (logged) rather than holding back the building's code.
-    async fn unit_codes(&self, seam: &Seam, store: &Store, b: &Booking) -> Vec<UnitCode> {
-        let rows = match store.access_grants(&b.id).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(booking = %b.id, error = %e, "unit locks' codes not read");
-                return Vec::new();
-            }
-        };
-        let mut codes = Vec::new();
-        for g in rows {
-            let (Some(unit), Some(code_id)) = (g.unit, g.access_code_id) else {
-                continue;
-            };
-            if seam.capabilities(&g.device_id).custom_code || !g.state.lock_has_it() {
-                continue;
-            }
-            match seam.pin_of(&code_id).await {
-                Ok(Some(code)) => codes.push(UnitCode { unit, code }),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(booking = %b.id, %unit, error = %e, "a unit lock's PIN not read now")
-                }
-            }
-        }
-        codes
     }
 
     /// Brings the booking's grants in line with it inside the caller's transaction, the one
@@ -334,4 +310,27 @@ impl Access {
     pub fn communities(&self) -> Option<&Communities> {
         self.outside.as_deref().map(|o| &o.communities)
     }
+}
+
+/// The PINs of the booking's unit locks that pick their own (the others take the booking's
+/// code), once each lock has its code. Read from Seam, never stored; a unit whose PIN cannot be
+/// read now is left out (logged) rather than holding back the building's code.
+async fn unit_codes(seam: &Seam, units: Vec<GrantRow>, b: &Booking) -> Vec<UnitCode> {
+    let mut codes = Vec::new();
+    for g in units {
+        let (Some(unit), Some(code_id)) = (g.unit, g.access_code_id) else {
+            continue;
+        };
+        if seam.capabilities(&g.device_id).custom_code || !g.state.lock_has_it() {
+            continue;
+        }
+        match seam.pin_of(&code_id).await {
+            Ok(Some(code)) => codes.push(UnitCode { unit, code }),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(booking = %b.id, %unit, error = %e, "a unit lock's PIN not read now")
+            }
+        }
+    }
+    codes
 }

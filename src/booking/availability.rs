@@ -94,6 +94,17 @@ struct State {
     no_call_before: Option<Instant>,
 }
 
+impl State {
+    /// The last good answer when it is at most `max_age` old at `asked` and no change of ours
+    /// marked it for a refresh.
+    fn within(&self, asked: Instant, max_age: Duration) -> Option<Arc<Offer>> {
+        self.good
+            .as_ref()
+            .filter(|(_, at)| !self.marked && asked.saturating_duration_since(*at) <= max_age)
+            .map(|(offer, _)| offer.clone())
+    }
+}
+
 /// Starts held by live bookings.
 type Held = Arc<HeldSlots>;
 
@@ -206,10 +217,7 @@ impl AvailabilityCache {
         let entry = self.entry(c);
         let asked = self.now();
         let st = entry.state();
-        st.good
-            .as_ref()
-            .filter(|(_, at)| !st.marked && asked.saturating_duration_since(*at) <= max_age)
-            .map(|(offer, _)| offer.clone())
+        st.within(asked, max_age)
     }
 
     /// The slots live bookings hold at `c` (from now on): read from the store at most every
@@ -333,10 +341,8 @@ impl AvailabilityCache {
         {
             let st = entry.state();
             let servable = self.servable(&st, asked);
-            if let Some((offer, at)) = &st.good {
-                if !st.marked && asked.saturating_duration_since(*at) <= max_age {
-                    return Ok(offer.clone());
-                }
+            if let Some(offer) = st.within(asked, max_age) {
+                return Ok(offer);
             }
             if st.no_call_before.is_some_and(|until| asked < until) {
                 return match (how, servable) {

@@ -203,24 +203,28 @@ impl BookingService {
         &self.access
     }
 
-    /// The renter's access for a live booking (the door code); None for a booking that is
-    /// not live, while the lock does not have the code yet, or when the provider cannot say.
-    pub async fn access_grant(&self, community: &Community, b: &Booking) -> Option<AccessGrant> {
+    /// The renter's access for a live booking (the door code), or why there is none to show:
+    /// not live, the lock does not have the code yet, or the provider cannot say (logged).
+    pub async fn access_grant(
+        &self,
+        community: &Community,
+        b: &Booking,
+    ) -> Result<AccessGrant, AccessError> {
         if !b.state.is_live() {
-            return None;
+            return Err(AccessError::NotReady(b.state.as_str().into()));
         }
-        match self.access.grant(community, b).await {
-            Ok(grant) => Some(grant),
+        let grant = self.access.grant(community, b).await;
+        match &grant {
+            Ok(_) => {}
             Err(AccessError::NotReady(state)) => {
                 tracing::debug!(booking = %b.id, state, "the lock does not have the code yet");
-                None
             }
             Err(e) => {
                 tracing::error!(booking = %b.id, provider = self.access.name_for(community),
                     error = %e, "the access provider could not say");
-                None
             }
         }
+        grant
     }
 
     /// How long one attempt may take at most; a hold or lease covers this and a margin, so

@@ -339,14 +339,14 @@ async fn booking_page(
     let shown_from = booking.slot_start() - c.access.shown_before;
     let until = *access::window(c, booking).end();
     let due = live && now >= shown_from && now <= until;
-    // The code is computed only for a browser that may see it.
-    let grant = match due && proved {
-        true => state.bookings.access_grant(c, booking).await,
-        false => None,
-    };
-    let code_waits = match due && proved && grant.is_none() {
-        true => code_wait(state, c, booking).await,
-        false => None,
+    // The code is computed only for a browser that may see it: one ask of the provider gives
+    // the code, or why it is not shown yet.
+    let (grant, code_waits) = match due && proved {
+        true => match state.bookings.access_grant(c, booking).await {
+            Ok(g) => (Some(g), None),
+            Err(e) => (None, code_wait(state, c, &e)),
+        },
+        false => (None, None),
     };
     let needs_proof = live && !proved;
     let in_window = booking.state == BookingState::InProgress
@@ -433,19 +433,17 @@ async fn booking_page(
 
 /// A due code that is not shown: on a lock that sets codes some time after the ask, whether it
 /// is on its way or could not be set (the access provider's own word for the grant's state).
-async fn code_wait(state: &AppState, c: &Community, booking: &Booking) -> Option<CodeWait> {
-    let access = state.bookings.access();
-    if !access.capabilities(c).async_provisioning {
+fn code_wait(state: &AppState, c: &Community, why: &access::AccessError) -> Option<CodeWait> {
+    if !state.bookings.access().capabilities(c).async_provisioning {
         return None;
     }
-    match access.grant(c, booking).await {
-        Ok(_) => None,
-        Err(access::AccessError::NotReady(s))
-            if GrantState::parse(&s).is_some_and(GrantState::needs_attention) =>
+    match why {
+        access::AccessError::NotReady(s)
+            if GrantState::parse(s).is_some_and(GrantState::needs_attention) =>
         {
             Some(CodeWait::NotSet)
         }
-        Err(_) => Some(CodeWait::Setting),
+        _ => Some(CodeWait::Setting),
     }
 }
 

@@ -90,13 +90,17 @@ impl SeamApp {
             .unwrap()
     }
 
-    async fn grant_state(&self, id: &str) -> Option<GrantState> {
+    /// The booking's grant on its building's lock.
+    async fn grant(&self, id: &str) -> Option<tourgate::store::GrantRow> {
         self.app
             .app_store
             .access_grant(&BookingId::parse(id).unwrap())
             .await
             .unwrap()
-            .map(|g| g.state)
+    }
+
+    async fn grant_state(&self, id: &str) -> Option<GrantState> {
+        self.grant(id).await.map(|g| g.state)
     }
 
     /// The booking's door code as the built-in provider makes it (what we set on the lock).
@@ -243,13 +247,7 @@ on_both_backends!(
         let arrival = s.lock_events("lock.unlocked")[0].occurred_at;
         assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
         assert_eq!(s.booking(&id).await.first_access_at, Some(arrival));
-        let grant = s
-            .app
-            .app_store
-            .access_grant(&BookingId::parse(&id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let grant = s.grant(&id).await.expect("a grant");
         assert_eq!(grant.arrival_attribution.as_deref(), Some("code_id"));
 
         s.finish(&page).await;
@@ -744,13 +742,7 @@ on_both_backends!(
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
         assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
-        let grant = s
-            .app
-            .app_store
-            .access_grant(&BookingId::parse(&id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let grant = s.grant(&id).await.expect("a grant");
         assert_eq!(grant.arrival_attribution.as_deref(), Some("probable"));
     }
 );
@@ -776,13 +768,7 @@ on_both_backends!(
         );
         s.seam.tick().await;
         assert_eq!(state_of(&s.app, &id).await, BookingState::InProgress);
-        let grant = s
-            .app
-            .app_store
-            .access_grant(&BookingId::parse(&id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let grant = s.grant(&id).await.expect("a grant");
         assert_eq!(grant.arrival_attribution.as_deref(), Some("code"));
     }
 );
