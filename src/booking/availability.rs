@@ -40,45 +40,60 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// One answer of Knock's for a community, with its days and labels prepared once.
 #[derive(Debug)]
 pub struct Offer {
-    pub slots: Vec<Slot>,
+    /// Knock's answer, ascending, shared by every offer edited from it.
+    answer: Arc<[Slot]>,
+    /// Starts taken from `answer` since (our bookings, held slots), ascending: an edit copies
+    /// these few, not the whole answer (a dense schedule's 1,344 times per booking).
+    gone: Vec<DateTime<Utc>>,
     pub days: Vec<Arc<Day>>,
     /// The page's rendering of `days` with no time chosen, made once by the web layer.
     pub picker_html: std::sync::OnceLock<String>,
 }
 
 impl Offer {
-    fn new(slots: Vec<Slot>, tz: Tz) -> Self {
+    fn new(mut slots: Vec<Slot>, tz: Tz) -> Self {
+        slots.sort_by_key(Slot::utc);
         let days = group_by_day(&slots, tz);
         Self {
-            slots,
+            answer: slots.into(),
+            gone: Vec::new(),
             days,
             picker_html: std::sync::OnceLock::new(),
         }
     }
 
-    /// The offer without the slot starting at `at`.
+    /// The times offered, ascending.
+    pub fn slots(&self) -> impl Iterator<Item = &Slot> {
+        self.answer
+            .iter()
+            .filter(|s| self.gone.binary_search(&s.utc()).is_err())
+    }
+
     /// The offer without the slots `gone` says are gone. The days are edited, not grouped
     /// again: regrouping a dense schedule's slots formatted every label per booking
     /// (BENCHMARKS.md).
     fn without(&self, gone: impl Fn(DateTime<Utc>) -> bool) -> Self {
         let mut days = self.days.clone();
-        let mut slots = Vec::with_capacity(self.slots.len());
-        for s in &self.slots {
+        let mut taken = self.gone.clone();
+        for s in self.slots() {
             if gone(s.utc()) {
                 days = without_slot(&days, &s.value);
-            } else {
-                slots.push(s.clone());
+                taken.push(s.utc());
             }
         }
+        taken.sort_unstable();
+        taken.dedup();
         Self {
-            slots,
+            answer: self.answer.clone(),
+            gone: taken,
             days,
             picker_html: std::sync::OnceLock::new(),
         }
     }
 
     pub fn offers(&self, at: DateTime<Utc>) -> bool {
-        self.slots.iter().any(|s| s.utc() == at)
+        self.answer.binary_search_by_key(&at, Slot::utc).is_ok()
+            && self.gone.binary_search(&at).is_err()
     }
 }
 
@@ -281,7 +296,7 @@ impl AvailabilityCache {
     /// its days and picker instead of each filtering and rendering them again. A slot freed
     /// meanwhile by another process comes back with the next refresh (at most the fresh time).
     pub fn without_held(&self, c: &Community, offer: &Arc<Offer>, held: &HeldSlots) -> Arc<Offer> {
-        if !offer.slots.iter().any(|s| held.contains(s.utc())) {
+        if !offer.slots().any(|s| held.contains(s.utc())) {
             return offer.clone();
         }
         let smaller = Arc::new(offer.without(|at| held.contains(at)));

@@ -292,8 +292,7 @@ impl BookingService {
     ) -> Result<Vec<Slot>, BookError> {
         let held = self.store.held_slots(&community.slug, Utc::now()).await?;
         Ok(offer
-            .slots
-            .iter()
+            .slots()
             .filter(|s| !held.contains(s.utc()))
             .cloned()
             .collect())

@@ -131,30 +131,35 @@ pub async fn apply_callback(
     cb: &AccessCallback,
     now: DateTime<Utc>,
 ) -> Result<CallbackOutcome, StoreError> {
+    // The delivery's id is recorded last, in the same transaction: a replay finds it taken
+    // and rolls back whatever it did, so the common case asks nothing first.
     let mut tx = store.begin().await?;
+    let refused = match tx.booking(&cb.booking).await? {
+        None => CallbackOutcome::UnknownBooking,
+        Some(b) => match report(&mut tx, &b, cb.kind, cb.occurred_at, &cb.unit_names, now).await? {
+            Reported::Refused(state) => CallbackOutcome::Refused(state),
+            Reported::Changed(changed) => {
+                let record = WebhookRecord {
+                    webhook_id: &cb.webhook_id,
+                    booking: &cb.booking,
+                    kind: cb.kind.as_str(),
+                    occurred_at: cb.occurred_at,
+                    changed,
+                };
+                if !tx.record_webhook(&record, now).await? {
+                    return Ok(CallbackOutcome::Duplicate);
+                }
+                tx.commit().await?;
+                return Ok(CallbackOutcome::Accepted { changed });
+            }
+        },
+    };
+    // Not acted on: a replay of one that was (the booking has moved on since) is still a
+    // replay.
     if tx.webhook_seen(&cb.webhook_id).await? {
         return Ok(CallbackOutcome::Duplicate);
     }
-    let Some(b) = tx.booking(&cb.booking).await? else {
-        return Ok(CallbackOutcome::UnknownBooking);
-    };
-    let changed = match report(&mut tx, &b, cb.kind, cb.occurred_at, &cb.unit_names, now).await? {
-        Reported::Changed(changed) => changed,
-        Reported::Refused(state) => return Ok(CallbackOutcome::Refused(state)),
-    };
-    let record = WebhookRecord {
-        webhook_id: &cb.webhook_id,
-        booking: &cb.booking,
-        kind: cb.kind.as_str(),
-        occurred_at: cb.occurred_at,
-        changed,
-    };
-    if !tx.record_webhook(&record, now).await? {
-        // The same delivery raced us and committed first: ours is undone.
-        return Ok(CallbackOutcome::Duplicate);
-    }
-    tx.commit().await?;
-    Ok(CallbackOutcome::Accepted { changed })
+    Ok(refused)
 }
 
 /// What one report did inside its transaction.
@@ -202,7 +207,10 @@ pub(super) async fn report(
         ReportEffect::NoChange => {
             // Reordered deliveries: the arrival is the earliest door opening, whatever order
             // the reports came in.
+            // (The booking is read under the write lock: its first access is current.)
             kind == CallbackKind::AccessGranted
+                && b.state == BookingState::InProgress
+                && b.first_access_at.is_some_and(|first| first > visit_time)
                 && tx.earlier_first_access(&b.id, visit_time).await?
         }
         ReportEffect::Complete { with_units } => {

@@ -35,6 +35,27 @@ use crate::config::DatabaseUrl;
 pub struct Store {
     db: Db,
     bell: Arc<Notify>,
+    writers: Option<WriteGate>,
+}
+
+/// SQLite's writers, queued in this process before `BEGIN IMMEDIATE`. SQLite takes one write
+/// transaction at a time; without the queue, every writer but one waits in SQLite's busy
+/// handler, which sleeps 1 to 100 ms between tries and leaves the lock idle meanwhile (under
+/// load, most of a write's time: BENCHMARKS.md). Other processes still meet the busy handler.
+#[derive(Clone)]
+pub(crate) struct WriteGate(Arc<tokio::sync::Semaphore>);
+
+impl WriteGate {
+    /// As long as SQLite's own busy timeout: a writer that waits longer fails as it did.
+    const WAIT: std::time::Duration = sqlite::BUSY_TIMEOUT;
+
+    pub(crate) async fn enter(&self) -> Result<tokio::sync::OwnedSemaphorePermit, StoreError> {
+        match tokio::time::timeout(Self::WAIT, self.0.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // Never closed; a timeout is SQLite's "database is locked", as before the queue.
+            _ => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
+        }
+    }
 }
 
 /// The pool of one backend.
@@ -67,18 +88,27 @@ pub(crate) use on_backend;
 
 impl Store {
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
-        let db = match url {
-            DatabaseUrl::Sqlite(u) => Db::Sqlite(sqlite::connect(u).await?),
-            DatabaseUrl::Postgres(u) => Db::Postgres(postgres::connect(u.expose()).await?),
+        let (db, writers) = match url {
+            DatabaseUrl::Sqlite(u) => (
+                Db::Sqlite(sqlite::connect(u).await?),
+                Some(WriteGate(Arc::new(tokio::sync::Semaphore::new(1)))),
+            ),
+            DatabaseUrl::Postgres(u) => (Db::Postgres(postgres::connect(u.expose()).await?), None),
         };
         Ok(Self {
             db,
             bell: Arc::new(Notify::new()),
+            writers,
         })
     }
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// SQLite's in-process writer queue (`None` on PostgreSQL, whose writers do not queue).
+    pub(crate) fn writers(&self) -> Option<&WriteGate> {
+        self.writers.as_ref()
     }
 
     /// Rung after a commit that queued a job; this process's outbox worker waits on it.

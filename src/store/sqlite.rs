@@ -5,6 +5,9 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+/// How long a writer waits for SQLite's write lock before "database is locked".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
     let memory = url.contains(":memory:") || url.contains("mode=memory");
     let options = SqliteConnectOptions::from_str(url)?
@@ -12,7 +15,7 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
         // WAL: readers never block the writer; NORMAL is durable across process crashes in WAL.
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
+        .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
     if let Some(dir) = options.get_filename().parent() {
         if !memory && !dir.as_os_str().is_empty() {

@@ -17,6 +17,9 @@ pub struct Tx {
     pub(super) inner: Backend,
     bell: std::sync::Arc<tokio::sync::Notify>,
     queued: bool,
+    /// This process's turn to write (SQLite), held until commit or rollback. Declared after
+    /// `inner`, so that it is released after the transaction.
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 pub(super) enum Backend {
@@ -46,6 +49,10 @@ impl Tx {
     /// `BEGIN IMMEDIATE` on SQLite, so that two writers never both read and then fail to
     /// upgrade their lock (SQLITE_BUSY in the middle of a transaction).
     pub(super) async fn begin(store: &Store) -> Result<Tx, StoreError> {
+        let turn = match store.writers() {
+            Some(gate) => Some(gate.enter().await?),
+            None => None,
+        };
         let inner = match store.db() {
             Db::Sqlite(p) => Backend::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Backend::Postgres(p.begin().await?),
@@ -54,6 +61,7 @@ impl Tx {
             inner,
             bell: store.bell().clone(),
             queued: false,
+            _turn: turn,
         })
     }
 }

@@ -236,6 +236,24 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    a_replay_after_the_booking_moved_on_is_still_a_duplicate,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        let body = granted(&id, Utc::now());
+        assert_eq!(callback(&app, "msg_before", body.clone()).await.0, 200);
+        set_state(&app.app_store, &id, "cancelled").await;
+        // The provider did not hear our first answer and sends the same delivery again: it
+        // was acted on, so it is a replay, not a refusal.
+        let (s, answer) = callback(&app, "msg_before", body.clone()).await;
+        assert_eq!((s, answer), (200, json!({"status": "duplicate"})));
+        // A new delivery for the cancelled booking is refused, and not recorded as seen.
+        assert_eq!(callback(&app, "msg_after", body.clone()).await.0, 409);
+        assert_eq!(callback(&app, "msg_after", body).await.0, 409);
+    }
+);
+
+on_both_backends!(
     a_second_completion_with_a_new_webhook_id_gives_one_visit,
     |b: Backend| async move {
         let app = spawn_app(b).await;

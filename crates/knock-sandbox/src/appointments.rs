@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::availability::{acceptable_times, span_is_free, tour_length};
+use super::availability::{is_acceptable, span_is_free, tour_length};
 use super::prospects::new_prospect;
 use super::records::{
     AppointmentRecord, AppointmentStatus, MessageChannel, MessageKind, MessageRecord,
@@ -47,16 +47,6 @@ impl State {
     ) -> Result<AppointmentRecord, Rejection> {
         let community = self.community(&request.community_id)?.clone();
         let booked = self.bookings(&community.id);
-        let acceptable: Vec<DateTime<Utc>> = acceptable_times(
-            &community,
-            now,
-            self.horizon_days,
-            request.tour_type,
-            &booked,
-        )
-        .iter()
-        .map(|t| t.with_timezone(&Utc))
-        .collect();
         let (start, end) = request
             .requested_times
             .iter()
@@ -68,8 +58,15 @@ impl State {
                     (TourType::SelfGuided, Some(end)) => end.with_timezone(&Utc),
                     _ => start + tour_length(&community),
                 };
-                let bookable = acceptable.binary_search(&start).is_ok()
-                    && span_is_free(&community, request.tour_type, start, end, &booked);
+                let bookable =
+                    is_acceptable(
+                        &community,
+                        now,
+                        self.horizon_days,
+                        request.tour_type,
+                        start,
+                        &booked,
+                    ) && span_is_free(&community, request.tour_type, start, end, &booked);
                 bookable.then_some((start, end))
             })
             .ok_or(Rejection::NotBookable)?;

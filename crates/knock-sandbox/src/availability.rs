@@ -92,6 +92,35 @@ pub(super) fn acceptable_times(
     times
 }
 
+/// Whether `start` is one of [`acceptable_times`], found without listing them: on its own
+/// local day's grid, inside the notice and the horizon, its span free. A booking asks this of
+/// one time; listing a dense schedule's every time for it was most of a booking's cost.
+pub(super) fn is_acceptable(
+    community: &SandboxCommunity,
+    now: DateTime<Utc>,
+    horizon_days: u32,
+    tour_type: TourType,
+    start: DateTime<Utc>,
+    booked: &[Booking],
+) -> bool {
+    let earliest = now + TimeDelta::minutes(i64::from(community.min_notice_minutes));
+    let latest = now + TimeDelta::days(i64::from(horizon_days));
+    if !(start > now && start >= earliest && start < latest) {
+        return false;
+    }
+    let day = start.with_timezone(&community.timezone).date_naive();
+    daily_grid(community, day)
+        .iter()
+        .any(|t| t.with_timezone(&Utc) == start)
+        && span_is_free(
+            community,
+            tour_type,
+            start,
+            start + tour_length(community),
+            booked,
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +196,40 @@ mod tests {
                 "2026-11-01T02:00:00-05:00"
             ]
         );
+    }
+
+    #[test]
+    fn one_time_is_acceptable_exactly_when_the_list_has_it() {
+        // Every quarter hour over two weeks spanning both DST changes, with notice, horizon,
+        // a booking, an in-between minute and the hour a fall back repeats.
+        let mut c = community(New_York, 30);
+        c.opens = NaiveTime::from_hms_opt(0, 30, 0).expect("valid time");
+        c.closes = NaiveTime::from_hms_opt(23, 0, 0).expect("valid time");
+        let booking = Booking {
+            start: utc("2026-11-02T15:00:00Z"),
+            end: utc("2026-11-02T15:30:00Z"),
+            tour_type: TourType::InPerson,
+        };
+        for now in [utc("2026-10-28T12:10:00Z"), utc("2026-03-05T03:00:00Z")] {
+            for tour_type in [TourType::InPerson, TourType::SelfGuided] {
+                let list: Vec<DateTime<Utc>> = acceptable_times(&c, now, 10, tour_type, &[booking])
+                    .iter()
+                    .map(|t| t.with_timezone(&Utc))
+                    .collect();
+                assert!(list.len() > 300, "{}", list.len());
+                let mut at = now - TimeDelta::hours(2);
+                while at < now + TimeDelta::days(11) {
+                    for t in [at, at + TimeDelta::minutes(1)] {
+                        assert_eq!(
+                            is_acceptable(&c, now, 10, tour_type, t, &[booking]),
+                            list.binary_search(&t).is_ok(),
+                            "{t}"
+                        );
+                    }
+                    at += TimeDelta::minutes(15);
+                }
+            }
+        }
     }
 
     #[test]

@@ -294,6 +294,16 @@ pub const FIRST_APPOINTMENT_ID: u64 = 2;
 pub const FIRST_VISIT_ID: u64 = 12_345;
 pub const FIRST_COMMUNICATION_NUMBER: u64 = 37_444_208;
 
+/// E-mails compared in any case (API.md §4 behaviour 4). ASCII addresses, nearly all, are
+/// compared in place: lowercasing every prospect's address made a copy of each per booking.
+pub fn same_email(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
 /// INF (API.md §4 "Inferred behaviour": phones compared on digits): a leading US country code
 /// is ignored, so "+1 206 555 0155" and "2065550155" are one prospect.
 pub fn phone_match_key(digits: &str) -> &str {

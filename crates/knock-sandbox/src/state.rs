@@ -111,12 +111,15 @@ impl State {
         email: Option<&str>,
         phone: Option<&str>,
     ) -> Option<usize> {
-        let email = email.map(str::to_lowercase);
         let phone = phone.map(rules::phone_match_key);
         self.prospects.iter().position(|p| {
             p.community_id == community_id
-                && ((email.is_some() && p.email.as_deref().map(str::to_lowercase) == email)
-                    || (phone.is_some() && p.phone.as_deref().map(rules::phone_match_key) == phone))
+                && (email.is_some_and(|e| {
+                    p.email
+                        .as_deref()
+                        .is_some_and(|pe| rules::same_email(pe, e))
+                }) || (phone.is_some()
+                    && p.phone.as_deref().map(rules::phone_match_key) == phone))
         })
     }
 
