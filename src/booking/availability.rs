@@ -123,13 +123,21 @@ impl State {
 /// Starts held by live bookings.
 type Held = Arc<HeldSlots>;
 
+/// The held slots as last read, and when (None: to be read); `changes` counts this process's
+/// edits, so that a read that began before one is not kept over it.
+#[derive(Default)]
+struct HeldRead {
+    read: Option<(Held, Instant)>,
+    changes: u64,
+}
+
 #[derive(Default)]
 struct Entry {
     state: Mutex<State>,
     /// Held by the one refresh in flight.
     flight: Arc<tokio::sync::Mutex<()>>,
-    /// The held slots as last read, and when (None: to be read).
-    held: Mutex<Option<(Held, Instant)>>,
+    /// The held slots as last read, with this process's bookings since.
+    held: Mutex<HeldRead>,
     /// Held by the one read of the held slots in flight.
     held_flight: tokio::sync::Mutex<()>,
 }
@@ -137,6 +145,10 @@ struct Entry {
 impl Entry {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HeldRead> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -248,8 +260,10 @@ impl AvailabilityCache {
         let entry = self.entry(c);
         let asked = self.now();
         let recent = |entry: &Entry, since: Option<Instant>| {
-            let held = entry.held.lock().unwrap_or_else(PoisonError::into_inner);
-            held.as_ref()
+            entry
+                .held()
+                .read
+                .as_ref()
                 .filter(|(_, at)| match since {
                     Some(since) => *at >= since,
                     None => asked.saturating_duration_since(*at) <= HELD_FRESH,
@@ -263,23 +277,39 @@ impl AvailabilityCache {
         if let Some(h) = recent(&entry, Some(asked)) {
             return Ok(h);
         }
+        let changes = entry.held().changes;
         let h = Arc::new(store.held_slots(&c.slug, Utc::now()).await?);
-        *entry.held.lock().unwrap_or_else(PoisonError::into_inner) = Some((h.clone(), self.now()));
+        let mut kept = entry.held();
+        // A booking or cancel of ours since the read began may be missing from it.
+        if kept.changes == changes {
+            kept.read = Some((h.clone(), self.now()));
+        }
         Ok(h)
     }
 
-    /// Our own write changed which slots are held: read them again on the next view.
+    /// Our own write may have freed a slot: read them again on the next view.
     fn forget_held(entry: &Entry) {
-        *entry.held.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let mut held = entry.held();
+        held.read = None;
+        held.changes += 1;
     }
 
-    /// Our booking took the slot at `at`: no longer offered by this process.
+    /// Our booking took the slot at `at`: no longer offered by this process. It joins the held
+    /// slots as last read, so that the next view need not read them again (a dense schedule's
+    /// hundreds per booking: BENCHMARKS.md) and a refresh that Knock answered before our
+    /// booking reached it still does not offer the slot.
     pub fn taken(&self, c: &Community, at: DateTime<Utc>) {
         if !self.enabled() {
             return;
         }
         let entry = self.entry(c);
-        Self::forget_held(&entry);
+        {
+            let mut held = entry.held();
+            held.changes += 1;
+            if let Some((h, _)) = &mut held.read {
+                *h = Arc::new(h.with(at));
+            }
+        }
         let mut st = entry.state();
         if let Some((offer, when)) = &st.good {
             if offer.offers(at) {

@@ -18,6 +18,9 @@ pub struct Day {
     pub short: String,
     /// The day's times by part of the day, in order; parts without times left out.
     pub parts: Vec<DayPart>,
+    /// The day's times as the picker shows them with none chosen, made once by the web layer
+    /// and kept while the day is (a booking makes only its own day anew).
+    pub times_html: std::sync::OnceLock<String>,
 }
 
 impl Day {
@@ -74,6 +77,7 @@ pub fn group_by_day(slots: &[Slot], tz: Tz) -> Vec<Arc<Day>> {
                 weekday: local.format("%a").to_string(),
                 short: local.format("%b %-d").to_string(),
                 parts: vec![],
+                times_html: std::sync::OnceLock::new(),
             });
         }
         let Some(day) = days.last_mut() else {
@@ -131,6 +135,7 @@ pub fn without_slot(days: &[Arc<Day>], value: &str) -> Vec<Arc<Day>> {
                     weekday: d.weekday.clone(),
                     short: d.short.clone(),
                     parts,
+                    times_html: std::sync::OnceLock::new(),
                 })
             })
         })

@@ -58,6 +58,15 @@ impl HeldSlots {
         self.0.binary_search(&at).is_ok()
     }
 
+    /// These and `at`.
+    pub fn with(&self, at: DateTime<Utc>) -> Self {
+        let mut starts = self.0.clone();
+        if let Err(i) = starts.binary_search(&at) {
+            starts.insert(i, at);
+        }
+        Self(starts)
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -71,6 +80,16 @@ impl HeldSlots {
 mod held_tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_slot_added_is_held_and_the_others_stay() {
+        let t = |h| Utc.with_ymd_and_hms(2026, 12, 2, h, 0, 0).unwrap();
+        let held = HeldSlots::new(vec![t(9), t(15)]).with(t(12)).with(t(9));
+        assert_eq!(held.len(), 3);
+        assert!([9, 12, 15].iter().all(|&h| held.contains(t(h))));
+        assert!(!held.contains(t(10)));
+        assert!(HeldSlots::new(vec![]).with(t(8)).contains(t(8)));
+    }
 
     #[test]
     fn held_slots_are_found_in_any_order_given() {

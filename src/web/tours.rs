@@ -54,6 +54,21 @@ struct PickerFragment<'a> {
     chosen: &'a String,
 }
 
+impl PickerFragment<'_> {
+    /// The day's times with none chosen, rendered once per day: kept while the day is.
+    fn times<'d>(&self, day: &'d Day) -> &'d str {
+        day.times_html
+            .get_or_init(|| DayTimes { day }.render().unwrap_or_default())
+    }
+}
+
+/// One day's times with none chosen (`slot_picker_day.html`).
+#[derive(Template)]
+#[template(path = "slot_picker_day.html")]
+struct DayTimes<'a> {
+    day: &'a Day,
+}
+
 /// The day to show open: the chosen time's, else the one posted (if still offered), else the
 /// first.
 fn open_day(days: &[Arc<Day>], form: &FormValues) -> String {
@@ -477,4 +492,65 @@ pub(super) fn tz_label(c: &Community) -> String {
         .format("%Z")
         .to_string();
     format!("local time at {} ({}, {abbrev})", c.name, c.timezone.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::booking::slots::{group_by_day, without_slot, Slot};
+
+    /// The whole picker rendered in one go, as before days kept their times.
+    #[derive(Template)]
+    #[template(
+        source = r#"{% import "slot_picker.html" as picker %}{% call picker::days(days, open_day, chosen) %}"#,
+        ext = "html"
+    )]
+    struct WholePicker<'a> {
+        days: &'a [Arc<Day>],
+        open_day: &'a String,
+        chosen: &'a String,
+    }
+
+    fn both(days: &[Arc<Day>], chosen: &str) -> (String, String) {
+        let open = days[0].value.clone();
+        let chosen = chosen.to_string();
+        let kept = PickerFragment {
+            days,
+            open_day: &open,
+            chosen: &chosen,
+        }
+        .render()
+        .unwrap();
+        let whole = WholePicker {
+            days,
+            open_day: &open,
+            chosen: &chosen,
+        }
+        .render()
+        .unwrap();
+        (kept, whole)
+    }
+
+    #[test]
+    fn the_picker_from_kept_days_is_the_picker_rendered_whole() {
+        let tz: chrono_tz::Tz = "America/Chicago".parse().unwrap();
+        let slots: Vec<Slot> = (0..3)
+            .flat_map(|d| (9..20).map(move |h| format!("2026-12-0{}T{h:02}:30:00-06:00", d + 2)))
+            .map(|v| Slot::parse(&v).unwrap())
+            .collect();
+        let days = group_by_day(&slots, tz);
+        let (kept, whole) = both(&days, "");
+        assert_eq!(kept, whole);
+        assert!(kept.contains(r#"value="2026-12-03T15:30:00-06:00">3:30<b> PM</b>"#));
+        // A booking makes its day anew; the others keep their rendering and the whole agrees.
+        let fewer = without_slot(&days, "2026-12-03T15:30:00-06:00");
+        assert!(Arc::ptr_eq(&fewer[0], &days[0]) && !Arc::ptr_eq(&fewer[1], &days[1]));
+        let (kept, whole) = both(&fewer, "");
+        assert_eq!(kept, whole);
+        assert!(!kept.contains("2026-12-03T15:30:00-06:00"));
+        // A time chosen is checked, as in the whole.
+        let (kept, whole) = both(&fewer, "2026-12-04T10:30:00-06:00");
+        assert_eq!(kept, whole);
+        assert!(kept.contains(r#"value="2026-12-04T10:30:00-06:00" checked>"#));
+    }
 }
