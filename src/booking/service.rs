@@ -561,11 +561,14 @@ impl BookingService {
                 &format!("Knock confirmed appointment {appointment_id}"),
             )
             .await?;
-            for mail in mails {
-                let job = Job::Email(EmailJob::new(mail.kind, mail.sequence));
-                let key = DedupeKey::of(mail.kind.as_str());
-                tx.enqueue(id, &job, &key, mail.due, now).await?;
-            }
+            let jobs: Vec<_> = mails
+                .iter()
+                .map(|mail| {
+                    let job = Job::Email(EmailJob::new(mail.kind, mail.sequence));
+                    (job, DedupeKey::of(mail.kind.as_str()), mail.due)
+                })
+                .collect();
+            tx.enqueue_all(id, &jobs, now).await?;
             tx.commit().await?;
             return Ok(true);
         }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::tx::Tx;
-use super::{on_backend, Store, StoreError};
+use super::{on_backend, on_writer, Store, StoreError};
 use crate::domain::{BookingId, GrantState};
 
 /// The `state_at` of a state we wrote ourselves (queued, the provider's answer): older than
@@ -170,7 +170,7 @@ impl Store {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_backend!(self, p => {
+        on_writer!(self, p => {
             sqlx::query(
                 "INSERT INTO access_event_cursors (provider, last_event_at, updated_at) \
                  VALUES ($1, $2, $3) ON CONFLICT (provider) DO UPDATE SET \

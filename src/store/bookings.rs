@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 
 use super::booking_row::{BookingRow, COLUMNS};
 use super::tx::ClientAllowance;
-use super::{is_unique_violation, on_backend, Store, StoreError};
+use super::{is_unique_violation, on_backend, on_writer, Store, StoreError};
 use crate::domain::{
     Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, HeldSlots, NewBooking,
     Phone,
@@ -62,7 +62,7 @@ impl Store {
         }
         let inserted = tx.insert_booking_row(b, held_until).await;
         let result = match inserted {
-            Ok(()) => {
+            Ok(written) => {
                 tx.history(
                     &b.id,
                     b.created_at,
@@ -71,10 +71,8 @@ impl Store {
                     &format!("Requested {} from the booking form", b.slot.value),
                 )
                 .await?;
-                // Read back in the transaction: the caller needs the row, not another query.
-                let written = tx.booking(&b.id).await?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("booking {} not found after its insert", b.id))
-                })?;
+                // The row as written: the caller needs it, not another query.
+                let written = Booking::try_from(written)?;
                 tx.commit().await?;
                 Ok(written)
             }
@@ -208,7 +206,7 @@ impl Store {
         prospect_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_backend!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE bookings SET knock_prospect_id = $1, updated_at = $2 WHERE id = $3")
                 .bind(prospect_id)
                 .bind(now)
@@ -257,7 +255,7 @@ impl Store {
             let Some((id,)) = due else {
                 return Ok(None);
             };
-            let won = on_backend!(self, p => {
+            let won = on_writer!(self, p => {
                 sqlx::query(
                     "UPDATE bookings SET next_attempt_at = $1 WHERE id = $2 \
                      AND state = 'requesting' AND review IS NULL AND next_attempt_at <= $3",
@@ -355,7 +353,7 @@ impl Store {
         id: &BookingId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        on_backend!(self, p => {
+        on_writer!(self, p => {
             sqlx::query(
                 "UPDATE bookings SET knock_uncertain = TRUE, updated_at = $1 \
                  WHERE id = $2 AND state = 'requesting'",

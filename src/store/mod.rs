@@ -86,6 +86,18 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// [`on_backend!`] for a write outside a [`Tx`] (one statement, committed on its own): on
+/// SQLite it waits its turn in the [`WriteGate`] first, as a transaction does. A statement
+/// that skipped the queue would meet a transaction holding the lock and sleep in SQLite's
+/// busy handler, holding a pooled connection all the while.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        let _turn = $store.write_turn().await?;
+        $crate::store::on_backend!($store, $pool => $body)
+    }};
+}
+pub(crate) use on_writer;
+
 impl Store {
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
         let (db, writers) = match url {
@@ -106,9 +118,15 @@ impl Store {
         &self.db
     }
 
-    /// SQLite's in-process writer queue (`None` on PostgreSQL, whose writers do not queue).
-    pub(crate) fn writers(&self) -> Option<&WriteGate> {
-        self.writers.as_ref()
+    /// This process's turn to write, held until dropped (SQLite's in-process queue; `None` at
+    /// once on PostgreSQL, whose writers do not queue).
+    pub(crate) async fn write_turn(
+        &self,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, StoreError> {
+        match &self.writers {
+            Some(gate) => Ok(Some(gate.enter().await?)),
+            None => Ok(None),
+        }
     }
 
     /// Rung after a commit that queued a job; this process's outbox worker waits on it.

@@ -2,7 +2,7 @@
 //! Queueing happens inside a use case's transaction (`Tx::enqueue`).
 use chrono::{DateTime, Utc};
 
-use super::{on_backend, Db, Store, StoreError};
+use super::{on_backend, on_writer, Db, Store, StoreError};
 use crate::domain::job::{JobKind, JobState, OutboxJob};
 use crate::domain::BookingId;
 
@@ -215,7 +215,7 @@ impl Store {
                 None,
             ),
         };
-        let done = on_backend!(self, p => {
+        let done = on_writer!(self, p => {
             sqlx::query(
                 "UPDATE outbox_jobs SET state = $1, lease_until = NULL, \
                  next_attempt_at = COALESCE($2, next_attempt_at), \
@@ -283,6 +283,7 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<OutboxJob>, StoreError> {
+        let _turn = self.write_turn().await?;
         let rows: Vec<OutboxRow> = match self.db() {
             // Several processes claim at once: rows another claim holds are skipped, not
             // waited for.

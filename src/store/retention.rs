@@ -3,7 +3,7 @@
 //! The booking's history (`booking_events`) and the staff audit are never pruned here.
 use chrono::{DateTime, Utc};
 
-use super::{on_backend, Store, StoreError};
+use super::{on_writer, Store, StoreError};
 
 /// Everything from before these moments goes.
 #[derive(Debug, Clone, Copy)]
@@ -29,14 +29,14 @@ pub struct Pruned {
 
 impl Store {
     pub async fn prune(&self, before: &PruneBefore) -> Result<Pruned, StoreError> {
-        let webhooks = on_backend!(self, p => {
+        let webhooks = on_writer!(self, p => {
             sqlx::query("DELETE FROM access_callbacks WHERE received_at < $1")
                 .bind(before.webhooks)
                 .execute(p)
                 .await?
                 .rows_affected()
         });
-        let jobs = on_backend!(self, p => {
+        let jobs = on_writer!(self, p => {
             sqlx::query(
                 "DELETE FROM outbox_jobs WHERE state IN ('delivered', 'skipped') \
                  AND updated_at < $1",
@@ -46,7 +46,7 @@ impl Store {
             .await?
             .rows_affected()
         });
-        let sessions = on_backend!(self, p => {
+        let sessions = on_writer!(self, p => {
             sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at <= $1 OR created_at <= $2")
                 .bind(before.sessions_seen)
                 .bind(before.sessions_begun)

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 
 use super::booking_row::{BookingRow, COLUMNS};
-use super::{is_unique_violation, on_backend, Store, StoreError};
+use super::{is_unique_violation, on_backend, on_writer, Store, StoreError};
 use crate::domain::attention::{ACCESS_NOT_SET, ACCESS_SET};
 use crate::domain::{Booking, BookingId, BookingState};
 
@@ -289,7 +289,7 @@ impl Store {
     }
 
     pub async fn mark_session_seen(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        on_backend!(self, p => {
+        on_writer!(self, p => {
             sqlx::query("UPDATE staff_sessions SET last_seen_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(id)
@@ -301,7 +301,7 @@ impl Store {
 
     /// Deletes a session; true when there was one.
     pub async fn end_staff_session(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(on_backend!(self, p => {
+        Ok(on_writer!(self, p => {
             sqlx::query("DELETE FROM staff_sessions WHERE id = $1")
                 .bind(id)
                 .execute(p)

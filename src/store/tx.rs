@@ -49,10 +49,7 @@ impl Tx {
     /// `BEGIN IMMEDIATE` on SQLite, so that two writers never both read and then fail to
     /// upgrade their lock (SQLITE_BUSY in the middle of a transaction).
     pub(super) async fn begin(store: &Store) -> Result<Tx, StoreError> {
-        let turn = match store.writers() {
-            Some(gate) => Some(gate.enter().await?),
-            None => None,
-        };
+        let turn = store.write_turn().await?;
         let inner = match store.db() {
             Db::Sqlite(p) => Backend::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Backend::Postgres(p.begin().await?),
@@ -110,23 +107,25 @@ impl Tx {
         row.map(Booking::try_from).transpose()
     }
 
-    /// The booking row as the form made it (`requesting`, held until `held_until`). The raw
-    /// sqlx error is returned so that the caller can tell a unique violation.
+    /// The booking row as the form made it (`requesting`, held until `held_until`), as the
+    /// database wrote it (`RETURNING`: no second query to read it back). The raw sqlx error is
+    /// returned so that the caller can tell a unique violation.
     pub(super) async fn insert_booking_row(
         &mut self,
         b: &NewBooking,
         held_until: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<BookingRow, sqlx::Error> {
         let r = &b.renter;
-        on_tx!(self, c => {
-            sqlx::query(
-                "INSERT INTO bookings (id, token, idempotency_key, community_slug, state, \
-                 first_name, last_name, email, phone, sms_consent, move_date, bedrooms, message, \
-                 source_title, slot_start, slot_start_knock, slot_end, knock_attempts, \
-                 next_attempt_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'requesting', $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                 $14, $15, $16, 0, $17, $18, $18)",
-            )
+        let sql = format!(
+            "INSERT INTO bookings (id, token, idempotency_key, community_slug, state, \
+             first_name, last_name, email, phone, sms_consent, move_date, bedrooms, message, \
+             source_title, slot_start, slot_start_knock, slot_end, knock_attempts, \
+             next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'requesting', $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, 0, $17, $18, $18) RETURNING {COLUMNS}"
+        );
+        let row = on_tx!(self, c => {
+            sqlx::query_as(&sql)
             .bind(b.id.as_str())
             .bind(b.token.as_str())
             .bind(&b.idempotency_key)
@@ -145,10 +144,10 @@ impl Tx {
             .bind(b.slot_end)
             .bind(held_until)
             .bind(b.created_at)
-            .execute(c)
-            .await?;
+            .fetch_one(c)
+            .await?
         });
-        Ok(())
+        Ok(row)
     }
 
     /// Counts a Knock attempt of a booking still requesting, next due at `next_at`;
@@ -468,6 +467,59 @@ impl Tx {
             .await?
             .rows_affected()
                 == 1
+        });
+        self.queued |= queued;
+        Ok(queued)
+    }
+
+    /// [`Tx::enqueue`] for several jobs of one booking, in one statement (a confirmation
+    /// queues its mails together: one round trip, not one per mail). True when any was queued.
+    pub async fn enqueue_all<J: JobPayload>(
+        &mut self,
+        booking: &BookingId,
+        jobs: &[(J, DedupeKey, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if jobs.is_empty() {
+            return Ok(false);
+        }
+        let mut payloads = Vec::with_capacity(jobs.len());
+        for (job, _, _) in jobs {
+            payloads.push(job.to_json().map_err(|e| {
+                StoreError::Corrupt(format!("{} payload: {e}", job.kind().as_str()))
+            })?);
+        }
+        // $1 the booking, $2 now; then five per job.
+        let rows: Vec<String> = (0..jobs.len())
+            .map(|i| {
+                let p = 3 + 5 * i;
+                format!(
+                    "(${}, $1, ${}, ${}, 'pending', 0, ${}, ${}, FALSE, $2, $2)",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox_jobs (kind, booking_id, dedupe_key, payload, state, attempts, \
+             next_attempt_at, give_up_at, uncertain, created_at, updated_at) VALUES {} \
+             ON CONFLICT (booking_id, kind, dedupe_key) DO NOTHING",
+            rows.join(", ")
+        );
+        let queued = on_tx!(self, c => {
+            let mut q = sqlx::query(&sql).bind(booking.as_str()).bind(now);
+            for ((job, key, due), payload) in jobs.iter().zip(payloads) {
+                q = q
+                    .bind(job.kind().as_str())
+                    .bind(key.as_str())
+                    .bind(payload)
+                    .bind(*due)
+                    .bind(*due + GIVE_UP_AFTER);
+            }
+            q.execute(c).await?.rows_affected() > 0
         });
         self.queued |= queued;
         Ok(queued)
@@ -857,25 +909,23 @@ impl Tx {
                     .await?;
             }
         }
-        let (n,): (i64,) = on_tx!(self, c => {
-            sqlx::query_as("SELECT COUNT(*) FROM client_bookings WHERE client = $1 AND at >= $2")
-                .bind(allowance.client)
-                .bind(allowance.since)
-                .fetch_one(c)
-                .await?
+        // Counted and taken in one statement: nothing is inserted once the window is spent.
+        let taken = on_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO client_bookings (at, client, booking_id) SELECT $1, $2, $3 \
+                 WHERE (SELECT COUNT(*) FROM client_bookings WHERE client = $2 AND at >= $4) < $5",
+            )
+            .bind(now)
+            .bind(allowance.client)
+            .bind(booking.as_str())
+            .bind(allowance.since)
+            .bind(i64::from(allowance.per_window))
+            .execute(c)
+            .await?
+            .rows_affected()
+                == 1
         });
-        if n >= i64::from(allowance.per_window) {
-            return Ok(false);
-        }
-        on_tx!(self, c => {
-            sqlx::query("INSERT INTO client_bookings (at, client, booking_id) VALUES ($1, $2, $3)")
-                .bind(now)
-                .bind(allowance.client)
-                .bind(booking.as_str())
-                .execute(c)
-                .await?;
-        });
-        Ok(true)
+        Ok(taken)
     }
 }
 
