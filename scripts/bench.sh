@@ -101,8 +101,10 @@ target/release/tourgate serve >"$tmp/tourgate.log" 2>&1 &
 APP_PID=$!
 pids+=("$APP_PID")
 # Generous: on a loaded machine the first start (migrations) can take seconds.
+# (Its log is quiet at RUST_LOG=error: ask it whether it is ready.)
 for _ in $(seq 1 600); do
-  grep -q "tourgate is serving" "$tmp/tourgate.log" 2>/dev/null && break
+  curl -sf "http://127.0.0.1:$APP_PORT/readyz" -o /dev/null 2>/dev/null && break
+  kill -0 "$APP_PID" 2>/dev/null || { cat "$tmp/tourgate.log"; echo "tourgate stopped" >&2; exit 1; }
   sleep 0.1
 done
 if [ "$KNOCK_MODE" = process ]; then

@@ -46,7 +46,8 @@ pub struct Offer {
     /// these few, not the whole answer (a dense schedule's 1,344 times per booking).
     gone: Vec<DateTime<Utc>>,
     pub days: Vec<Arc<Day>>,
-    /// The page's rendering of `days` with no time chosen, made once by the web layer.
+    /// The page's picker for `days` with no time chosen, made once by the web layer: an outline
+    /// that each day's kept times fill.
     pub picker_html: std::sync::OnceLock<String>,
 }
 

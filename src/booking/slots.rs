@@ -19,8 +19,9 @@ pub struct Day {
     /// The day's times by part of the day, in order; parts without times left out.
     pub parts: Vec<DayPart>,
     /// The day's times as the picker shows them with none chosen, made once by the web layer
-    /// and kept while the day is (a booking makes only its own day anew).
-    pub times_html: std::sync::OnceLock<String>,
+    /// and kept while the day is (a booking makes only its own day anew); shared by every page
+    /// body that shows the day.
+    pub times_html: std::sync::OnceLock<bytes::Bytes>,
 }
 
 impl Day {

@@ -10,6 +10,7 @@ mod demo_mail;
 pub mod error;
 mod flash;
 mod ops;
+mod pieces;
 mod staff;
 mod tour_done;
 mod tours;

@@ -8,6 +8,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -15,6 +16,7 @@ use super::booking_form::{self, FieldErrors, FormValues, RawBookingForm};
 use super::csrf;
 use super::error::{WebError, CALENDAR_DOWN};
 use super::flash::{self, Flash};
+use super::pieces;
 use super::AppState;
 use crate::booking::slots::Day;
 use crate::booking::{may_text, BookError, BookOutcome, ClientLimit, SMS_CONSENT_TEXT};
@@ -27,8 +29,8 @@ struct TourPage<'a> {
     community: &'a Community,
     tz_label: String,
     days: &'a [Arc<Day>],
-    /// The slot picker, rendered (`slot_picker.html`); shared by every view of a cached answer
-    /// when no time is chosen.
+    /// The slot picker, rendered (`slot_picker_fragment.html`); with no time chosen, an outline
+    /// with a [`pieces::HOLE`] for each day's times, shared by every view of a cached answer.
     picker: &'a str,
     knock_unavailable: bool,
     notice: Option<&'a Notice<'a>>,
@@ -55,11 +57,19 @@ struct PickerFragment<'a> {
 }
 
 impl PickerFragment<'_> {
-    /// The day's times with none chosen, rendered once per day: kept while the day is.
-    fn times<'d>(&self, day: &'d Day) -> &'d str {
-        day.times_html
-            .get_or_init(|| DayTimes { day }.render().unwrap_or_default())
+    /// Where a day's times go when none is chosen: they are sent as the day keeps them
+    /// ([`day_times`]), not copied into each page.
+    fn hole(&self) -> &'static str {
+        pieces::HOLE
     }
+}
+
+/// The day's times with none chosen, rendered once per day: kept while the day is, and
+/// shared by every page that shows it.
+fn day_times(day: &Day) -> Bytes {
+    day.times_html
+        .get_or_init(|| DayTimes { day }.render().unwrap_or_default().into())
+        .clone()
 }
 
 /// One day's times with none chosen (`slot_picker_day.html`).
@@ -429,7 +439,7 @@ async fn render_form(
     let first_open = days.first().is_none_or(|d| d.value == open);
     let fresh_picker;
     let picker: &str = match offered.as_ref().map(|o| o.shared()) {
-        // Nothing chosen and the first day open: the rendering every view of this answer shares.
+        // Nothing chosen and the first day open: the outline every view of this answer shares.
         Some(offer) if form.start.is_empty() && first_open => offer.picker_html.get_or_init(|| {
             PickerFragment {
                 days,
@@ -448,6 +458,12 @@ async fn render_form(
             .render()?;
             &fresh_picker
         }
+    };
+    // With no time chosen, each day's times fill the outline's holes, in order.
+    let times: Vec<Bytes> = if form.start.is_empty() {
+        days.iter().map(|d| day_times(d)).collect()
+    } else {
+        Vec::new()
     };
     let sms_not_mobile =
         form.sms_consent && Phone::parse(&form.phone).is_ok_and(|p| !may_text(c, &p));
@@ -476,13 +492,13 @@ async fn render_form(
     } else {
         status
     };
-    // Room for the picker up front: the page is mostly it, and growing the buffer as askama
-    // writes would copy it several times over.
-    let mut body = String::with_capacity(TourPage::SIZE_HINT + page.picker.len());
-    page.render_into(&mut body)?;
+    // The page around the days' times, which are sent as the shared pieces they are
+    // (web/pieces.rs).
+    let mut outline = String::with_capacity(TourPage::SIZE_HINT + picker.len());
+    page.render_into(&mut outline)?;
     Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
-        .body(body))
+        .body(pieces::filled(outline, times)))
 }
 
 /// "in Pacific time (America/Los_Angeles, PST)": the zone named, with today's abbreviation.
@@ -511,16 +527,26 @@ mod tests {
         chosen: &'a String,
     }
 
-    fn both(days: &[Arc<Day>], chosen: &str) -> (String, String) {
+    /// The picker as a page sends it (its outline filled with the days' kept times, when no
+    /// time is chosen), and the picker rendered whole.
+    async fn both(days: &[Arc<Day>], chosen: &str) -> (String, String) {
         let open = days[0].value.clone();
         let chosen = chosen.to_string();
-        let kept = PickerFragment {
+        let outline = PickerFragment {
             days,
             open_day: &open,
             chosen: &chosen,
         }
         .render()
         .unwrap();
+        let times: Vec<Bytes> = if chosen.is_empty() {
+            days.iter().map(|d| day_times(d)).collect()
+        } else {
+            Vec::new()
+        };
+        let sent = actix_web::body::to_bytes(pieces::filled(outline, times))
+            .await
+            .unwrap();
         let whole = WholePicker {
             days,
             open_day: &open,
@@ -528,28 +554,28 @@ mod tests {
         }
         .render()
         .unwrap();
-        (kept, whole)
+        (String::from_utf8(sent.to_vec()).unwrap(), whole)
     }
 
-    #[test]
-    fn the_picker_from_kept_days_is_the_picker_rendered_whole() {
+    #[actix_web::test]
+    async fn the_picker_from_kept_days_is_the_picker_rendered_whole() {
         let tz: chrono_tz::Tz = "America/Chicago".parse().unwrap();
         let slots: Vec<Slot> = (0..3)
             .flat_map(|d| (9..20).map(move |h| format!("2026-12-0{}T{h:02}:30:00-06:00", d + 2)))
             .map(|v| Slot::parse(&v).unwrap())
             .collect();
         let days = group_by_day(&slots, tz);
-        let (kept, whole) = both(&days, "");
+        let (kept, whole) = both(&days, "").await;
         assert_eq!(kept, whole);
         assert!(kept.contains(r#"value="2026-12-03T15:30:00-06:00">3:30<b> PM</b>"#));
         // A booking makes its day anew; the others keep their rendering and the whole agrees.
         let fewer = without_slot(&days, "2026-12-03T15:30:00-06:00");
         assert!(Arc::ptr_eq(&fewer[0], &days[0]) && !Arc::ptr_eq(&fewer[1], &days[1]));
-        let (kept, whole) = both(&fewer, "");
+        let (kept, whole) = both(&fewer, "").await;
         assert_eq!(kept, whole);
         assert!(!kept.contains("2026-12-03T15:30:00-06:00"));
         // A time chosen is checked, as in the whole.
-        let (kept, whole) = both(&fewer, "2026-12-04T10:30:00-06:00");
+        let (kept, whole) = both(&fewer, "2026-12-04T10:30:00-06:00").await;
         assert_eq!(kept, whole);
         assert!(kept.contains(r#"value="2026-12-04T10:30:00-06:00" checked>"#));
     }

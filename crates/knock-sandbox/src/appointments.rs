@@ -5,7 +5,7 @@ use serde_json::json;
 use super::availability::{is_acceptable, span_is_free, tour_length};
 use super::prospects::new_prospect;
 use super::records::{
-    AppointmentRecord, AppointmentStatus, MessageChannel, MessageKind, MessageRecord,
+    AppointmentRecord, AppointmentStatus, Json, MessageChannel, MessageKind, MessageRecord,
     MessageStatus, ProspectRecord, TourType,
 };
 use super::requests::{AppointmentRequest, Person};
@@ -85,7 +85,7 @@ impl State {
             tour_type: request.tour_type,
             source_title: request.source_title.clone(),
             sms_consent: request.sms_consent,
-            profile: request.profile.clone(),
+            profile: Json::new(&request.profile),
             created_at: now,
             cancelled_at: None,
         };

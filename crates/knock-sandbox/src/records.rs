@@ -2,9 +2,45 @@
 //! `GET /_sandbox/state`.
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::faults::Fault;
+
+/// A JSON value kept as its compact text. A small object held as a `Value` is a B-tree node
+/// of 600-odd bytes: for the events and appointments of a long demo, those were most of the
+/// sandbox's memory (BENCHMARKS.md). Written out exactly as kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Json(Box<RawValue>);
+
+impl Json {
+    pub fn new(value: &Value) -> Self {
+        // A `Value` always serializes (its keys are strings).
+        Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| Self::null().0))
+    }
+
+    fn null() -> Self {
+        Self(RawValue::from_string("null".to_owned()).expect("null is JSON"))
+    }
+
+    /// The value, parsed again.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl From<Value> for Json {
+    fn from(value: Value) -> Self {
+        Self::new(&value)
+    }
+}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
 
 /// Knock's `tourType` (API.md §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +214,7 @@ pub struct AppointmentRecord {
     pub source_title: Option<String>,
     pub sms_consent: bool,
     /// The request's `profile` object exactly as received.
-    pub profile: Value,
+    pub profile: Json,
     pub created_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
 }
@@ -256,7 +292,7 @@ pub struct EventRecord {
     pub created_at: DateTime<Utc>,
     pub source_title: Option<String>,
     pub agent_username: Option<String>,
-    pub data: Value,
+    pub data: Json,
 }
 
 /// A call received on a Knock route (or an unknown one). Headers, and so the key, are never kept.

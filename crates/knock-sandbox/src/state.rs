@@ -10,8 +10,8 @@ use super::availability::{acceptable_times, Booking};
 use super::faults::FaultQueue;
 use super::persist::{Persisted, PersistedRef};
 use super::records::{
-    AppointmentRecord, EmailRecord, EventRecord, MessageRecord, ProspectRecord, RequestRecord,
-    SandboxSnapshot, TourType, VisitRecord,
+    AppointmentRecord, EmailRecord, EventRecord, Json, MessageRecord, ProspectRecord,
+    RequestRecord, SandboxSnapshot, TourType, VisitRecord,
 };
 use super::rules::{self, Rejection};
 use super::SandboxCommunity;
@@ -176,7 +176,7 @@ impl State {
             created_at: now,
             source_title: prospect.source_title.clone(),
             agent_username: prospect.agent_username.clone(),
-            data,
+            data: Json::new(&data),
         }
     }
 

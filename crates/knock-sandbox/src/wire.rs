@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::records::{
-    AppointmentRecord, AppointmentStatus, Bedrooms, EventRecord, ProspectRecord, ProspectStatus,
-    TourType,
+    AppointmentRecord, AppointmentStatus, Bedrooms, EventRecord, Json, ProspectRecord,
+    ProspectStatus, TourType,
 };
 use super::rules;
 
@@ -147,7 +147,7 @@ struct EventNode<'a> {
     created_at: String,
     source: Option<Title<'a>>,
     agent: Option<Username<'a>>,
-    data: &'a Value,
+    data: &'a Json,
 }
 
 /// One `node` of GET /prospect/{id}/events (API.md §8.3).

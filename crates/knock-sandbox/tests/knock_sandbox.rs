@@ -879,7 +879,7 @@ async fn a_booking_records_the_event_and_the_messages_knock_sends() {
     let (appointment_id, prospect_id) = app.booked(body.clone()).await;
     let snapshot = app.sandbox.snapshot();
     let appointment = &snapshot.appointments[0];
-    assert_eq!(appointment.profile, body["profile"]);
+    assert_eq!(appointment.profile.value(), body["profile"]);
     assert!(appointment.sms_consent);
     assert_eq!(appointment.tour_type, TourType::InPerson);
     assert_eq!(

@@ -1,0 +1,125 @@
+//! A page body made of shared pieces, handed to the connection a slice at a time.
+//!
+//! A booking page is mostly its days' times, which every view of a cached answer shares (and
+//! an answer a booking changed shares all days but one with the one before). Sent as one
+//! `String`, each view copied them twice: once as askama rendered the page, once into the
+//! connection's write buffer, which for a page over actix's retention limit (128 KiB) was a
+//! fresh allocation per response. At 64 connections those copies were most of the process's
+//! peak memory (BENCHMARKS.md). As pieces, the times are shared, not copied, and each
+//! connection's buffer stays under that limit and is reused.
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, MessageBody};
+use bytes::Bytes;
+
+/// At most this much is handed over per poll: actix's write buffer (32 KiB by default) then
+/// holds at most one slice beyond its limit.
+const SLICE: usize = 16 * 1024;
+
+/// The bytes of `pieces`, in order, with their length known up front (`Content-Length`).
+pub struct Pieces {
+    left: VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Pieces {
+    pub fn new(pieces: impl IntoIterator<Item = Bytes>) -> Self {
+        let left: VecDeque<Bytes> = pieces.into_iter().filter(|p| !p.is_empty()).collect();
+        let remaining = left.iter().map(|p| p.len() as u64).sum();
+        Self { left, remaining }
+    }
+}
+
+impl MessageBody for Pieces {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Sized(self.remaining)
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        let Some(front) = this.left.front_mut() else {
+            return Poll::Ready(None);
+        };
+        // A slice of a shared piece is a reference to it, not a copy.
+        let slice = if front.len() > SLICE {
+            front.split_to(SLICE)
+        } else {
+            this.left.pop_front().unwrap_or_default()
+        };
+        this.remaining -= slice.len() as u64;
+        Poll::Ready(Some(Ok(slice)))
+    }
+}
+
+/// Where a shared piece goes in a rendered page. It starts with `<`, which askama escapes in
+/// every value it writes: only a template's own `|safe` insertion can put it there.
+pub const HOLE: &str = "<!--tourgate:piece-->";
+
+/// The page rendered with [`HOLE`]s, each filled in order by the next of `fillings` (a hole
+/// left over stays empty; a page without holes is sent as it is).
+pub fn filled(page: String, fillings: impl IntoIterator<Item = Bytes>) -> Pieces {
+    let holes: Vec<usize> = page.match_indices(HOLE).map(|(at, _)| at).collect();
+    let page = Bytes::from(page);
+    let mut fillings = fillings.into_iter();
+    let mut pieces = Vec::with_capacity(2 * holes.len() + 1);
+    let mut from = 0;
+    for at in holes {
+        pieces.push(page.slice(from..at));
+        pieces.extend(fillings.next());
+        from = at + HOLE.len();
+    }
+    pieces.push(page.slice(from..));
+    Pieces::new(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn the_holes_are_filled_in_order_with_the_length_known() {
+        let long = "p".repeat(3 * SLICE + 7);
+        let page = format!("<head>{HOLE}<mid>{HOLE}{HOLE}</tail>");
+        let body = filled(
+            page,
+            ["a", long.as_str(), "c"].map(|s| Bytes::from(s.to_string())),
+        );
+        let expected = format!("<head>a<mid>{long}c</tail>");
+        assert_eq!(body.size(), BodySize::Sized(expected.len() as u64));
+        assert_eq!(to_bytes(body).await.unwrap(), expected.as_bytes());
+    }
+
+    #[actix_web::test]
+    async fn a_hole_without_a_filling_is_left_empty() {
+        let body = filled(format!("<a>{HOLE}<b>{HOLE}"), [Bytes::from("x")]);
+        assert_eq!(to_bytes(body).await.unwrap(), "<a>x<b>");
+    }
+
+    #[actix_web::test]
+    async fn no_piece_handed_over_is_longer_than_a_slice() {
+        let mut body = Pieces::new([Bytes::from(vec![b'x'; 2 * SLICE + 1]), Bytes::new()]);
+        let mut lens = Vec::new();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        while let Poll::Ready(Some(Ok(b))) = Pin::new(&mut body).poll_next(&mut cx) {
+            lens.push(b.len());
+        }
+        assert_eq!(lens, [SLICE, SLICE, 1]);
+        assert_eq!(body.size(), BodySize::Sized(0));
+    }
+
+    #[actix_web::test]
+    async fn a_page_without_the_hole_is_sent_whole() {
+        let body = filled("<p>no picker</p>".into(), [Bytes::from("unused")]);
+        assert_eq!(to_bytes(body).await.unwrap(), "<p>no picker</p>");
+    }
+}
