@@ -13,7 +13,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use memchr::memmem;
 
 /// At most this much is handed over per poll: actix's write buffer (32 KiB by default) then
 /// holds at most one slice beyond its limit.
@@ -45,14 +46,34 @@ impl MessageBody for Pieces {
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.get_mut();
-        let Some(front) = this.left.front_mut() else {
+        let Some(mut first) = this.left.pop_front() else {
             return Poll::Ready(None);
         };
-        // A slice of a shared piece is a reference to it, not a copy.
-        let slice = if front.len() > SLICE {
-            front.split_to(SLICE)
+        let slice = if first.len() > SLICE {
+            // A slice of a shared piece is a reference to it, not a copy.
+            let slice = first.split_to(SLICE);
+            this.left.push_front(first);
+            slice
+        } else if this
+            .left
+            .front()
+            .is_some_and(|next| first.len() + next.len() <= SLICE)
+        {
+            // Small pieces (a page's text between two days' times) go together: each poll
+            // passes through every body wrapper of the middleware, which cost more than the
+            // copy.
+            let mut joined = BytesMut::with_capacity(SLICE);
+            joined.extend_from_slice(&first);
+            while let Some(next) = this.left.front() {
+                if joined.len() + next.len() > SLICE {
+                    break;
+                }
+                joined.extend_from_slice(next);
+                this.left.pop_front();
+            }
+            joined.freeze()
         } else {
-            this.left.pop_front().unwrap_or_default()
+            first
         };
         this.remaining -= slice.len() as u64;
         Poll::Ready(Some(Ok(slice)))
@@ -66,7 +87,10 @@ pub const HOLE: &str = "<!--tourgate:piece-->";
 /// The page rendered with [`HOLE`]s, each filled in order by the next of `fillings` (a hole
 /// left over stays empty; a page without holes is sent as it is).
 pub fn filled(page: String, fillings: impl IntoIterator<Item = Bytes>) -> Pieces {
-    let holes: Vec<usize> = page.match_indices(HOLE).map(|(at, _)| at).collect();
+    // memchr's vectorised search: `str::match_indices` was 2% of a landing page's CPU.
+    static FINDER: std::sync::LazyLock<memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memmem::Finder::new(HOLE));
+    let holes: Vec<usize> = FINDER.find_iter(page.as_bytes()).collect();
     let page = Bytes::from(page);
     let mut fillings = fillings.into_iter();
     let mut pieces = Vec::with_capacity(2 * holes.len() + 1);
@@ -115,6 +139,25 @@ mod tests {
         }
         assert_eq!(lens, [SLICE, SLICE, 1]);
         assert_eq!(body.size(), BodySize::Sized(0));
+    }
+
+    #[actix_web::test]
+    async fn small_pieces_go_together_up_to_a_slice() {
+        let piece = |n: usize| Bytes::from(vec![b'x'; n]);
+        let mut body = Pieces::new([
+            piece(10),
+            piece(20),
+            piece(SLICE - 30),
+            piece(5),
+            piece(SLICE + 1),
+        ]);
+        let mut lens = Vec::new();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        while let Poll::Ready(Some(Ok(b))) = Pin::new(&mut body).poll_next(&mut cx) {
+            lens.push(b.len());
+        }
+        assert_eq!(lens, [SLICE, 5, SLICE, 1]);
     }
 
     #[actix_web::test]
