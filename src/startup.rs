@@ -197,9 +197,6 @@ impl Application {
                 .app_data(web::query_config())
                 .configure(web::routes)
         })
-        // A landing page (about 35 KB) goes out in one write, not two; with a page body's
-        // slices (web/pieces.rs) the buffer stays under 64 KiB, which actix keeps for reuse.
-        .h1_write_buffer_size(32 * 1024)
         .listen(listener)?
         .run();
 
