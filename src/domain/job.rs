@@ -14,6 +14,18 @@ pub trait JobPayload {
     fn to_json(&self) -> Result<String, serde_json::Error>;
 }
 
+/// A borrowed job is queued as the job itself ([`crate::store::Tx::enqueue`] queues one
+/// through the statement that queues several).
+impl<T: JobPayload + ?Sized> JobPayload for &T {
+    fn kind(&self) -> JobKind {
+        (**self).kind()
+    }
+
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        (**self).to_json()
+    }
+}
+
 /// Tells apart jobs of one kind for one booking (the appointment a cancel is for, the mail a
 /// log is of); with the booking and the kind it is the job's natural key.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -446,30 +446,8 @@ impl Tx {
         due: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let payload = job
-            .to_json()
-            .map_err(|e| StoreError::Corrupt(format!("{} payload: {e}", job.kind().as_str())))?;
-        let queued = on_tx!(self, c => {
-            sqlx::query(
-                "INSERT INTO outbox_jobs (kind, booking_id, dedupe_key, payload, state, attempts, \
-                 next_attempt_at, give_up_at, uncertain, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, FALSE, $7, $7) \
-                 ON CONFLICT (booking_id, kind, dedupe_key) DO NOTHING",
-            )
-            .bind(job.kind().as_str())
-            .bind(booking.as_str())
-            .bind(key.as_str())
-            .bind(payload)
-            .bind(due)
-            .bind(due + GIVE_UP_AFTER)
-            .bind(now)
-            .execute(c)
-            .await?
-            .rows_affected()
-                == 1
-        });
-        self.queued |= queued;
-        Ok(queued)
+        self.enqueue_all(booking, &[(job, key.clone(), due)], now)
+            .await
     }
 
     /// [`Tx::enqueue`] for several jobs of one booking, in one statement (a confirmation

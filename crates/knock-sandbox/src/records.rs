@@ -17,22 +17,12 @@ pub struct Json(Box<RawValue>);
 impl Json {
     pub fn new(value: &Value) -> Self {
         // A `Value` always serializes (its keys are strings).
-        Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| Self::null().0))
-    }
-
-    fn null() -> Self {
-        Self(RawValue::from_string("null".to_owned()).expect("null is JSON"))
+        Self(serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned()))
     }
 
     /// The value, parsed again.
     pub fn value(&self) -> Value {
         serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
-    }
-}
-
-impl From<Value> for Json {
-    fn from(value: Value) -> Self {
-        Self::new(&value)
     }
 }
 
