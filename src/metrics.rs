@@ -117,6 +117,21 @@ pub fn route_label(pattern: Option<String>) -> String {
     pattern.unwrap_or_else(|| "unmatched".into())
 }
 
+/// The request's `route` label, found once per request and kept with it: finding it tries
+/// every route's pattern again (regexes, for those with a `{segment}`), and both the request's
+/// span and its metrics want it.
+pub fn route_of(req: &actix_web::HttpRequest) -> std::rc::Rc<str> {
+    use actix_web::HttpMessage;
+    #[derive(Clone)]
+    struct Found(std::rc::Rc<str>);
+    if let Some(Found(route)) = req.extensions().get::<Found>() {
+        return route.clone();
+    }
+    let route: std::rc::Rc<str> = route_label(req.match_pattern()).into();
+    req.extensions_mut().insert(Found(route.clone()));
+    route
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()

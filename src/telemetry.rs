@@ -58,9 +58,7 @@ pub struct RouteSpan;
 
 impl RootSpanBuilder for RouteSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
+        let route = crate::metrics::route_of(request.request());
         let request_id = request
             .extensions()
             .get::<RequestId>()

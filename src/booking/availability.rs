@@ -49,6 +49,9 @@ pub struct Offer {
     /// The page's picker for `days` with no time chosen, made once by the web layer: an outline
     /// that each day's kept times fill.
     pub picker_html: std::sync::OnceLock<String>,
+    /// The whole page of a plain view of `days` (nothing typed, nothing said), made once by the
+    /// web layer and kept cut at its holes (the form's tokens, each day's times).
+    pub plain_page: std::sync::OnceLock<Vec<bytes::Bytes>>,
 }
 
 impl Offer {
@@ -60,6 +63,7 @@ impl Offer {
             gone: Vec::new(),
             days,
             picker_html: std::sync::OnceLock::new(),
+            plain_page: std::sync::OnceLock::new(),
         }
     }
 
@@ -89,6 +93,7 @@ impl Offer {
             gone: taken,
             days,
             picker_html: std::sync::OnceLock::new(),
+            plain_page: std::sync::OnceLock::new(),
         }
     }
 

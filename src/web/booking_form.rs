@@ -46,7 +46,7 @@ pub struct RawBookingForm {
 }
 
 /// Values to put back into the form, as typed.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct FormValues {
     pub first_name: String,
     pub last_name: String,
@@ -59,6 +59,13 @@ pub struct FormValues {
     pub move_date: String,
     pub bedrooms: String,
     pub message: String,
+}
+
+impl FormValues {
+    /// Nothing typed or chosen: the form as a first view shows it.
+    pub fn is_blank(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl From<&RawBookingForm> for FormValues {

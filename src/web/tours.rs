@@ -19,7 +19,9 @@ use super::flash::{self, Flash};
 use super::pieces;
 use super::AppState;
 use crate::booking::slots::Day;
-use crate::booking::{may_text, BookError, BookOutcome, ClientLimit, SMS_CONSENT_TEXT};
+use crate::booking::{
+    may_text, BookError, BookOutcome, ClientLimit, OfferedDays, SMS_CONSENT_TEXT,
+};
 use crate::config::Community;
 use crate::domain::{Bedrooms, Phone, SourceTitle};
 
@@ -36,8 +38,6 @@ struct TourPage<'a> {
     notice: Option<&'a Notice<'a>>,
     errors: FieldErrors,
     form: FormValues,
-    csrf_token: String,
-    idempotency_key: String,
     action: String,
     self_url: String,
     sms_consent_text: &'a str,
@@ -54,6 +54,13 @@ struct PickerFragment<'a> {
     /// The day tab checked: the chosen time's day, else the day the renter had open.
     open_day: &'a String,
     chosen: &'a String,
+}
+
+impl TourPage<'_> {
+    /// Where the form's tokens go: filled for each answer, around a page that is kept.
+    fn hole(&self) -> &'static str {
+        pieces::HOLE
+    }
 }
 
 impl PickerFragment<'_> {
@@ -429,76 +436,126 @@ async fn render_form(
             None
         }
     };
-    let knock_unavailable = offered.is_none();
     let days = offered.as_ref().map(|o| o.days()).unwrap_or(&[]);
     let mut form = form;
     if !days.iter().any(|d| d.has(&form.start)) {
         form.start.clear();
     }
-    let open = open_day(days, &form);
-    let first_open = days.first().is_none_or(|d| d.value == open);
-    let fresh_picker;
-    let picker: &str = match offered.as_ref().map(|o| o.shared()) {
-        // Nothing chosen and the first day open: the outline every view of this answer shares.
-        Some(offer) if form.start.is_empty() && first_open => offer.picker_html.get_or_init(|| {
-            PickerFragment {
-                days,
-                open_day: &open,
-                chosen: &String::new(),
-            }
-            .render()
-            .unwrap_or_default()
-        }),
-        _ => {
-            fresh_picker = PickerFragment {
-                days,
-                open_day: &open,
-                chosen: &form.start,
-            }
-            .render()?;
-            &fresh_picker
-        }
+    let status = if offered.is_none() && status == StatusCode::OK {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        status
     };
-    // With no time chosen, each day's times fill the outline's holes, in order.
+    // The page's holes, in order: the form's two tokens (when it has a form), then each day's
+    // times when none is chosen.
+    let tokens = [
+        csrf::token(session)?,
+        match shown_at {
+            Some(at) => booking_form::issue(session, &c.slug, at)?,
+            None => booking_form::for_view(session, &c.slug, Utc::now())?,
+        },
+    ]
+    .map(|t| Bytes::from(askama::MarkupDisplay::new_unsafe(t, askama::Html).to_string()));
     let times: Vec<Bytes> = if form.start.is_empty() {
         days.iter().map(|d| day_times(d)).collect()
     } else {
         Vec::new()
     };
-    let sms_not_mobile =
-        form.sms_consent && Phone::parse(&form.phone).is_ok_and(|p| !may_text(c, &p));
-    let page = TourPage {
+    let fillings = tokens.into_iter().chain(times);
+    let send = |body| {
+        HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .body(body)
+    };
+    let page = Outline {
         community: c,
-        tz_label: tz_label(c),
-        days,
-        picker,
-        knock_unavailable,
-        notice,
-        errors,
+        offered: offered.as_ref(),
         form,
-        csrf_token: csrf::token(session)?,
-        idempotency_key: match shown_at {
-            Some(at) => booking_form::issue(session, &c.slug, at)?,
-            None => booking_form::for_view(session, &c.slug, Utc::now())?,
-        },
-        action: format!("/tours/{}", c.slug),
-        self_url: format!("/tours/{}", c.slug),
-        sms_consent_text: SMS_CONSENT_TEXT,
-        sms_not_mobile,
-        bedrooms: Bedrooms::ALL,
+        errors,
+        notice,
     };
-    let status = if knock_unavailable && status == StatusCode::OK {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        status
-    };
-    // The page around the days' times, which are sent as the shared pieces they are
-    // (web/pieces.rs).
-    let mut outline = String::with_capacity(TourPage::SIZE_HINT + picker.len());
-    page.render_into(&mut outline)?;
-    Ok(HttpResponse::build(status)
-        .content_type(ContentType::html())
-        .body(pieces::filled(outline, times)))
+    // A plain view (nothing typed, nothing to say) is the same page for everyone who sees this
+    // answer, around its holes: made once per answer (web/pieces.rs).
+    match offered.as_ref().map(|o| o.shared()) {
+        Some(offer) if page.is_plain() => {
+            let text = match offer.plain_page.get() {
+                Some(text) => text,
+                None => offer
+                    .plain_page
+                    .get_or_init(|| pieces::cut(page.render().unwrap_or_default())),
+            };
+            Ok(send(pieces::fill(text, fillings)))
+        }
+        _ => Ok(send(pieces::filled(page.render()?, fillings))),
+    }
+}
+
+/// What a booking page says around its holes.
+struct Outline<'a> {
+    community: &'a Community,
+    offered: Option<&'a OfferedDays>,
+    form: FormValues,
+    errors: FieldErrors,
+    notice: Option<&'a Notice<'a>>,
+}
+
+impl Outline<'_> {
+    fn is_plain(&self) -> bool {
+        self.notice.is_none() && self.errors.is_empty() && self.form.is_blank()
+    }
+
+    fn render(self) -> Result<String, WebError> {
+        let c = self.community;
+        let days = self.offered.map(|o| o.days()).unwrap_or(&[]);
+        let form = self.form;
+        let open = open_day(days, &form);
+        let first_open = days.first().is_none_or(|d| d.value == open);
+        let fresh_picker;
+        let picker: &str = match self.offered.map(|o| o.shared()) {
+            // Nothing chosen and the first day open: the outline every view of this answer
+            // shares.
+            Some(offer) if form.start.is_empty() && first_open => {
+                offer.picker_html.get_or_init(|| {
+                    PickerFragment {
+                        days,
+                        open_day: &open,
+                        chosen: &String::new(),
+                    }
+                    .render()
+                    .unwrap_or_default()
+                })
+            }
+            _ => {
+                fresh_picker = PickerFragment {
+                    days,
+                    open_day: &open,
+                    chosen: &form.start,
+                }
+                .render()?;
+                &fresh_picker
+            }
+        };
+        let sms_not_mobile =
+            form.sms_consent && Phone::parse(&form.phone).is_ok_and(|p| !may_text(c, &p));
+        let page = TourPage {
+            community: c,
+            tz_label: tz_label(c),
+            days,
+            picker,
+            knock_unavailable: self.offered.is_none(),
+            notice: self.notice,
+            errors: self.errors,
+            form,
+            action: format!("/tours/{}", c.slug),
+            self_url: format!("/tours/{}", c.slug),
+            sms_consent_text: SMS_CONSENT_TEXT,
+            sms_not_mobile,
+            bedrooms: Bedrooms::ALL,
+        };
+        let mut outline = String::with_capacity(TourPage::SIZE_HINT + picker.len());
+        page.render_into(&mut outline)?;
+        Ok(outline)
+    }
 }
 
 /// "in Pacific time (America/Los_Angeles, PST)": the zone named, with today's abbreviation.

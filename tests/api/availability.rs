@@ -80,6 +80,54 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    the_page_kept_for_an_answer_carries_each_visitors_own_form_tokens,
+    |b: Backend| async move {
+        // A plain view's page is made once per answer and kept with holes for the form's
+        // tokens: what one visitor was given must never reach another.
+        let app = spawn_app_with(b, CACHED).await;
+        let (ada, bob) = (client(), client());
+        let first = app.landing(&ada, MAPLE).await;
+        let theirs = app.landing(&bob, MAPLE).await;
+        let again = app.landing(&ada, MAPLE).await;
+        assert_eq!(
+            knock_calls(&app),
+            1,
+            "every view served from the kept answer"
+        );
+        for key in ["csrf_token", "idempotency_key"] {
+            assert!(first.hidden[key].len() >= 32, "{key}: {:?}", first.hidden);
+            assert_ne!(first.hidden[key], theirs.hidden[key], "{key} shared");
+        }
+        // A session keeps its token across views, and each visitor's form is theirs to post.
+        assert_eq!(again.hidden["csrf_token"], first.hidden["csrf_token"]);
+        let mut stolen = TestApp::fill(&theirs, &theirs.starts[0], &[]);
+        for (k, v) in stolen.iter_mut() {
+            if k == "csrf_token" {
+                *v = first.hidden["csrf_token"].clone();
+            }
+        }
+        let r = app.post_form(&bob, &theirs.action, &stolen).await;
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "another session's token was taken"
+        );
+        let mine = TestApp::fill(&first, &first.starts[0], &[]);
+        let r = app.post_form(&ada, &first.action, &mine).await;
+        assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
+        let other = [("email", "bob@example.com"), ("phone", "(206) 555-0199")];
+        let r = app
+            .post_form(
+                &bob,
+                &theirs.action,
+                &TestApp::fill(&theirs, &theirs.starts[1], &other),
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
+    }
+);
+
+on_both_backends!(
     a_booking_takes_its_slot_off_the_next_page_at_once,
     |b: Backend| async move {
         let app = spawn_app_with(b, CACHED).await;
