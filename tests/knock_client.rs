@@ -293,7 +293,7 @@ async fn available_times_across_the_dst_change_keep_minus_four_then_minus_five()
         .requests
         .iter()
         .find(|r| r.path == "/appointment/request")
-        .and_then(|r| r.body.clone())
+        .and_then(|r| r.body.as_ref().map(|b| b.value()))
         .expect("request body logged");
     assert_eq!(
         sent["requestedTimes"][0]["startTime"],

@@ -359,7 +359,7 @@ fn sms_sent(app: &TestApp) -> Vec<(String, Value, Value)> {
             r.method == "POST" && (r.path.ends_with("/prospect") || r.path.contains("appointment"))
         })
         .filter_map(|r| {
-            let body = r.body.as_ref()?;
+            let body = r.body.as_ref()?.value();
             Some((
                 r.path.clone(),
                 body.get("smsConsent").cloned().unwrap_or(Value::Null),

@@ -155,7 +155,7 @@ impl State {
         let mut event = self.prospect_event(
             &prospect,
             log.email_type.as_knock(),
-            &log.subject,
+            log.subject.clone(),
             json!({ "communicationId": communication_id }),
             now,
         );

@@ -1,5 +1,7 @@
 //! What the sandbox holds and received, as seen through `Sandbox::snapshot` and
 //! `GET /_sandbox/state`.
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -275,9 +277,11 @@ pub struct MessageRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
     pub prospect_id: String,
+    /// One of `event_types` (kept as the constant it is, not a copy per event).
     #[serde(rename = "type")]
-    pub event_type: String,
-    pub description: String,
+    pub event_type: Cow<'static, str>,
+    /// Mostly a fixed sentence (a copy per event was a tenth of a long demo's records).
+    pub description: Cow<'static, str>,
     pub event_time: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub source_title: Option<String>,
@@ -294,7 +298,8 @@ pub struct RequestRecord {
     pub query: String,
     pub status: u16,
     /// The body parsed as JSON; a body that is not JSON is kept as a JSON string; none if empty.
-    pub body: Option<Value>,
+    /// Kept as compact text ([`Json`]), like the events' data.
+    pub body: Option<Json>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

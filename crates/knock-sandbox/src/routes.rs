@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::faults::{self, FaultRoute};
 use super::gateway::{missing_token, reject, resource};
 use super::prospects::{decode_cursor, EventsPage};
-use super::records::{RequestRecord, TourType};
+use super::records::{Json, RequestRecord, TourType};
 use super::rules::{self, Rejection};
 use super::{control, requests, wire, Sandbox};
 
@@ -246,8 +246,10 @@ async fn record_request(
     tracing::info!(%method, %route, status = status.as_u16(), "knock sandbox call");
     if let (Some(sandbox), Some(body)) = (sandbox, body) {
         let body = (!body.is_empty()).then(|| {
-            serde_json::from_slice(&body)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+            Json::new(
+                &serde_json::from_slice(&body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
+            )
         });
         let at = sandbox.now();
         sandbox.state().record_request(RequestRecord {

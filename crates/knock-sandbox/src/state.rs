@@ -1,5 +1,6 @@
 //! The sandbox's memory: communities, prospects and what happened to them. One `State` sits
 //! behind one mutex, so each Knock call is checked and applied atomically.
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
@@ -163,15 +164,15 @@ impl State {
     pub fn prospect_event(
         &self,
         prospect: &ProspectRecord,
-        event_type: &str,
-        description: &str,
+        event_type: &'static str,
+        description: impl Into<Cow<'static, str>>,
         data: Value,
         now: DateTime<Utc>,
     ) -> EventRecord {
         EventRecord {
             prospect_id: prospect.id.clone(),
-            event_type: event_type.to_owned(),
-            description: description.to_owned(),
+            event_type: Cow::Borrowed(event_type),
+            description: description.into(),
             event_time: now,
             created_at: now,
             source_title: prospect.source_title.clone(),

@@ -1679,16 +1679,13 @@ async fn the_request_log_keeps_bodies_and_statuses_but_never_the_key() {
         ),
         ("POST", "/prospect", 200)
     );
-    assert_eq!(requests[0].body, Some(prospect_body("lead@example.com")));
+    let body = |i: usize| requests[i].body.as_ref().map(|b| b.value());
+    assert_eq!(body(0), Some(prospect_body("lead@example.com")));
     assert_eq!(
-        (
-            requests[1].query.as_str(),
-            requests[1].status,
-            requests[1].body.clone()
-        ),
+        (requests[1].query.as_str(), requests[1].status, body(1)),
         ("x=1", 400, None)
     );
-    assert_eq!(requests[2].body, Some(json!("not json")));
+    assert_eq!(body(2), Some(json!("not json")));
     let everything = serde_json::to_string(&snapshot).expect("serializable");
     assert!(!everything.contains(KEY));
 }
@@ -2170,7 +2167,7 @@ async fn events_as_documented_lists_only_appointment_created_events() {
         .snapshot()
         .events
         .iter()
-        .map(|e| e.event_type.clone())
+        .map(|e| e.event_type.to_string())
         .collect();
     assert!(recorded.iter().any(|t| t == "WALK_IN"), "{recorded:?}");
     assert!(
