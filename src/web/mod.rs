@@ -53,8 +53,8 @@ const STAFF_STYLESHEET: &str = include_str!("../../static/staff.css");
 const DEMO_STYLESHEET: &str = include_str!("../../static/demo.css");
 
 /// Every route of the public application. A request's route is found by trying each in
-/// turn (a pattern with a `{segment}` is a regex), and found again for its span and metrics:
-/// the renters' landing page, the busiest by far, comes first.
+/// turn (a pattern with a `{segment}` is a regex), and once more for its span and metrics
+/// (`metrics::route_of`): the renters' landing page, the busiest by far, comes first.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/tours/{community}")

@@ -478,11 +478,13 @@ async fn render_form(
     // answer, around its holes: made once per answer (web/pieces.rs).
     match offered.as_ref().map(|o| o.shared()) {
         Some(offer) if page.is_plain() => {
+            // Rendered before it is kept: a page that failed to render is an error, not kept.
             let text = match offer.plain_page.get() {
                 Some(text) => text,
-                None => offer
-                    .plain_page
-                    .get_or_init(|| pieces::cut(page.render().unwrap_or_default())),
+                None => {
+                    let text = pieces::cut(page.render()?);
+                    offer.plain_page.get_or_init(|| text)
+                }
             };
             Ok(send(pieces::fill(text, fillings)))
         }
