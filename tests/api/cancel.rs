@@ -183,7 +183,9 @@ on_both_backends!(
         let job = &cancel_jobs(&app, &id).await[0];
         assert_eq!(job.state, JobState::Pending);
         assert!(
-            job.last_error.as_deref().is_some_and(|e| e.contains("503")),
+            job.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("(HTTP 503)")),
             "{job:?}"
         );
 
