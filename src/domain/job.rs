@@ -14,8 +14,8 @@ pub trait JobPayload {
     fn to_json(&self) -> Result<String, serde_json::Error>;
 }
 
-/// A borrowed job is queued as the job itself ([`crate::store::Tx::enqueue`] queues one
-/// through the statement that queues several).
+/// A borrowed job is queued as the job itself, so that one job goes through the same
+/// statement as several.
 impl<T: JobPayload + ?Sized> JobPayload for &T {
     fn kind(&self) -> JobKind {
         (**self).kind()
