@@ -131,6 +131,9 @@ pub async fn apply_callback(
     cb: &AccessCallback,
     now: DateTime<Utc>,
 ) -> Result<CallbackOutcome, StoreError> {
+    if let Some(settled) = record_if_unchanged(store, cb, now).await? {
+        return Ok(settled);
+    }
     // The delivery's id is recorded last, in the same transaction: a replay finds it taken
     // and rolls back whatever it did, so the common case asks nothing first.
     let mut tx = store.begin().await?;
@@ -160,6 +163,48 @@ pub async fn apply_callback(
         return Ok(CallbackOutcome::Duplicate);
     }
     Ok(refused)
+}
+
+/// The most frequent callback under load, a report that changes nothing (another door
+/// opening during a tour under way, a completion reported again), recorded without the write
+/// transaction: the booking is read on any connection and the delivery written in one
+/// statement, on condition that the booking is still in the state it was read in. The
+/// decision needs no other fence: while a tour is in progress its first access only moves
+/// earlier, so a door opening found no earlier stays so. None: anything else, a replay, or a
+/// booking that moved meanwhile, for the transaction to decide under the write lock.
+async fn record_if_unchanged(
+    store: &Store,
+    cb: &AccessCallback,
+    now: DateTime<Utc>,
+) -> Result<Option<CallbackOutcome>, StoreError> {
+    let Some(b) = store.booking_by_id(&cb.booking).await? else {
+        return Ok(None);
+    };
+    let window = rules::report_window(b.slot_start(), b.slot_end);
+    let visit_time = rules::visit_time(cb.occurred_at, now);
+    let unchanged = rules::on_report(cb.kind, b.state, cb.occurred_at, &window)
+        == ReportEffect::NoChange
+        && !earlier_arrival(&b, cb.kind, visit_time);
+    if !unchanged {
+        return Ok(None);
+    }
+    let record = WebhookRecord {
+        webhook_id: &cb.webhook_id,
+        booking: &cb.booking,
+        kind: cb.kind.as_str(),
+        occurred_at: cb.occurred_at,
+        changed: false,
+    };
+    let recorded = store.record_unchanged_report(&record, b.state, now).await?;
+    Ok(recorded.then_some(CallbackOutcome::Accepted { changed: false }))
+}
+
+/// A door opening before the tour's known first access, reported late (reordered
+/// deliveries): the arrival moves to the earliest.
+fn earlier_arrival(b: &Booking, kind: CallbackKind, visit_time: DateTime<Utc>) -> bool {
+    kind == CallbackKind::AccessGranted
+        && b.state == BookingState::InProgress
+        && b.first_access_at.is_some_and(|first| first > visit_time)
 }
 
 /// What one report did inside its transaction.
@@ -208,10 +253,7 @@ pub(super) async fn report(
             // Reordered deliveries: the arrival is the earliest door opening, whatever order
             // the reports came in.
             // (The booking is read under the write lock: its first access is current.)
-            kind == CallbackKind::AccessGranted
-                && b.state == BookingState::InProgress
-                && b.first_access_at.is_some_and(|first| first > visit_time)
-                && tx.earlier_first_access(&b.id, visit_time).await?
+            earlier_arrival(b, kind, visit_time) && tx.earlier_first_access(&b.id, visit_time).await?
         }
         ReportEffect::Complete { with_units } => {
             let units = if with_units {

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 
 use super::booking_row::{BookingRow, COLUMNS};
-use super::tx::ClientAllowance;
+use super::tx::{ClientAllowance, WebhookRecord};
 use super::{is_unique_violation, on_backend, on_writer, Store, StoreError};
 use crate::domain::{
     Booking, BookingEvent, BookingId, BookingState, BookingToken, Email, HeldSlots, NewBooking,
@@ -215,6 +215,38 @@ impl Store {
                 .await?;
         });
         Ok(())
+    }
+
+    /// Records a callback that changed nothing, in one statement outside a transaction, on
+    /// condition that its booking is still in `state`, the state it was decided from; false
+    /// when it is not, or the webhook-id is on record (the caller then decides again under
+    /// the write lock, which tells the two apart).
+    pub async fn record_unchanged_report(
+        &self,
+        webhook: &WebhookRecord<'_>,
+        state: BookingState,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        debug_assert!(!webhook.changed);
+        let recorded = on_writer!(self, p => {
+            sqlx::query(
+                "INSERT INTO access_callbacks (webhook_id, booking_id, kind, occurred_at, \
+                 received_at, effect) SELECT $1, $2, $3, $4, $5, 'none' \
+                 WHERE EXISTS (SELECT 1 FROM bookings WHERE id = $2 AND state = $6) \
+                 ON CONFLICT (webhook_id) DO NOTHING",
+            )
+            .bind(webhook.webhook_id)
+            .bind(webhook.booking.as_str())
+            .bind(webhook.kind)
+            .bind(webhook.occurred_at)
+            .bind(now)
+            .bind(state.as_str())
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1
+        });
+        Ok(recorded)
     }
 
     /// Counts a Knock attempt that did not settle the booking and says when to try again;
