@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use standardwebhooks::Webhook;
 use tourgate::booking::{BookingId, BookingState};
 use tourgate::outbox::{Job, JobKind, JobState, OutboxJob};
+use tourgate::store::WebhookRecord;
 
 use crate::helpers::{client, set_state, spawn_app, Backend, TestApp};
 use crate::on_both_backends;
@@ -534,5 +535,66 @@ on_both_backends!(
         assert_eq!(visits.len(), 1);
         assert_eq!(visits[0].unit_names, ["2B"]);
         let _ = std::fs::remove_file(file);
+    }
+);
+
+on_both_backends!(
+    a_report_that_changes_nothing_is_recorded_only_while_its_booking_is_as_read,
+    |b: Backend| async move {
+        let app = spawn_app(b).await;
+        let id = confirmed_booking(&app).await;
+        assert_eq!(
+            callback(&app, "msg_in", granted(&id, Utc::now())).await.0,
+            200
+        );
+        assert_eq!(state_of(&app, &id).await, BookingState::InProgress);
+        let booking = BookingId::parse(&id).unwrap();
+        let record = |webhook_id| WebhookRecord {
+            webhook_id,
+            booking: &booking,
+            kind: "access.granted",
+            occurred_at: Utc::now(),
+            changed: false,
+        };
+        let store = &app.app_store;
+        // Another door opening, decided from the booking read in progress; cancelled by
+        // staff before it is written: not recorded.
+        set_state(store, &id, "cancelled").await;
+        let stale = store
+            .record_unchanged_report(&record("msg_stale"), BookingState::InProgress, Utc::now())
+            .await
+            .unwrap();
+        assert!(!stale, "recorded against a booking that had moved on");
+        // The delivery itself is then decided afresh under the lock: refused, not recorded.
+        let (s, _) = callback(&app, "msg_stale", granted(&id, Utc::now())).await;
+        assert_eq!(s, 409);
+        // Still as read: recorded once, and the same delivery again is not.
+        set_state(store, &id, "in_progress").await;
+        let first = store
+            .record_unchanged_report(&record("msg_next"), BookingState::InProgress, Utc::now())
+            .await
+            .unwrap();
+        let again = store
+            .record_unchanged_report(&record("msg_next"), BookingState::InProgress, Utc::now())
+            .await
+            .unwrap();
+        assert!(first && !again);
+        let (s, answer) = callback(&app, "msg_next", granted(&id, Utc::now())).await;
+        assert_eq!((s, answer), (200, json!({"status": "duplicate"})));
+        // A new door opening now goes the one-statement way: accepted, nothing changed.
+        let (s, answer) = callback(&app, "msg_more", granted(&id, Utc::now())).await;
+        assert_eq!((s, answer), (200, json!({"status": "accepted"})));
+        assert_eq!(state_of(&app, &id).await, BookingState::InProgress);
+        let events = store.booking_events(&booking).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.kind == "in_progress").count(), 1);
+        // A door opening from before the known first one (a late delivery) does change
+        // something: the arrival moves to it.
+        let first = store.booking_by_id(&booking).await.unwrap().unwrap();
+        let first = first.first_access_at.expect("an arrival");
+        let earlier = DateTime::from_timestamp(first.timestamp() - 300, 0).unwrap();
+        let (s, _) = callback(&app, "msg_early", granted(&id, earlier)).await;
+        assert_eq!(s, 200);
+        let now = store.booking_by_id(&booking).await.unwrap().unwrap();
+        assert_eq!(now.first_access_at, Some(earlier));
     }
 );
