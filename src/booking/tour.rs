@@ -253,7 +253,8 @@ pub(super) async fn report(
             // Reordered deliveries: the arrival is the earliest door opening, whatever order
             // the reports came in.
             // (The booking is read under the write lock: its first access is current.)
-            earlier_arrival(b, kind, visit_time) && tx.earlier_first_access(&b.id, visit_time).await?
+            earlier_arrival(b, kind, visit_time)
+                && tx.earlier_first_access(&b.id, visit_time).await?
         }
         ReportEffect::Complete { with_units } => {
             let units = if with_units {
