@@ -62,14 +62,19 @@ impl MessageBody for Pieces {
             // Small pieces (a page's text between two days' times) go together: each poll
             // passes through every body wrapper of the middleware, which cost more than the
             // copy.
-            let mut joined = BytesMut::with_capacity(SLICE);
-            joined.extend_from_slice(&first);
-            while let Some(next) = this.left.front() {
-                if joined.len() + next.len() > SLICE {
+            let (mut size, mut together) = (first.len(), 0);
+            for next in &this.left {
+                if size + next.len() > SLICE {
                     break;
                 }
-                joined.extend_from_slice(next);
-                this.left.pop_front();
+                size += next.len();
+                together += 1;
+            }
+            // As large as the run, not a slice: most runs are a few hundred bytes.
+            let mut joined = BytesMut::with_capacity(size);
+            joined.extend_from_slice(&first);
+            for next in this.left.drain(..together) {
+                joined.extend_from_slice(&next);
             }
             joined.freeze()
         } else {
@@ -108,6 +113,38 @@ pub fn cut(page: String) -> Vec<Bytes> {
     text
 }
 
+/// A page [`cut`] at its holes with all but its first `open` holes filled in order by
+/// `fillings` (a hole left over stays empty): the page cut at those `open` holes only, to be
+/// kept and [`fill`]ed. Each kept piece is one run of bytes, sent without another copy.
+pub fn fill_after(
+    text: &[Bytes],
+    open: usize,
+    fillings: impl IntoIterator<Item = Bytes>,
+) -> Vec<Bytes> {
+    let Some((last, rest)) = text.get(open).zip(text.get(open + 1..)) else {
+        return text.to_vec();
+    };
+    let fillings: Vec<Bytes> = fillings.into_iter().take(rest.len()).collect();
+    let size = [last]
+        .into_iter()
+        .chain(rest)
+        .chain(&fillings)
+        .map(Bytes::len)
+        .sum();
+    let mut joined = BytesMut::with_capacity(size);
+    joined.extend_from_slice(last);
+    let mut fillings = fillings.iter();
+    for piece in rest {
+        if let Some(filling) = fillings.next() {
+            joined.extend_from_slice(filling);
+        }
+        joined.extend_from_slice(piece);
+    }
+    let mut kept = text[..open].to_vec();
+    kept.push(joined.freeze());
+    kept
+}
+
 /// A page [`cut`] at its holes, the holes filled in order by `fillings` (a hole left over
 /// stays empty).
 pub fn fill(text: &[Bytes], fillings: impl IntoIterator<Item = Bytes>) -> Pieces {
@@ -138,6 +175,26 @@ mod tests {
         let expected = format!("<head>a<mid>{long}c</tail>");
         assert_eq!(body.size(), BodySize::Sized(expected.len() as u64));
         assert_eq!(to_bytes(body).await.unwrap(), expected.as_bytes());
+    }
+
+    #[actix_web::test]
+    async fn a_page_kept_with_its_later_holes_filled_is_sent_as_if_filled_whole() {
+        let page = format!("<a>{HOLE}<b>{HOLE}<c>{HOLE}<d>{HOLE}<e>");
+        let kept = fill_after(&cut(page.clone()), 2, ["3", "4"].map(Bytes::from));
+        assert_eq!(kept, ["<a>", "<b>", "<c>3<d>4<e>"].map(Bytes::from));
+        let tokens = || ["1", "2"].map(Bytes::from);
+        let sent = to_bytes(fill(&kept, tokens())).await.unwrap();
+        let whole = filled(
+            page,
+            tokens().into_iter().chain(["3", "4"].map(Bytes::from)),
+        );
+        assert_eq!(sent, to_bytes(whole).await.unwrap());
+        assert_eq!(sent, "<a>1<b>2<c>3<d>4<e>");
+        // Fewer holes than kept open, or fewer fillings than holes: as `fill` leaves them.
+        let short = cut(format!("<a>{HOLE}<b>"));
+        assert_eq!(fill_after(&short, 2, [Bytes::from("x")]), short);
+        let unfilled = fill_after(&cut(format!("<a>{HOLE}<b>{HOLE}<c>")), 1, []);
+        assert_eq!(unfilled, ["<a>", "<b><c>"].map(Bytes::from));
     }
 
     #[actix_web::test]

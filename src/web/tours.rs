@@ -79,6 +79,9 @@ fn day_times(day: &Day) -> Bytes {
         .clone()
 }
 
+/// The holes for the form's tokens (CSRF, then the form key), first in the page.
+const TOKENS: usize = 2;
+
 /// One day's times with none chosen (`slot_picker_day.html`).
 #[derive(Template)]
 #[template(path = "slot_picker_day.html")]
@@ -446,7 +449,7 @@ async fn render_form(
     } else {
         status
     };
-    // The page's holes, in order: the form's two tokens (when it has a form), then each day's
+    // The page's holes, in order: the form's TOKENS (when it has a form), then each day's
     // times when none is chosen.
     let tokens = [
         csrf::token(session)?,
@@ -456,12 +459,12 @@ async fn render_form(
         },
     ]
     .map(|t| Bytes::from(askama::MarkupDisplay::new_unsafe(t, askama::Html).to_string()));
-    let times: Vec<Bytes> = if form.start.is_empty() {
-        days.iter().map(|d| day_times(d)).collect()
-    } else {
-        Vec::new()
+    let times = |days: &[Arc<Day>], start: &str| -> Vec<Bytes> {
+        match start.is_empty() {
+            true => days.iter().map(|d| day_times(d)).collect(),
+            false => Vec::new(),
+        }
     };
-    let fillings = tokens.into_iter().chain(times);
     let send = |body| {
         HttpResponse::build(status)
             .content_type(ContentType::html())
@@ -475,20 +478,25 @@ async fn render_form(
         notice,
     };
     // A plain view (nothing typed, nothing to say) is the same page for everyone who sees this
-    // answer, around its holes: made once per answer (web/pieces.rs).
+    // answer, but for the form's two tokens: made once per answer with the days' times in it,
+    // and kept cut at the tokens' holes (web/pieces.rs).
     match offered.as_ref().map(|o| o.shared()) {
         Some(offer) if page.is_plain() => {
             // Rendered before it is kept: a page that failed to render is an error, not kept.
             let text = match offer.plain_page.get() {
                 Some(text) => text,
                 None => {
-                    let text = pieces::cut(page.render()?);
+                    let times = times(days, &page.form.start);
+                    let text = pieces::fill_after(&pieces::cut(page.render()?), TOKENS, times);
                     offer.plain_page.get_or_init(|| text)
                 }
             };
-            Ok(send(pieces::fill(text, fillings)))
+            Ok(send(pieces::fill(text, tokens)))
         }
-        _ => Ok(send(pieces::filled(page.render()?, fillings))),
+        _ => {
+            let fillings = tokens.into_iter().chain(times(days, &page.form.start));
+            Ok(send(pieces::filled(page.render()?, fillings)))
+        }
     }
 }
 
