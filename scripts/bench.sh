@@ -240,7 +240,7 @@ handler is the yardstick), not with another machine's.
 
 ## Goals
 
-- Landing page ≥ half the bare handler's throughput: {goal(land['rps'] >= bare['rps']/2, f"{land['rps']/bare['rps']:.2f} of it")}
+- Landing page ≥ half the bare handler's throughput: {goal(land['rps'] >= bare['rps']/2, f"{land['rps']/bare['rps']:.3f} of it")}
 - ≤ 1 availability call per community per interval at {conns} connections: {goal(land_calls <= intervals, f"{land_calls} call(s) in {intervals} interval(s)")}
 - Landing p99 < 20 ms at {conns} connections: {goal(land['p99'] < 20, f"{land['p99']:.2f} ms")}
 - Booking POST ≥ 300/s on {db}: {goal(book['per_sec'] >= 300, f"{book['per_sec']:.0f}/s")}
