@@ -50,7 +50,7 @@ pub struct Offer {
     /// that each day's kept times fill.
     pub picker_html: std::sync::OnceLock<String>,
     /// The whole page of a plain view of `days` (nothing typed, nothing said), made once by the
-    /// web layer and kept cut at its holes (the form's tokens, each day's times).
+    /// web layer with the days' times in it, and kept cut at the holes of the form's tokens.
     pub plain_page: std::sync::OnceLock<Vec<bytes::Bytes>>,
 }
 
