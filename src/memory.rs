@@ -1,8 +1,8 @@
 //! Process-wide memory settings for `serve`.
-use std::time::Duration;
 
 /// How often free memory is handed back to the OS.
-const TRIM_EVERY: Duration = Duration::from_secs(1);
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// glibc's malloc gives each thread that contends an arena of its own (up to eight per core)
 /// and keeps what is freed there for reuse: under load, each arena holds on to its own peak.
