@@ -449,8 +449,8 @@ async fn render_form(
     } else {
         status
     };
-    // The page's holes, in order: the form's TOKENS (when it has a form), then each day's
-    // times when none is chosen.
+    // The page's holes, in order: the form's two tokens ([`TOKENS`], when it has a form), then
+    // each day's times when no time is chosen.
     let tokens = [
         csrf::token(session)?,
         match shown_at {
@@ -459,10 +459,11 @@ async fn render_form(
         },
     ]
     .map(|t| Bytes::from(askama::MarkupDisplay::new_unsafe(t, askama::Html).to_string()));
-    let times = |days: &[Arc<Day>], start: &str| -> Vec<Bytes> {
-        match start.is_empty() {
-            true => days.iter().map(|d| day_times(d)).collect(),
-            false => Vec::new(),
+    let times = |start: &str| -> Vec<Bytes> {
+        if start.is_empty() {
+            days.iter().map(|d| day_times(d)).collect()
+        } else {
+            Vec::new()
         }
     };
     let send = |body| {
@@ -486,7 +487,7 @@ async fn render_form(
             let text = match offer.plain_page.get() {
                 Some(text) => text,
                 None => {
-                    let times = times(days, &page.form.start);
+                    let times = times(&page.form.start);
                     let text = pieces::fill_after(&pieces::cut(page.render()?), TOKENS, times);
                     offer.plain_page.get_or_init(|| text)
                 }
@@ -494,7 +495,7 @@ async fn render_form(
             Ok(send(pieces::fill(text, tokens)))
         }
         _ => {
-            let fillings = tokens.into_iter().chain(times(days, &page.form.start));
+            let fillings = tokens.into_iter().chain(times(&page.form.start));
             Ok(send(pieces::filled(page.render()?, fillings)))
         }
     }
